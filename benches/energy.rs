@@ -1,0 +1,144 @@
+//! Per-step kernel costs of nrg-core: fused value-and-gradient of each energy (group `energy`)
+//! and one direct Adam step, value-and-gradient plus `Adam::step` on `w` (group `direct_step`).
+//!
+//! Problems: heat on the 50×50 lattice (first 5 rows hot, last 5 cold: 10 % each), Kuramoto and
+//! Hopf–Kuramoto (c = 1, s1 = −1, s2 = 0.1) on the 25×25 lattice, and Kuramoto on a 64-node ring
+//! and an 8×8 lattice (the firmware's cost table compares against n = 64). Graphs live in
+//! `FixedCsr`, the storage the firmware uses. Short warm-up and measurement times keep
+//! `cargo bench --bench energy` well under two minutes.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime};
+use nrg_core::builders;
+use nrg_core::energy::{
+    Energy, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams,
+    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
+};
+use nrg_core::graph::{Csr, FixedCsr};
+use nrg_core::init;
+use nrg_core::optim::{Adam, AdamState};
+
+/// 50×50 lattice: 2 500 nodes, 4 900 edges.
+type Lattice50 = FixedCsr<2500, 9800>;
+/// 25×25 lattice: 625 nodes, 1 200 edges.
+type Lattice25 = FixedCsr<625, 2400>;
+/// 8×8 lattice: 64 nodes, 112 edges.
+type Lattice8 = FixedCsr<64, 224>;
+/// 64-node ring.
+type Ring64 = FixedCsr<64, 128>;
+
+struct Graphs {
+    lattice50: Box<Lattice50>,
+    lattice25: Box<Lattice25>,
+    lattice8: Lattice8,
+    ring64: Ring64,
+}
+
+impl Graphs {
+    fn new() -> Self {
+        Graphs {
+            lattice50: Box::new(
+                Lattice50::from_edges(2500, builders::lattice2d(50, 50, false)).expect("50x50"),
+            ),
+            lattice25: Box::new(
+                Lattice25::from_edges(625, builders::lattice2d(25, 25, false)).expect("25x25"),
+            ),
+            lattice8: Lattice8::from_edges(64, builders::lattice2d(8, 8, false)).expect("8x8"),
+            ring64: Ring64::from_edges(64, builders::ring(64)).expect("ring64"),
+        }
+    }
+}
+
+fn phases(n: usize, seed: u64) -> Vec<f32> {
+    let mut w = vec![0.0; n];
+    init::phase_state(&mut init::rng(seed), &mut w);
+    w
+}
+
+/// Benchmarks `value_and_grad` of `energy` at `w` as `energy/<name>`.
+fn bench_vg<E: Energy>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, energy: &mut E, w: &[f32]) {
+    let mut grad = vec![0.0f32; w.len()];
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let e = energy
+                .value_and_grad(black_box(w), &mut grad)
+                .expect("value_and_grad");
+            black_box(e)
+        })
+    });
+}
+
+/// Benchmarks one direct step (value and gradient, then Adam on `w`) as `direct_step/<name>`.
+fn bench_step<E: Energy>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    energy: &mut E,
+    w0: &[f32],
+    lr: f32,
+) {
+    let n = w0.len();
+    let mut w = w0.to_vec();
+    let (mut grad, mut m, mut v) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    let mut state = AdamState::new(&mut m, &mut v).expect("adam state");
+    let adam = Adam::with_lr(lr);
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let e = energy.value_and_grad(&w, &mut grad).expect("value_and_grad");
+            adam.step(&mut state, &mut w, &grad).expect("adam step");
+            black_box(e)
+        })
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let graphs = Graphs::new();
+    let l50 = graphs.lattice50.view().expect("view");
+    let l25 = graphs.lattice25.view().expect("view");
+    let l8 = graphs.lattice8.view().expect("view");
+    let r64 = graphs.ring64.view().expect("view");
+    // Heat: the first 5 rows hot, the last 5 cold.
+    let hot: Vec<u32> = (0..250).collect();
+    let cold: Vec<u32> = (2250..2500).collect();
+    let mut heat = Heat::new(l50, &hot, &cold, HeatParams::default()).expect("heat");
+    let mut w_heat = vec![0.0f32; 2500];
+    init::heat_state(&mut init::rng(1), &mut w_heat);
+
+    let mut k25_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 625];
+    let mut hk25_scratch = vec![0.0f32; HOPF_KURAMOTO_SCRATCH_PER_NODE * 625];
+    let mut r64_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 64];
+    let mut l8_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 64];
+    let mut k25 = Kuramoto::new(l25, &mut k25_scratch).expect("kuramoto");
+    let mut hk25 =
+        HopfKuramoto::new(l25, HopfKuramotoParams::ORDERED, &mut hk25_scratch).expect("hk");
+    let mut kr64 = Kuramoto::new(r64, &mut r64_scratch).expect("kuramoto");
+    let mut kl8 = Kuramoto::new(l8, &mut l8_scratch).expect("kuramoto");
+    let (w25, w64) = (phases(625, 2), phases(64, 3));
+
+    {
+        let mut g = c.benchmark_group("energy");
+        g.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        bench_vg(&mut g, "heat_vg/lattice50x50", &mut heat, &w_heat);
+        bench_vg(&mut g, "kuramoto_vg/lattice25x25", &mut k25, &w25);
+        bench_vg(&mut g, "hopf_kuramoto_vg/lattice25x25", &mut hk25, &w25);
+        bench_vg(&mut g, "kuramoto_vg/ring64", &mut kr64, &w64);
+        bench_vg(&mut g, "kuramoto_vg/lattice8x8", &mut kl8, &w64);
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("direct_step");
+        g.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
+        bench_step(&mut g, "heat/lattice50x50", &mut heat, &w_heat, 0.02);
+        bench_step(&mut g, "kuramoto/lattice25x25", &mut k25, &w25, 0.01);
+        bench_step(&mut g, "hopf_kuramoto/lattice25x25", &mut hk25, &w25, 0.01);
+        bench_step(&mut g, "kuramoto/ring64", &mut kr64, &w64, 0.01);
+        bench_step(&mut g, "kuramoto/lattice8x8", &mut kl8, &w64, 0.01);
+        g.finish();
+    }
+}
+
+criterion_group!(energy, benches);
+criterion_main!(energy);

@@ -1,0 +1,33 @@
+//! # nrg-core
+//!
+//! The numeric core of nrg: energies on sparse graphs, minimized by Adam directly or through a
+//! neural reparametrization (a small graph convolutional network whose output is the state).
+//!
+//! `#![no_std]`, no allocator, no `unsafe`, `f32` throughout. Every kernel works on borrowed
+//! slices the caller owns: [`graph::Csr`] is a validated view over any storage, and
+//! [`graph::FixedCsr`] owns fixed-capacity arrays for microcontrollers. Errors are small `Copy`
+//! enums with a `Display`; nothing here panics on caller input.
+//!
+//! - [`graph`], [`builders`]: symmetric CSR graphs and heap-free edge iterators.
+//! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
+//! - [`optim`]: Adam and SGD with momentum over flat slices.
+//! - [`solve`]: the direct solver, stop rules, observer, report.
+//! - [`metrics`], [`init`]: order parameter, energy gaps, seeded initial states.
+//!
+//! Features: `micromath` (fast sin/cos for microcontrollers), `defmt` (derive `defmt::Format`).
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod builders;
+pub mod energy;
+pub mod graph;
+pub mod hybrid;
+pub mod init;
+pub mod math;
+pub mod kernels;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod propagate;
+pub mod solve;

@@ -1,0 +1,628 @@
+//! The neural reparametrization `w = GCN(z; θ)` with a hand-written backward pass.
+//!
+//! ```text
+//! H_0 = z                                  latent input, n × h, trainable
+//! pre_l = P (H_{l−1} Θ_l) + b_l            l = 1 … L (1 ≤ L ≤ 3), Θ_l: h × h
+//! H_l = LeakyReLU(pre_l)        (GCN)      slope 0.01
+//! H_l = H_{l−1} + LeakyReLU(pre_l) (RGCN)  residual
+//! w = H_L W_o + b_o                        readout, W_o: h × d
+//! ```
+//!
+//! All trainable parameters live in one flat slice described by a [`Layout`]:
+//! `[z | Θ_1 | b_1 | … | Θ_L | b_L | W_o | b_o]`, row-major. The forward pass caches what the
+//! backward pass needs in a caller-provided scratch slice of [`Layout::scratch_len`] entries.
+//!
+//! Each layer is computed as `(P H) Θ` row by row (the same product as `P (H Θ)`), so no
+//! `n × h` temporary is needed for one-hop kinds, and the last layer's activations are never
+//! stored: the readout and its gradient are formed from `pre_L` on the fly. Scratch is
+//! `L·n·h + (L−1)·n·h + 2h` (plus `n·h` for two-hop propagation): a 64-node, `h = 8` model
+//! needs 2 KB.
+
+use core::fmt;
+use core::ops::Range;
+
+use rand_core::Rng;
+
+use crate::graph::Csr;
+use crate::init::{fill_normal, fill_uniform};
+use crate::kernels::{add_outer, row_times_matrix, row_times_matrix_t};
+use crate::propagate::{PropagationKind, Propagator};
+
+/// Most GCN layers a model may have.
+pub const MAX_LAYERS: usize = 3;
+
+/// Negative slope of the LeakyReLU activation.
+pub const LEAKY_SLOPE: f32 = 0.01;
+
+/// Why a model cannot be built or run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ModelError {
+    /// A width (hidden or outputs) is zero, or the graph has no nodes.
+    ZeroWidth,
+    /// The layer count is outside `1..=MAX_LAYERS`.
+    BadDepth {
+        /// Layers asked for.
+        layers: usize,
+    },
+    /// The sizes overflow `usize`.
+    TooLarge,
+    /// A slice has the wrong length.
+    Length {
+        /// Which slice.
+        what: &'static str,
+        /// Length needed.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+    /// The propagator was built for a graph of another size or another kind.
+    GraphMismatch {
+        /// Nodes the layout was built for.
+        model: usize,
+        /// Nodes of the propagator's graph.
+        graph: usize,
+    },
+    /// The propagation storage is too short.
+    StorageTooShort {
+        /// Entries needed.
+        needed: usize,
+    },
+    /// A parameter is NaN or infinite.
+    NonFinite {
+        /// Its index in the flat parameter slice.
+        index: usize,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ModelError::ZeroWidth => {
+                write!(f, "model widths and the node count must be at least 1")
+            }
+            ModelError::BadDepth { layers } => write!(
+                f,
+                "a model has 1 to {MAX_LAYERS} GCN layers, not {layers}"
+            ),
+            ModelError::TooLarge => write!(f, "model sizes overflow the address space"),
+            ModelError::Length {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what} has {found} entries; the model needs {expected}"),
+            ModelError::GraphMismatch { model, graph } => write!(
+                f,
+                "the model was laid out for {model} nodes but the graph has {graph}"
+            ),
+            ModelError::StorageTooShort { needed } => write!(
+                f,
+                "propagation storage is too short; it needs {needed} entries"
+            ),
+            ModelError::NonFinite { index } => {
+                write!(f, "parameter {index} is NaN or infinite")
+            }
+        }
+    }
+}
+
+/// How a layer combines its output with its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ModelKind {
+    /// `H_l = σ(pre_l)`.
+    Gcn,
+    /// `H_l = H_{l−1} + σ(pre_l)` (residual).
+    Rgcn,
+}
+
+/// What a model looks like, independent of the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ModelConfig {
+    /// Plain or residual layers.
+    pub kind: ModelKind,
+    /// The aggregation `P`.
+    pub propagation: PropagationKind,
+    /// Width `h` of the latent input and of every layer.
+    pub hidden: usize,
+    /// Number of GCN layers (1 to [`MAX_LAYERS`]).
+    pub layers: usize,
+    /// Outputs per node (1 for the energies here).
+    pub outputs: usize,
+}
+
+impl ModelConfig {
+    /// One GCN layer with the renormalized propagation (the seed's "GCN").
+    pub fn gcn(hidden: usize) -> Self {
+        ModelConfig {
+            kind: ModelKind::Gcn,
+            propagation: PropagationKind::Renormalized,
+            hidden,
+            layers: 1,
+            outputs: 1,
+        }
+    }
+
+    /// One residual GCN layer ("RGCN").
+    pub fn rgcn(hidden: usize) -> Self {
+        ModelConfig {
+            kind: ModelKind::Rgcn,
+            ..Self::gcn(hidden)
+        }
+    }
+
+    /// A GCN layer with `P = I` ("NoGraph": the same network with the graph removed).
+    pub fn no_graph(hidden: usize) -> Self {
+        ModelConfig {
+            propagation: PropagationKind::Identity,
+            ..Self::gcn(hidden)
+        }
+    }
+
+    /// A GCN layer with two hops, `P²` ("GCN2").
+    pub fn gcn2(hidden: usize) -> Self {
+        ModelConfig {
+            propagation: PropagationKind::RenormalizedSquared,
+            ..Self::gcn(hidden)
+        }
+    }
+
+    /// The same model with `layers` layers.
+    pub fn with_layers(self, layers: usize) -> Self {
+        ModelConfig { layers, ..self }
+    }
+}
+
+/// Offsets and shapes of every parameter block in the flat slice, and the scratch length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Layout {
+    config: ModelConfig,
+    n: usize,
+    /// Start of `Θ_l` for each layer (`b_l` follows it).
+    theta: [usize; MAX_LAYERS],
+    readout: usize,
+    params: usize,
+    scratch: usize,
+}
+
+fn mul(a: usize, b: usize) -> Result<usize, ModelError> {
+    a.checked_mul(b).ok_or(ModelError::TooLarge)
+}
+
+fn add(a: usize, b: usize) -> Result<usize, ModelError> {
+    a.checked_add(b).ok_or(ModelError::TooLarge)
+}
+
+impl Layout {
+    /// Lays out a model of `config` on `n` nodes.
+    pub fn new(n: usize, config: &ModelConfig) -> Result<Self, ModelError> {
+        let (h, d, layers) = (config.hidden, config.outputs, config.layers);
+        if n == 0 || h == 0 || d == 0 {
+            return Err(ModelError::ZeroWidth);
+        }
+        if !(1..=MAX_LAYERS).contains(&layers) {
+            return Err(ModelError::BadDepth { layers });
+        }
+        let nh = mul(n, h)?;
+        let block = add(mul(h, h)?, h)?;
+        let mut theta = [0usize; MAX_LAYERS];
+        let mut at = nh;
+        for slot in theta.iter_mut().take(layers) {
+            *slot = at;
+            at = add(at, block)?;
+        }
+        let readout = at;
+        let params = add(add(readout, mul(h, d)?)?, d)?;
+        let two_hop = if config.propagation.two_hop() { nh } else { 0 };
+        let scratch = add(add(mul(nh, 2 * layers - 1)?, two_hop)?, 2 * h)?;
+        Ok(Layout {
+            config: *config,
+            n,
+            theta,
+            readout,
+            params,
+            scratch,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Hidden width `h`.
+    pub fn hidden(&self) -> usize {
+        self.config.hidden
+    }
+
+    /// Number of layers.
+    pub fn layers(&self) -> usize {
+        self.config.layers
+    }
+
+    /// Outputs per node `d`.
+    pub fn outputs(&self) -> usize {
+        self.config.outputs
+    }
+
+    /// Length of the flat parameter slice.
+    pub fn param_len(&self) -> usize {
+        self.params
+    }
+
+    /// Length of the scratch slice forward and backward need.
+    pub fn scratch_len(&self) -> usize {
+        self.scratch
+    }
+
+    /// Length of the output `w` (`n · d`).
+    pub fn output_len(&self) -> usize {
+        self.n * self.config.outputs
+    }
+
+    /// The latent input `z` (`n × h`).
+    pub fn latent(&self) -> Range<usize> {
+        0..self.n * self.config.hidden
+    }
+
+    /// `Θ_l` (`h × h`) of layer `l` (0-based; empty past the last layer).
+    pub fn theta(&self, l: usize) -> Range<usize> {
+        let h = self.config.hidden;
+        match self.theta.get(l) {
+            Some(&at) if l < self.config.layers => at..at + h * h,
+            _ => 0..0,
+        }
+    }
+
+    /// `b_l` (`h`) of layer `l` (0-based; empty past the last layer).
+    pub fn bias(&self, l: usize) -> Range<usize> {
+        let t = self.theta(l);
+        if t.is_empty() {
+            0..0
+        } else {
+            t.end..t.end + self.config.hidden
+        }
+    }
+
+    /// Readout weights `W_o` (`h × d`).
+    pub fn readout_weights(&self) -> Range<usize> {
+        self.readout..self.readout + self.config.hidden * self.config.outputs
+    }
+
+    /// Readout bias `b_o` (`d`).
+    pub fn readout_bias(&self) -> Range<usize> {
+        let end = self.readout_weights().end;
+        end..end + self.config.outputs
+    }
+}
+
+/// How to draw the latent input `z` at initialization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LatentInit {
+    /// `z ~ N(0, 1)` (heat).
+    Normal,
+    /// `z ~ U(0, 2π)` (phase problems).
+    Phase,
+}
+
+/// A GCN reparametrization bound to its graph.
+#[derive(Debug, Clone, Copy)]
+pub struct Gcn<'a> {
+    layout: Layout,
+    prop: Propagator<'a>,
+}
+
+/// The scratch slice cut into its parts.
+struct Scratch<'s> {
+    /// `pre_l` of every layer, `L · n · h` (overwritten by `∂E/∂pre_l` in backward).
+    pre: &'s mut [f32],
+    /// `H_l` of layers `1 … L−1`, `(L−1) · n · h` (overwritten by `∂E/∂H_l` in backward).
+    hidden: &'s mut [f32],
+    /// One hop of `P` applied to a whole matrix (two-hop kinds only).
+    hop: &'s mut [f32],
+    /// Two row temporaries of `h`.
+    row: &'s mut [f32],
+    row2: &'s mut [f32],
+}
+
+#[inline]
+fn leaky(x: f32) -> f32 {
+    if x > 0.0 { x } else { LEAKY_SLOPE * x }
+}
+
+#[inline]
+fn leaky_slope(x: f32) -> f32 {
+    if x > 0.0 { 1.0 } else { LEAKY_SLOPE }
+}
+
+fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), ModelError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(ModelError::Length {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+impl<'a> Gcn<'a> {
+    /// Builds the model on `graph`, computing the propagation's normalization into `storage`
+    /// ([`crate::propagate::propagator_storage_len`]`(n)` entries).
+    pub fn new(
+        config: &ModelConfig,
+        graph: Csr<'a>,
+        storage: &'a mut [f32],
+    ) -> Result<Self, ModelError> {
+        let layout = Layout::new(graph.n(), config)?;
+        let needed = crate::propagate::propagator_storage_len(graph.n());
+        let prop = Propagator::new(graph, config.propagation, storage)
+            .ok_or(ModelError::StorageTooShort { needed })?;
+        Ok(Gcn { layout, prop })
+    }
+
+    /// The parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The aggregation operator.
+    pub fn propagator(&self) -> &Propagator<'a> {
+        &self.prop
+    }
+
+    /// Initializes `params`: `z` as `latent` says, every weight and bias uniform in
+    /// `±1/√fan_in` (`fan_in = h`), as `torch.nn.Linear` does.
+    pub fn init_params<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        let l = &self.layout;
+        check_len("params", l.param_len(), params.len())?;
+        let (z, weights) = params.split_at_mut(l.latent().end);
+        match latent {
+            LatentInit::Normal => fill_normal(rng, z, 1.0),
+            LatentInit::Phase => fill_uniform(rng, z, 0.0, core::f32::consts::TAU),
+        }
+        let bound = 1.0 / libm::sqrtf(l.hidden() as f32);
+        fill_uniform(rng, weights, -bound, bound);
+        Ok(())
+    }
+
+    fn check(&self, params: &[f32], scratch_len: usize) -> Result<(), ModelError> {
+        let l = &self.layout;
+        check_len("params", l.param_len(), params.len())?;
+        if scratch_len < l.scratch_len() {
+            return Err(ModelError::Length {
+                what: "scratch",
+                expected: l.scratch_len(),
+                found: scratch_len,
+            });
+        }
+        if self.prop.n() != l.n() {
+            return Err(ModelError::GraphMismatch {
+                model: l.n(),
+                graph: self.prop.n(),
+            });
+        }
+        Ok(())
+    }
+
+    fn split<'s>(&self, scratch: &'s mut [f32]) -> Scratch<'s> {
+        let l = &self.layout;
+        let nh = l.n() * l.hidden();
+        let h = l.hidden();
+        let (pre, rest) = scratch.split_at_mut(l.layers() * nh);
+        let (hidden, rest) = rest.split_at_mut((l.layers() - 1) * nh);
+        let hop_len = if l.config.propagation.two_hop() { nh } else { 0 };
+        let (hop, rest) = rest.split_at_mut(hop_len);
+        let (row, rest) = rest.split_at_mut(h);
+        let (row2, _) = rest.split_at_mut(h);
+        Scratch {
+            pre,
+            hidden,
+            hop,
+            row,
+            row2,
+        }
+    }
+
+    /// `out_i = (P x)_i` for each row in turn, handing each result to `f(i, out_i)`; uses `hop`
+    /// for the two-hop kinds.
+    fn for_each_propagated_row(
+        &self,
+        x: &[f32],
+        hop: &mut [f32],
+        out: &mut [f32],
+        mut f: impl FnMut(usize, &mut [f32]),
+    ) {
+        let h = self.layout.hidden();
+        let src: &[f32] = if self.layout.config.propagation.two_hop() {
+            self.prop.apply_once(x, hop, h);
+            hop
+        } else {
+            x
+        };
+        for i in 0..self.layout.n() {
+            self.prop.gather_row(i, src, out);
+            f(i, out);
+        }
+    }
+
+    /// Computes `w = GCN(z; θ)` and caches what [`Gcn::backward`] needs in `scratch`.
+    pub fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("w", l.output_len(), w.len())?;
+        if let Some(index) = params.iter().position(|p| !p.is_finite()) {
+            return Err(ModelError::NonFinite { index });
+        }
+        let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let s = self.split(scratch);
+        let wo = &params[l.readout_weights()];
+        let bo = &params[l.readout_bias()];
+        for layer in 0..layers {
+            let theta = &params[l.theta(layer)];
+            let bias = &params[l.bias(layer)];
+            let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
+            // Input H_{l−1} (z for the first layer) and, below the last layer, where H_l goes.
+            let (below, here) = s.hidden.split_at_mut(layer * nh);
+            let input: &[f32] = if layer == 0 {
+                &params[l.latent()]
+            } else {
+                &below[(layer - 1) * nh..layer * nh]
+            };
+            let last = layer + 1 == layers;
+            let row2 = &mut *s.row2;
+            self.for_each_propagated_row(input, s.hop, s.row, |i, ph| {
+                let pre_i = &mut pre[i * h..(i + 1) * h];
+                row_times_matrix(ph, theta, h, pre_i);
+                let in_i = &input[i * h..(i + 1) * h];
+                // H_l row (into row2), with the residual input where asked.
+                for ((hv, (p, &b)), &x) in row2.iter_mut().zip(pre_i.iter_mut().zip(bias)).zip(in_i) {
+                    *p += b;
+                    *hv = leaky(*p) + if residual { x } else { 0.0 };
+                }
+                if last {
+                    let w_i = &mut w[i * d..(i + 1) * d];
+                    row_times_matrix(row2, wo, d, w_i);
+                    for (wv, &b) in w_i.iter_mut().zip(bo) {
+                        *wv += b;
+                    }
+                } else {
+                    here[i * h..(i + 1) * h].copy_from_slice(row2);
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Gcn<'_> {
+    /// Given `∂E/∂w` at the `w` of the last [`Gcn::forward`] (same `params`, same `scratch`),
+    /// writes `∂E/∂params` into `grad` (one entry per parameter). Overwrites the scratch cache.
+    pub fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("grad_w", l.output_len(), grad_w.len())?;
+        check_len("grad", l.param_len(), grad.len())?;
+        let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let s = self.split(scratch);
+        let wo = &params[l.readout_weights()];
+        grad.fill(0.0);
+
+        // ∂E/∂H_L, row i, is dw_i W_oᵀ: formed on the fly, never stored.
+        let dh_last = |i: usize, out: &mut [f32]| {
+            row_times_matrix_t(&grad_w[i * d..(i + 1) * d], wo, d, out);
+        };
+
+        // Readout: ∂W_o = H_Lᵀ dw, ∂b_o = Σ_i dw_i, with H_L rebuilt from pre_L.
+        {
+            let last = layers - 1;
+            let pre = &s.pre[last * nh..layers * nh];
+            let input: &[f32] = if last == 0 {
+                &params[l.latent()]
+            } else {
+                &s.hidden[(last - 1) * nh..last * nh]
+            };
+            let (dwo, dbo) = grad[l.readout_weights().start..].split_at_mut(h * d);
+            for i in 0..l.n() {
+                for ((hv, &p), &x) in s.row.iter_mut().zip(&pre[i * h..(i + 1) * h]).zip(&input[i * h..(i + 1) * h]) {
+                    *hv = leaky(p) + if residual { x } else { 0.0 };
+                }
+                let dw_i = &grad_w[i * d..(i + 1) * d];
+                add_outer(s.row, dw_i, dwo);
+                for (g, &dw) in dbo.iter_mut().zip(dw_i) {
+                    *g += dw;
+                }
+            }
+        }
+
+        for layer in (0..layers).rev() {
+            let last = layer + 1 == layers;
+            let theta = &params[l.theta(layer)];
+            let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
+            // `below` ends with the input block H_layer (layer ≥ 1); `here` starts with the
+            // block that now holds ∂E/∂(this layer's output) when this is not the last layer.
+            let (below, here) = s.hidden.split_at_mut(layer * nh);
+            let dh_out = &here[..if last { 0 } else { nh }];
+
+            // Pass A: ∂pre = ∂H ⊙ σ'(pre), in place; ∂b = Σ_i ∂pre_i.
+            let db = &mut grad[l.bias(layer)];
+            for i in 0..l.n() {
+                if last {
+                    dh_last(i, s.row2);
+                } else {
+                    s.row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
+                }
+                for ((p, &g), b) in pre[i * h..(i + 1) * h].iter_mut().zip(s.row2.iter()).zip(db.iter_mut()) {
+                    *p = g * leaky_slope(*p);
+                    *b += *p;
+                }
+            }
+            let dpre: &[f32] = pre;
+
+            // Pass B: ∂Θ = Σ_i (P H_in)_iᵀ ∂pre_i.
+            {
+                let input: &[f32] = if layer == 0 {
+                    &params[l.latent()]
+                } else {
+                    &below[(layer - 1) * nh..layer * nh]
+                };
+                let dtheta = &mut grad[l.theta(layer)];
+                self.for_each_propagated_row(input, s.hop, s.row, |i, ph| {
+                    add_outer(ph, &dpre[i * h..(i + 1) * h], dtheta);
+                });
+            }
+
+            // Pass C: ∂H_in_i = (P ∂pre)_i Θᵀ (+ ∂H_out_i for residual layers).
+            let dest: &mut [f32] = if layer == 0 {
+                &mut grad[l.latent()]
+            } else {
+                &mut below[(layer - 1) * nh..layer * nh]
+            };
+            let row2 = &mut *s.row2;
+            self.for_each_propagated_row(dpre, s.hop, s.row, |i, q| {
+                let dest_i = &mut dest[i * h..(i + 1) * h];
+                row_times_matrix_t(q, theta, h, dest_i);
+                if residual {
+                    if last {
+                        dh_last(i, row2);
+                    } else {
+                        row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
+                    }
+                    for (g, &r) in dest_i.iter_mut().zip(row2.iter()) {
+                        *g += r;
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for ModelError {}

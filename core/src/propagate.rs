@@ -1,0 +1,140 @@
+//! The GCN's aggregation operator `P`, applied row by row without ever forming a matrix.
+//!
+//! - [`PropagationKind::Identity`]: `P = I` (the "NoGraph" model).
+//! - [`PropagationKind::Renormalized`]: `P = D̃^-1/2 (A + I) D̃^-1/2`, `D̃` the degrees of `A + I`
+//!   (the GCN default).
+//! - [`PropagationKind::Normalized`]: `P = D^-1/2 A D^-1/2` (isolated nodes get a zero row).
+//! - the `…Squared` kinds: `P·P` of the above, applied as two passes.
+//!
+//! The only per-graph state is `s_i = d_i^-1/2`, computed once into caller storage; entry
+//! `P_ij = s_i A_ij s_j` is formed on the fly (one multiply per entry), which keeps the footprint
+//! at `n` floats — it matters on a 16 KB microcontroller. `P` is symmetric, so the same
+//! operator serves forward and backward.
+
+use crate::graph::Csr;
+use crate::kernels::axpy;
+
+/// Which aggregation a GCN layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PropagationKind {
+    /// `P = I`: no graph (each node on its own).
+    Identity,
+    /// `D̃^-1/2 (A + I) D̃^-1/2` (Kipf & Welling; the default).
+    Renormalized,
+    /// `D^-1/2 A D^-1/2`.
+    Normalized,
+    /// The square of [`PropagationKind::Renormalized`] (two hops).
+    RenormalizedSquared,
+    /// The square of [`PropagationKind::Normalized`] (two hops).
+    NormalizedSquared,
+}
+
+impl PropagationKind {
+    /// Whether `P` is a square applied as two passes.
+    pub fn two_hop(self) -> bool {
+        matches!(
+            self,
+            PropagationKind::RenormalizedSquared | PropagationKind::NormalizedSquared
+        )
+    }
+}
+
+/// `P` bound to a graph, with its normalization computed once.
+#[derive(Debug, Clone, Copy)]
+pub struct Propagator<'a> {
+    graph: Csr<'a>,
+    kind: PropagationKind,
+    /// `d_i^-1/2` per node (degrees of `A + I` or `A` by kind); unused for identity.
+    scale: &'a [f32],
+}
+
+/// Storage entries [`Propagator::new`] needs for a graph of `n` nodes.
+pub const fn propagator_storage_len(n: usize) -> usize {
+    n
+}
+
+impl<'a> Propagator<'a> {
+    /// Computes the normalization of `graph` into `storage` ([`propagator_storage_len`] entries;
+    /// `None` when it is too short).
+    pub fn new(graph: Csr<'a>, kind: PropagationKind, storage: &'a mut [f32]) -> Option<Self> {
+        let scale = storage.get_mut(..graph.n())?;
+        let self_loop = match kind {
+            PropagationKind::Renormalized | PropagationKind::RenormalizedSquared => 1.0,
+            _ => 0.0,
+        };
+        graph.for_each_row(|i, _, ws| {
+            let d = ws.iter().sum::<f32>() + self_loop;
+            scale[i] = if d > 0.0 { 1.0 / libm::sqrtf(d) } else { 0.0 };
+        });
+        Some(Propagator {
+            graph,
+            kind,
+            scale,
+        })
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> Csr<'a> {
+        self.graph
+    }
+
+    /// The kind of aggregation.
+    pub fn kind(&self) -> PropagationKind {
+        self.kind
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.graph.n()
+    }
+
+    /// Row `i` of one hop of the base operator: `out = Σ_j P_ij x_j` for row-major `x`
+    /// (`n × out.len()`).
+    /// Callers guarantee `i < n`.
+    #[inline]
+    pub(crate) fn gather_row(&self, i: usize, x: &[f32], out: &mut [f32]) {
+        let c = out.len();
+        let xi = x.get(i * c..(i + 1) * c).unwrap_or(&[]);
+        if self.kind == PropagationKind::Identity {
+            for (o, &xv) in out.iter_mut().zip(xi) {
+                *o = xv;
+            }
+            return;
+        }
+        let si = self.scale[i];
+        let diag = match self.kind {
+            PropagationKind::Renormalized | PropagationKind::RenormalizedSquared => si * si,
+            _ => 0.0,
+        };
+        for (o, &xv) in out.iter_mut().zip(xi) {
+            *o = diag * xv;
+        }
+        let (cols, ws) = self.graph.row(i);
+        for (&j, &a) in cols.iter().zip(ws) {
+            let j = j as usize;
+            let xj = x.get(j * c..(j + 1) * c).unwrap_or(&[]);
+            axpy(si * a * self.scale[j], xj, out);
+        }
+    }
+
+    /// One hop of the base operator on every row: `y = P₁ x` for row-major `n × c` slices.
+    pub fn apply_once(&self, x: &[f32], y: &mut [f32], c: usize) {
+        if c == 0 {
+            return;
+        }
+        for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(self.n()) {
+            self.gather_row(i, x, yrow);
+        }
+    }
+
+    /// The whole operator: `y = P x` (two passes through `tmp` for the squared kinds).
+    pub fn apply(&self, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
+        if self.kind.two_hop() {
+            self.apply_once(x, tmp, c);
+            self.apply_once(tmp, y, c);
+        } else {
+            self.apply_once(x, y, c);
+        }
+    }
+}

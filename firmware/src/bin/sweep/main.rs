@@ -1,0 +1,197 @@
+//! `sweep`: instructions per step against graph size, with buffers sized at run time on the
+//! heap (`embedded-alloc`).
+//!
+//! For rings and open lattices of 16 … 256 nodes it measures, under QEMU's `-icount`:
+//! - `energy_grad`: one Kuramoto energy + gradient evaluation;
+//! - `direct_step`: one direct-Adam iteration (energy + gradient, Adam update);
+//! - `nr_step`: one NR iteration (GCN forward, energy + gradient, backward, Adam update), and
+//!   its parts `nr_forward`, `nr_backward`, `nr_adam` (the step's figure includes the
+//!   timestamps of the parts, about three empty measurements).
+//!
+//! Each figure is the mean of [`REPS`] consecutive calls after one warm-up call, printed as
+//! `COST <topology> <n> <kernel> <instructions>`. A size whose buffers do not fit the heap is
+//! reported as `SKIP …` (with the bytes it needs), never a fault.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod heap_csr;
+
+use cortex_m as _; // links the critical-section implementation
+use cortex_m_rt::entry;
+use embedded_alloc::LlffHeap;
+use nrg_core::energy::{Energy, KURAMOTO_SCRATCH_PER_NODE, Kuramoto};
+use nrg_core::graph::Csr;
+use nrg_core::init;
+use nrg_firmware::board::{self, MACHINE, RAM_BYTES};
+use nrg_firmware::counter::Counter;
+use nrg_core::model::{Gcn, LatentInit, Layout};
+use nrg_core::optim::AdamState;
+use nrg_core::propagate::propagator_storage_len;
+use nrg_firmware::problem::{self, DIRECT_ADAM, HYBRID, MODEL, Topology};
+
+use heap_csr::{HeapCsr, try_filled};
+
+#[global_allocator]
+static HEAP: LlffHeap = LlffHeap::empty();
+
+/// Heap size: what RAM leaves after 6 KB for stack and statics, at most 256 KB.
+const HEAP_BYTES: usize = {
+    let rest = RAM_BYTES - 6 * 1024;
+    if rest < 256 * 1024 { rest } else { 256 * 1024 }
+};
+
+/// Calls measured per kernel (after one warm-up call).
+const REPS: u64 = 4;
+
+/// The graphs swept: rings and open lattices of 16 … 256 nodes.
+const SIZES: [Topology; 10] = [
+    Topology::Ring(16),
+    Topology::Ring(32),
+    Topology::Ring(64),
+    Topology::Ring(128),
+    Topology::Ring(256),
+    Topology::Lattice(4, 4),
+    Topology::Lattice(4, 8),
+    Topology::Lattice(8, 8),
+    Topology::Lattice(8, 16),
+    Topology::Lattice(16, 16),
+];
+
+#[entry]
+fn main() -> ! {
+    board::check_fpu();
+    // SAFETY: called once, before any allocation.
+    unsafe {
+        embedded_alloc::init!(HEAP, HEAP_BYTES);
+    }
+    let cp = cortex_m::Peripherals::take().unwrap();
+    let counter = Counter::start(cp.SYST);
+    defmt::println!(
+        "sweep on {} ({}), heap {=usize} bytes, instructions (QEMU icount) per call, mean of {=u64}",
+        MACHINE,
+        problem::math_backend(),
+        HEAP_BYTES,
+        REPS
+    );
+    let mut ok = true;
+    for t in SIZES {
+        ok &= sweep(&counter, t);
+    }
+    board::finish(ok)
+}
+
+fn topology_name(t: Topology) -> &'static str {
+    match t {
+        Topology::Ring(_) => "ring",
+        Topology::Lattice(..) => "lattice",
+    }
+}
+
+/// Mean instructions of `REPS` calls of `f` after a warm-up call.
+fn measure(counter: &Counter, mut f: impl FnMut()) -> u64 {
+    f();
+    counter.instructions(|| (0..REPS).for_each(|_| f())) / REPS
+}
+
+fn cost(t: Topology, kernel: &str, insns: u64) {
+    defmt::println!("COST {=str} {=usize} {=str} {=u64}", topology_name(t), t.nodes(), kernel, insns);
+}
+
+fn skip(t: Topology, kernel: &str, needed_bytes: usize) {
+    defmt::println!(
+        "SKIP {=str} {=usize} {=str}: needs {=usize} bytes of heap, {=usize} free",
+        topology_name(t),
+        t.nodes(),
+        kernel,
+        needed_bytes,
+        HEAP.free()
+    );
+}
+
+/// Measures every kernel on one graph; false on an unexpected error.
+fn sweep(counter: &Counter, t: Topology) -> bool {
+    let n = t.nodes();
+    let graph = match HeapCsr::build(t) {
+        Ok(g) => g,
+        Err(e) => {
+            // Only running out of heap is expected (on small boards); it is reported, not failed.
+            skip(t, "graph", 4 * (n + 2 * t.entries()));
+            return matches!(e, heap_csr::BuildError::OutOfMemory);
+        }
+    };
+    let Ok(view) = graph.view() else { return false };
+    direct_kernels(counter, t, view).is_some() && nr_kernel(counter, t, view).is_some()
+}
+
+/// `energy_grad` and `direct_step`; `None` on an unexpected error.
+fn direct_kernels(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
+    let n = t.nodes();
+    // Energy scratch, phases, gradient, Adam's two moments.
+    let len = KURAMOTO_SCRATCH_PER_NODE * n + 4 * n;
+    let Ok(mut arena) = try_filled(len, 0.0f32) else {
+        skip(t, "direct", 4 * len);
+        return Some(());
+    };
+    let (scratch, rest) = arena.split_at_mut(KURAMOTO_SCRATCH_PER_NODE * n);
+    let (w, rest) = rest.split_at_mut(n);
+    let (grad, rest) = rest.split_at_mut(n);
+    let (m, v) = rest.split_at_mut(n);
+    init::phase_state(&mut init::rng(1), w);
+    let mut energy = Kuramoto::new(graph, scratch).ok()?;
+    let mut ok = true;
+    cost(t, "energy_grad", measure(counter, || ok &= energy.value_and_grad(w, grad).is_ok()));
+    let mut state = AdamState::new(m, v).ok()?;
+    let step = measure(counter, || {
+        ok &= energy.value_and_grad(w, grad).is_ok();
+        ok &= DIRECT_ADAM.step(&mut state, w, grad).is_ok();
+    });
+    cost(t, "direct_step", step);
+    ok.then_some(())
+}
+
+/// `nr_step` and its parts (`nr_forward`, `nr_backward`, `nr_adam`); `None` on an unexpected
+/// error.
+fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
+    let n = t.nodes();
+    let layout = Layout::new(n, &MODEL).ok()?;
+    let (np, ns) = (layout.param_len(), layout.scratch_len());
+    // Propagation storage, energy scratch, phases and their gradient; parameters, their
+    // gradient and Adam moments; the model's scratch.
+    let node_len = propagator_storage_len(n) + KURAMOTO_SCRATCH_PER_NODE * n + 2 * n;
+    let len = node_len + 4 * np + ns;
+    let Ok(mut arena) = try_filled(len, 0.0f32) else {
+        skip(t, "nr", 4 * len);
+        return Some(());
+    };
+    let (storage, rest) = arena.split_at_mut(propagator_storage_len(n));
+    let (scratch, rest) = rest.split_at_mut(KURAMOTO_SCRATCH_PER_NODE * n);
+    let (w, rest) = rest.split_at_mut(n);
+    let (grad_w, rest) = rest.split_at_mut(n);
+    let (params, rest) = rest.split_at_mut(np);
+    let (grad_p, rest) = rest.split_at_mut(np);
+    let (m, rest) = rest.split_at_mut(np);
+    let (v, model_scratch) = rest.split_at_mut(np);
+    let model = Gcn::new(&MODEL, graph, storage).ok()?;
+    model.init_params(&mut init::rng(1), params, LatentInit::Phase).ok()?;
+    let mut energy = Kuramoto::new(graph, scratch).ok()?;
+    let mut state = AdamState::new(m, v).ok()?;
+    let adam = &HYBRID.nr_adam;
+    let mut ok = true;
+    let mut parts = [0u64; 3];
+    let step = measure(counter, || {
+        parts[0] += counter.instructions(|| ok &= model.forward(params, model_scratch, w).is_ok());
+        ok &= energy.value_and_grad(w, grad_w).is_ok();
+        parts[1] += counter.instructions(|| {
+            ok &= model.backward(params, model_scratch, grad_w, grad_p).is_ok()
+        });
+        parts[2] += counter.instructions(|| ok &= adam.step(&mut state, params, grad_p).is_ok());
+    });
+    cost(t, "nr_step", step);
+    // The parts were summed over the warm-up call too.
+    for (name, total) in ["nr_forward", "nr_backward", "nr_adam"].into_iter().zip(parts) {
+        cost(t, name, total / (REPS + 1));
+    }
+    ok.then_some(())
+}

@@ -1,0 +1,16 @@
+//! # nrg-firmware
+//!
+//! Cortex-M images that run `nrg-core` under QEMU and log with defmt over semihosting:
+//! `sync` (fixed-capacity storage only) solves the problems of [`problem`] and checks they
+//! synchronize; `sweep` (heap-backed) measures per-step cost against graph size.
+//!
+//! - [`board`]: the machine, exit codes, panic and HardFault handlers, the FPU check.
+//! - [`counter`]: instructions executed, from SysTick under QEMU's `-icount`.
+//! - [`meter`]: an observer that measures instructions per solver step, per stage.
+//! - [`problem`]: the `sync` problems, shared with the host parity test.
+#![no_std]
+
+pub mod board;
+pub mod counter;
+pub mod meter;
+pub mod problem;

@@ -1,0 +1,137 @@
+//! A problem: an energy on a graph, with its heat baths, owned by the host.
+//!
+//! The core's energies borrow their graph and scratch; [`Problem::with_energy`] builds one for
+//! the duration of a closure, so every solver (core or host baseline) sees the same
+//! `&mut dyn Energy`.
+
+use anyhow::{Context, Result, bail};
+use nrg_core::energy::{
+    Energy, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams,
+    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
+};
+
+use crate::graph::{Baths, Graph, components_without_bath};
+
+/// Which energy, with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EnergyKind {
+    /// Heat diffusion with baths.
+    Heat(HeatParams),
+    /// Kuramoto synchronization.
+    Kuramoto,
+    /// Hopf–Kuramoto.
+    HopfKuramoto(HopfKuramotoParams),
+}
+
+impl EnergyKind {
+    /// Short name used in reports (`heat`, `kuramoto`, `hopf-kuramoto`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EnergyKind::Heat(_) => "heat",
+            EnergyKind::Kuramoto => "kuramoto",
+            EnergyKind::HopfKuramoto(_) => "hopf-kuramoto",
+        }
+    }
+
+    /// Whether the states are phases (ρ is meaningful, initial states are U(0, 2π)).
+    pub fn is_phase(&self) -> bool {
+        !matches!(self, EnergyKind::Heat(_))
+    }
+}
+
+/// An energy on a graph, ready to solve.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The energy.
+    pub energy: EnergyKind,
+    /// The graph.
+    pub graph: Graph,
+    /// Heat baths (empty for phase problems).
+    pub baths: Option<Baths>,
+}
+
+impl Problem {
+    /// Checks that the problem can be posed: the graph is a valid CSR, and for heat every
+    /// connected component holds a bath node (otherwise its minimum is not unique).
+    pub fn new(energy: EnergyKind, graph: Graph, baths: Option<Baths>) -> Result<Self> {
+        graph
+            .csr()
+            .with_context(|| format!("graph {} is not a valid symmetric graph", graph.name()))?;
+        if graph.n() == 0 {
+            bail!("graph {} has no nodes", graph.name());
+        }
+        if let EnergyKind::Heat(_) = energy {
+            let Some(b) = &baths else {
+                bail!("heat diffusion needs hot and/or cold bath nodes");
+            };
+            let orphans = components_without_bath(&graph, b);
+            if !orphans.is_empty() {
+                bail!(
+                    "heat diffusion is ill-posed on graph {}: {} connected component(s) hold no bath node \
+                     (e.g. component {}); use its largest component or place baths in every component",
+                    graph.name(),
+                    orphans.len(),
+                    orphans[0]
+                );
+            }
+        }
+        Ok(Problem {
+            energy,
+            graph,
+            baths,
+        })
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.graph.n()
+    }
+
+    /// Builds the core energy and hands it to `f`.
+    pub fn with_energy<R>(&self, f: impl FnOnce(&mut dyn Energy) -> R) -> Result<R> {
+        let csr = self.graph.csr()?;
+        let n = csr.n();
+        match self.energy {
+            EnergyKind::Heat(params) => {
+                let (hot, cold) = self
+                    .baths
+                    .as_ref()
+                    .map(|b| (b.hot(), b.cold()))
+                    .unwrap_or((&[], &[]));
+                let mut e = Heat::new(csr, hot, cold, params)?;
+                Ok(f(&mut e))
+            }
+            EnergyKind::Kuramoto => {
+                let mut scratch = vec![0.0; KURAMOTO_SCRATCH_PER_NODE * n];
+                let mut e = Kuramoto::new(csr, &mut scratch)?;
+                Ok(f(&mut e))
+            }
+            EnergyKind::HopfKuramoto(params) => {
+                let mut scratch = vec![0.0; HOPF_KURAMOTO_SCRATCH_PER_NODE * n];
+                let mut e = HopfKuramoto::new(csr, params, &mut scratch)?;
+                Ok(f(&mut e))
+            }
+        }
+    }
+
+    /// Energy of a state (checks its length).
+    pub fn energy_of(&self, w: &[f32]) -> Result<f32> {
+        Ok(self.with_energy(|e| e.value(w))??)
+    }
+
+    /// Energy and gradient of a state.
+    pub fn energy_and_grad(&self, w: &[f32]) -> Result<(f32, Vec<f32>)> {
+        let mut grad = vec![0.0; w.len()];
+        let e = self.with_energy(|e| e.value_and_grad(w, &mut grad))??;
+        Ok((e, grad))
+    }
+
+    /// The known minimum energy where it has a closed form: the Kuramoto ground state
+    /// `−Σ_ij A_ij`. (Heat's exact minimum comes from a Newton solve; see the baselines.)
+    pub fn known_minimum(&self) -> Option<f64> {
+        match self.energy {
+            EnergyKind::Kuramoto => Some(-self.graph.weights().iter().map(|&a| a as f64).sum::<f64>()),
+            _ => None,
+        }
+    }
+}
