@@ -1,1 +1,145 @@
-fn main() {}
+//! One neural-reparametrization step — forward, energy value and gradient, backward, Adam on the
+//! flat parameters — on the seed's problems:
+//!
+//! - `nr_step/heat/h16`, `nr_step/heat/h64`: heat on the 50×50 lattice (5 hot rows on top, 5
+//!   cold at the bottom), one-layer GCN with h = 16 and 64;
+//! - `nr_step/kuramoto/h10`: Kuramoto on the 25×25 lattice, GCN h = 10;
+//! - `nr_step/kuramoto_ring64/h8`: Kuramoto on a 64-node ring, GCN h = 8 (the firmware's problem).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nrg_core::builders::{lattice2d, ring};
+use nrg_core::energy::{Energy, Heat, HeatParams, Kuramoto};
+use nrg_core::graph::{Csr, Edge};
+use nrg_core::init;
+use nrg_core::model::{Gcn, LatentInit, ModelConfig};
+use nrg_core::optim::{Adam, AdamState};
+
+/// CSR arrays in `Vec`s from undirected edges.
+struct Graph {
+    indptr: Vec<u32>,
+    neighbors: Vec<u32>,
+    weights: Vec<f32>,
+}
+
+impl Graph {
+    fn new(n: usize, edges: impl Iterator<Item = Edge>) -> Self {
+        let mut entries: Vec<Edge> = edges.flat_map(|(u, v, w)| [(u, v, w), (v, u, w)]).collect();
+        entries.sort_by_key(|&(r, c, _)| (r, c));
+        let mut indptr = vec![0u32; n + 1];
+        for &(r, _, _) in &entries {
+            indptr[r as usize + 1] += 1;
+        }
+        for i in 0..n {
+            indptr[i + 1] += indptr[i];
+        }
+        Graph {
+            indptr,
+            neighbors: entries.iter().map(|e| e.1).collect(),
+            weights: entries.iter().map(|e| e.2).collect(),
+        }
+    }
+
+    fn csr(&self) -> Csr<'_> {
+        Csr::from_indptr(&self.indptr, &self.neighbors, &self.weights).expect("valid graph")
+    }
+}
+
+/// Benchmarks one NR step of a GCN with `hidden` units on `csr` under `energy`.
+fn bench_step<E: Energy>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    csr: Csr<'_>,
+    energy: &mut E,
+    hidden: usize,
+    lr: f32,
+    latent: LatentInit,
+) {
+    let mut storage = vec![0.0f32; csr.n()];
+    let model = Gcn::new(&ModelConfig::gcn(hidden), csr, &mut storage).expect("model");
+    let l = *model.layout();
+    let mut params = vec![0.0f32; l.param_len()];
+    model
+        .init_params(&mut init::rng(1), &mut params, latent)
+        .unwrap();
+    let mut scratch = vec![0.0f32; l.scratch_len()];
+    let mut w = vec![0.0f32; l.output_len()];
+    let mut grad_w = vec![0.0f32; l.output_len()];
+    let mut grad = vec![0.0f32; l.param_len()];
+    let (mut m, mut v) = (vec![0.0f32; l.param_len()], vec![0.0f32; l.param_len()]);
+    let mut state = AdamState::new(&mut m, &mut v).unwrap();
+    let adam = Adam::with_lr(lr);
+    c.bench_function(id, |b| {
+        b.iter(|| {
+            model.forward(&params, &mut scratch, &mut w).unwrap();
+            let e = energy.value_and_grad(&w, &mut grad_w).unwrap();
+            model
+                .backward(&params, &mut scratch, &grad_w, &mut grad)
+                .unwrap();
+            adam.step(&mut state, &mut params, &grad).unwrap();
+            black_box(e)
+        })
+    });
+}
+
+fn nr_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("nr_step");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    // Heat on the 50×50 lattice: rows 0–4 hot, rows 45–49 cold.
+    let side = 50u32;
+    let heat_graph = Graph::new((side * side) as usize, lattice2d(side, side, false));
+    let hot: Vec<u32> = (0..5 * side).collect();
+    let cold: Vec<u32> = ((side - 5) * side..side * side).collect();
+    for hidden in [16, 64] {
+        let csr = heat_graph.csr();
+        let mut energy = Heat::new(csr, &hot, &cold, HeatParams::default()).unwrap();
+        bench_step(
+            &mut group,
+            &format!("heat/h{hidden}"),
+            csr,
+            &mut energy,
+            hidden,
+            0.02,
+            LatentInit::Normal,
+        );
+    }
+
+    // Kuramoto on the 25×25 lattice, h = 10.
+    let lattice = Graph::new(625, lattice2d(25, 25, false));
+    let csr = lattice.csr();
+    let mut scratch = vec![0.0f32; 2 * csr.n()];
+    let mut energy = Kuramoto::new(csr, &mut scratch).unwrap();
+    bench_step(
+        &mut group,
+        "kuramoto/h10",
+        csr,
+        &mut energy,
+        10,
+        0.01,
+        LatentInit::Phase,
+    );
+
+    // Kuramoto on a 64-node ring, h = 8 (the firmware's problem).
+    let ring64 = Graph::new(64, ring(64));
+    let csr = ring64.csr();
+    let mut scratch = vec![0.0f32; 2 * csr.n()];
+    let mut energy = Kuramoto::new(csr, &mut scratch).unwrap();
+    bench_step(
+        &mut group,
+        "kuramoto_ring64/h8",
+        csr,
+        &mut energy,
+        8,
+        0.01,
+        LatentInit::Phase,
+    );
+    group.finish();
+}
+
+criterion_group!(benches, nr_step);
+criterion_main!(benches);

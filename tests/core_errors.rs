@@ -9,9 +9,7 @@ use nrg_core::energy::{
 };
 use nrg_core::graph::{Capacity, Csr, Edge, FixedCsr, GraphError};
 use nrg_core::optim::{Adam, AdamState, OptimError, Sgd};
-use nrg_core::solve::{
-    NoObserver, Stage, SolveError, StopRule, direct_work_len, solve_direct,
-};
+use nrg_core::solve::{NoObserver, SolveError, Stage, StopRule, direct_work_len, solve_direct};
 
 /// Asserts `err` is `want` and its message is non-empty and mentions every string in `mentions`.
 #[track_caller]
@@ -20,7 +18,10 @@ fn check<E: Display + PartialEq + std::fmt::Debug>(err: E, want: E, mentions: &[
     let msg = err.to_string();
     assert!(!msg.trim().is_empty(), "{err:?} has an empty Display");
     for m in mentions {
-        assert!(msg.contains(m), "Display of {err:?} is {msg:?}, expected it to mention {m:?}");
+        assert!(
+            msg.contains(m),
+            "Display of {err:?} is {msg:?}, expected it to mention {m:?}"
+        );
     }
 }
 
@@ -46,12 +47,20 @@ fn path3() -> Csr<'static> {
 fn csr_index_out_of_range() {
     check(
         csr_err(&[0, 1, 2], &[1, 5], &[1.0, 1.0]),
-        GraphError::IndexOutOfRange { row: 1, index: 5, n: 2 },
+        GraphError::IndexOutOfRange {
+            row: 1,
+            index: 5,
+            n: 2,
+        },
         &["5", "2 nodes"],
     );
     check(
         fixed_err::<4, 8>(3, &[(0, 1, 1.0), (1, 3, 1.0)]),
-        GraphError::IndexOutOfRange { row: 1, index: 3, n: 3 },
+        GraphError::IndexOutOfRange {
+            row: 1,
+            index: 3,
+            n: 3,
+        },
         &["3"],
     );
 }
@@ -140,13 +149,19 @@ fn duplicate_edges_in_from_edges() {
 fn capacity_exceeded_for_nodes_and_entries() {
     check(
         fixed_err::<4, 16>(5, &[(0, 1, 1.0)]),
-        GraphError::CapacityExceeded { what: Capacity::Nodes, capacity: 4 },
+        GraphError::CapacityExceeded {
+            what: Capacity::Nodes,
+            capacity: 4,
+        },
         &["nodes", "4"],
     );
     let ring: Vec<Edge> = builders::ring(4).collect();
     check(
         fixed_err::<4, 6>(4, &ring),
-        GraphError::CapacityExceeded { what: Capacity::Entries, capacity: 6 },
+        GraphError::CapacityExceeded {
+            what: Capacity::Entries,
+            capacity: 6,
+        },
         &["entries", "6"],
     );
     // Exactly at capacity is fine.
@@ -158,14 +173,20 @@ fn capacity_exceeded_for_nodes_and_entries() {
 fn malformed_csr_arrays() {
     check(
         csr_err(&[0, 1, 2], &[1, 0], &[1.0]),
-        GraphError::LengthMismatch { neighbors: 2, weights: 1 },
+        GraphError::LengthMismatch {
+            neighbors: 2,
+            weights: 1,
+        },
         &["2", "1"],
     );
     check(csr_err(&[], &[], &[]), GraphError::BadIndptr, &["indptr"]);
     check(csr_err(&[1, 1], &[], &[]), GraphError::BadIndptr, &["0"]);
     check(
         csr_err(&[0, 1, 1], &[1, 0], &[1.0, 1.0]),
-        GraphError::RowEndsMismatch { last_row_end: 1, entries: 2 },
+        GraphError::RowEndsMismatch {
+            last_row_end: 1,
+            entries: 2,
+        },
         &["2 entries"],
     );
     check(
@@ -183,27 +204,61 @@ fn energy_state_and_gradient_lengths() {
     let g = path3();
     let mut heat = Heat::new(g, &[0], &[2], HeatParams::default()).unwrap();
     let mut grad = [0.0f32; 3];
-    let want = EnergyError::StateLength { expected: 3, found: 2 };
-    check(heat.value(&[0.0; 2]).unwrap_err(), want, &["2 entries", "3 nodes"]);
-    check(heat.value_and_grad(&[0.0; 2], &mut grad).unwrap_err(), want, &[]);
+    let want = EnergyError::StateLength {
+        expected: 3,
+        found: 2,
+    };
+    check(
+        heat.value(&[0.0; 2]).unwrap_err(),
+        want,
+        &["2 entries", "3 nodes"],
+    );
+    check(
+        heat.value_and_grad(&[0.0; 2], &mut grad).unwrap_err(),
+        want,
+        &[],
+    );
     check(
         heat.value_and_grad(&[0.0; 3], &mut [0.0; 4]).unwrap_err(),
-        EnergyError::StateLength { expected: 3, found: 4 },
+        EnergyError::StateLength {
+            expected: 3,
+            found: 4,
+        },
         &["4"],
     );
     let mut scratch = [0.0f32; 9];
     let mut k = Kuramoto::new(g, &mut scratch).unwrap();
-    check(k.value(&[0.0; 4]).unwrap_err(), EnergyError::StateLength { expected: 3, found: 4 }, &[]);
+    check(
+        k.value(&[0.0; 4]).unwrap_err(),
+        EnergyError::StateLength {
+            expected: 3,
+            found: 4,
+        },
+        &[],
+    );
     check(
         k.value_and_grad(&[0.0; 3], &mut [0.0; 2]).unwrap_err(),
-        EnergyError::StateLength { expected: 3, found: 2 },
+        EnergyError::StateLength {
+            expected: 3,
+            found: 2,
+        },
         &[],
     );
     let mut hk = HopfKuramoto::new(g, HopfKuramotoParams::ORDERED, &mut scratch).unwrap();
-    check(hk.value(&[]).unwrap_err(), EnergyError::StateLength { expected: 3, found: 0 }, &[]);
+    check(
+        hk.value(&[]).unwrap_err(),
+        EnergyError::StateLength {
+            expected: 3,
+            found: 0,
+        },
+        &[],
+    );
     check(
         hk.value_and_grad(&[0.0; 3], &mut [0.0; 1]).unwrap_err(),
-        EnergyError::StateLength { expected: 3, found: 1 },
+        EnergyError::StateLength {
+            expected: 3,
+            found: 1,
+        },
         &[],
     );
 }
@@ -214,13 +269,19 @@ fn scratch_too_short() {
     let mut short = [0.0f32; 5];
     check(
         Kuramoto::new(g, &mut short).unwrap_err(),
-        EnergyError::ScratchTooShort { needed: 6, found: 5 },
+        EnergyError::ScratchTooShort {
+            needed: 6,
+            found: 5,
+        },
         &["5", "6"],
     );
     let mut short = [0.0f32; 8];
     check(
         HopfKuramoto::new(g, HopfKuramotoParams::ORDERED, &mut short).unwrap_err(),
-        EnergyError::ScratchTooShort { needed: 9, found: 8 },
+        EnergyError::ScratchTooShort {
+            needed: 9,
+            found: 8,
+        },
         &["9"],
     );
 }
@@ -244,23 +305,44 @@ fn baths_out_of_range_overlapping_or_unsorted() {
         EnergyError::BathOverlap { node: 1 },
         &["node 1", "hot and cold"],
     );
-    check(Heat::new(g, &[1, 0], &[], p).unwrap_err(), EnergyError::BathUnsorted, &["sorted"]);
-    check(Heat::new(g, &[], &[2, 2], p).unwrap_err(), EnergyError::BathUnsorted, &["repeat"]);
+    check(
+        Heat::new(g, &[1, 0], &[], p).unwrap_err(),
+        EnergyError::BathUnsorted,
+        &["sorted"],
+    );
+    check(
+        Heat::new(g, &[], &[2, 2], p).unwrap_err(),
+        EnergyError::BathUnsorted,
+        &["repeat"],
+    );
 }
 
 #[test]
 fn bad_energy_parameters() {
     let g = path3();
-    let p = HeatParams { lambda: f32::NAN, ..HeatParams::default() };
+    let p = HeatParams {
+        lambda: f32::NAN,
+        ..HeatParams::default()
+    };
     check(
         Heat::new(g, &[0], &[2], p).unwrap_err(),
         EnergyError::BadParameter { name: "lambda" },
         &["lambda"],
     );
-    let p = HeatParams { t_cold: f32::NEG_INFINITY, ..HeatParams::default() };
-    check(Heat::new(g, &[0], &[2], p).unwrap_err(), EnergyError::BadParameter { name: "t_cold" }, &[]);
+    let p = HeatParams {
+        t_cold: f32::NEG_INFINITY,
+        ..HeatParams::default()
+    };
+    check(
+        Heat::new(g, &[0], &[2], p).unwrap_err(),
+        EnergyError::BadParameter { name: "t_cold" },
+        &[],
+    );
     let mut scratch = [0.0f32; 9];
-    let p = HopfKuramotoParams { s2: f32::INFINITY, ..HopfKuramotoParams::ORDERED };
+    let p = HopfKuramotoParams {
+        s2: f32::INFINITY,
+        ..HopfKuramotoParams::ORDERED
+    };
     check(
         HopfKuramoto::new(g, p, &mut scratch).unwrap_err(),
         EnergyError::BadParameter { name: "s2" },
@@ -273,7 +355,10 @@ fn optimizer_lengths_and_hyper_parameters() {
     let (mut m, mut v) = ([0.0f32; 3], [0.0f32; 4]);
     check(
         AdamState::new(&mut m, &mut v).unwrap_err(),
-        OptimError::LengthMismatch { params: 3, other: 4 },
+        OptimError::LengthMismatch {
+            params: 3,
+            other: 4,
+        },
         &["3", "4"],
     );
     let (mut m, mut v) = ([0.0f32; 3], [0.0f32; 3]);
@@ -282,30 +367,67 @@ fn optimizer_lengths_and_hyper_parameters() {
     let mut p = [0.0f32; 2];
     check(
         adam.step(&mut state, &mut p, &[0.0; 2]).unwrap_err(),
-        OptimError::LengthMismatch { params: 2, other: 3 },
+        OptimError::LengthMismatch {
+            params: 2,
+            other: 3,
+        },
         &[],
     );
     let mut p = [0.0f32; 3];
     check(
         adam.step(&mut state, &mut p, &[0.0; 5]).unwrap_err(),
-        OptimError::LengthMismatch { params: 3, other: 5 },
+        OptimError::LengthMismatch {
+            params: 3,
+            other: 5,
+        },
         &[],
     );
     assert_eq!(state.steps(), 0, "a refused step does not count");
     for (bad, name) in [
-        (Adam { lr: f32::NAN, ..adam }, "lr"),
+        (
+            Adam {
+                lr: f32::NAN,
+                ..adam
+            },
+            "lr",
+        ),
         (Adam { lr: -0.1, ..adam }, "lr"),
         (Adam { beta1: 1.0, ..adam }, "beta1"),
-        (Adam { beta2: -0.5, ..adam }, "beta2"),
+        (
+            Adam {
+                beta2: -0.5,
+                ..adam
+            },
+            "beta2",
+        ),
         (Adam { eps: 0.0, ..adam }, "eps"),
     ] {
-        check(bad.validate().unwrap_err(), OptimError::BadHyperParameter { name }, &[name]);
+        check(
+            bad.validate().unwrap_err(),
+            OptimError::BadHyperParameter { name },
+            &[name],
+        );
     }
-    let sgd = Sgd { lr: 0.1, momentum: 1.5 };
-    check(sgd.validate().unwrap_err(), OptimError::BadHyperParameter { name: "momentum" }, &[]);
+    let sgd = Sgd {
+        lr: 0.1,
+        momentum: 1.5,
+    };
     check(
-        Sgd { lr: 0.1, momentum: 0.9 }.step(&mut [0.0; 2], &mut [0.0; 3], &[0.0; 3]).unwrap_err(),
-        OptimError::LengthMismatch { params: 3, other: 2 },
+        sgd.validate().unwrap_err(),
+        OptimError::BadHyperParameter { name: "momentum" },
+        &[],
+    );
+    check(
+        Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+        }
+        .step(&mut [0.0; 2], &mut [0.0; 3], &[0.0; 3])
+        .unwrap_err(),
+        OptimError::LengthMismatch {
+            params: 3,
+            other: 2,
+        },
         &[],
     );
 }
@@ -326,12 +448,18 @@ fn solver_configuration_errors() {
     };
     check(
         solve(&mut w, &mut [0.0; 11], &adam, &stop),
-        SolveError::WorkspaceTooShort { needed: 12, found: 11 },
+        SolveError::WorkspaceTooShort {
+            needed: 12,
+            found: 11,
+        },
         &["11", "12"],
     );
     check(
         solve(&mut [0.5; 4], &mut work, &adam, &stop),
-        SolveError::Energy(EnergyError::StateLength { expected: 3, found: 4 }),
+        SolveError::Energy(EnergyError::StateLength {
+            expected: 3,
+            found: 4,
+        }),
         &["energy", "4 entries"],
     );
     check(
@@ -340,12 +468,28 @@ fn solver_configuration_errors() {
         &["optimizer", "lr"],
     );
     check(
-        solve(&mut w, &mut work, &adam, &StopRule { rel_tol: -1.0, ..stop }),
+        solve(
+            &mut w,
+            &mut work,
+            &adam,
+            &StopRule {
+                rel_tol: -1.0,
+                ..stop
+            },
+        ),
         SolveError::BadConfig { name: "rel_tol" },
         &["rel_tol"],
     );
     check(
-        solve(&mut w, &mut work, &adam, &StopRule { target: Some(f32::NAN), ..stop }),
+        solve(
+            &mut w,
+            &mut work,
+            &adam,
+            &StopRule {
+                target: Some(f32::NAN),
+                ..stop
+            },
+        ),
         SolveError::BadConfig { name: "target" },
         &["target"],
     );
@@ -366,7 +510,14 @@ fn divergence_is_an_error() {
         &mut NoObserver,
     )
     .unwrap_err();
-    check(err, SolveError::Diverged { step: 0, stage: Stage::Direct }, &["NaN", "step 0"]);
+    check(
+        err,
+        SolveError::Diverged {
+            step: 0,
+            stage: Stage::Direct,
+        },
+        &["NaN", "step 0"],
+    );
     // A huge learning rate throws w to ~1e30 in one step, where (w − T)⁴ overflows f32.
     let mut w = [0.9f32, 0.5, 0.1];
     let err = solve_direct(
@@ -378,5 +529,12 @@ fn divergence_is_an_error() {
         &mut NoObserver,
     )
     .unwrap_err();
-    check(err, SolveError::Diverged { step: 1, stage: Stage::Direct }, &["step 1"]);
+    check(
+        err,
+        SolveError::Diverged {
+            step: 1,
+            stage: Stage::Direct,
+        },
+        &["step 1"],
+    );
 }

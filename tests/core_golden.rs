@@ -62,12 +62,20 @@ fn evaluate(entry: &Value, csr: Csr<'_>, hot: &[u32], cold: &[u32]) -> (f32, Vec
                 t_cold: num(field(params, "T_cold")) as f32,
             };
             if kind == "heat_default" {
-                assert_eq!(p, HeatParams::default(), "heat_default uses the default params");
+                assert_eq!(
+                    p,
+                    HeatParams::default(),
+                    "heat_default uses the default params"
+                );
             }
             let mut heat = Heat::new(csr, hot, cold, p).expect("heat energy");
             let v = heat.value(&w).expect("value");
             let e = heat.value_and_grad(&w, &mut grad).expect("value_and_grad");
-            assert_eq!(v.to_bits(), e.to_bits(), "value() and value_and_grad() agree");
+            assert_eq!(
+                v.to_bits(),
+                e.to_bits(),
+                "value() and value_and_grad() agree"
+            );
             e
         }
         "kuramoto" => {
@@ -75,7 +83,11 @@ fn evaluate(entry: &Value, csr: Csr<'_>, hot: &[u32], cold: &[u32]) -> (f32, Vec
             let mut k = Kuramoto::new(csr, &mut scratch).expect("kuramoto");
             let v = k.value(&w).expect("value");
             let e = k.value_and_grad(&w, &mut grad).expect("value_and_grad");
-            assert_eq!(v.to_bits(), e.to_bits(), "value() and value_and_grad() agree");
+            assert_eq!(
+                v.to_bits(),
+                e.to_bits(),
+                "value() and value_and_grad() agree"
+            );
             e
         }
         k if k.starts_with("hk_") => {
@@ -88,7 +100,11 @@ fn evaluate(entry: &Value, csr: Csr<'_>, hot: &[u32], cold: &[u32]) -> (f32, Vec
             let mut hk = HopfKuramoto::new(csr, p, &mut scratch).expect("hopf-kuramoto");
             let v = hk.value(&w).expect("value");
             let e = hk.value_and_grad(&w, &mut grad).expect("value_and_grad");
-            assert_eq!(v.to_bits(), e.to_bits(), "value() and value_and_grad() agree");
+            assert_eq!(
+                v.to_bits(),
+                e.to_bits(),
+                "value() and value_and_grad() agree"
+            );
             e
         }
         other => panic!("unknown golden energy {other}"),
@@ -126,7 +142,12 @@ fn golden_energies_and_gradients_match_float32() {
         let g = golden_graph(gname);
         let (e, grad) = evaluate(entry, graphs.csr(gname), &g.hot, &g.cold);
         let f32e = field(entry, "float32");
-        assert_rel(&format!("{label} E"), e as f64, num(field(f32e, "E")), E_REL);
+        assert_rel(
+            &format!("{label} E"),
+            e as f64,
+            num(field(f32e, "E")),
+            E_REL,
+        );
         let want = f64s(field(f32e, "grad"));
         assert_close_rel_floor(&format!("{label} grad"), &grad, &want, G_REL, G_FLOOR);
         checked += 1;
@@ -148,7 +169,12 @@ fn golden_hk_literal_eq14_equals_fast_value() {
         let g = golden_graph(gname);
         // Our fast f32 value on f32-rounded phases against the verbatim f64 triple sum.
         let (e, _) = evaluate(entry, graphs.csr(gname), &g.hot, &g.cold);
-        assert_rel(&format!("{gname}/{kind} fast vs E_literal_eq14"), e as f64, literal, E_REL);
+        assert_rel(
+            &format!("{gname}/{kind} fast vs E_literal_eq14"),
+            e as f64,
+            literal,
+            E_REL,
+        );
         // Our own literal triple sum (tests/common) reproduces the golden one in f64.
         let p = field(entry, "params");
         let (c, s1, s2) = (num(field(p, "c")), num(field(p, "s1")), num(field(p, "s2")));
@@ -157,7 +183,10 @@ fn golden_hk_literal_eq14_equals_fast_value() {
         assert_rel(&format!("{gname}/{kind} f64 literal"), ours, literal, 1e-12);
         checked += 1;
     }
-    assert_eq!(checked, 4, "four Hopf–Kuramoto entries carry E_literal_eq14");
+    assert_eq!(
+        checked, 4,
+        "four Hopf–Kuramoto entries carry E_literal_eq14"
+    );
 }
 
 #[test]

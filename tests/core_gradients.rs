@@ -25,9 +25,11 @@ fn phases(n: usize) -> impl Strategy<Value = Vec<f32>> {
     proptest::collection::vec(-7.0f32..7.0, n)
 }
 
+/// A random graph, a state, per-node bath labels (1 hot, 2 cold) and (λ, T_hot, T_cold).
+type HeatCase = ((usize, Vec<Edge>), Vec<f32>, Vec<u8>, (f32, f32, f32));
+
 /// A graph, a state and disjoint sorted baths (label 1 hot, 2 cold).
-fn heat_case() -> impl Strategy<Value = ((usize, Vec<Edge>), Vec<f32>, Vec<u8>, (f32, f32, f32))>
-{
+fn heat_case() -> impl Strategy<Value = HeatCase> {
     random_graph().prop_flat_map(|(n, edges)| {
         (
             Just((n, edges)),
@@ -186,7 +188,10 @@ fn kuramoto_ground_state_value_and_zero_gradient() {
     let mut grad = vec![f32::NAN; 20];
     let e = k.value_and_grad(&w, &mut grad).unwrap();
     assert_eq!(k.ground_state(), -2.0 * edges.len() as f32);
-    assert!((e - k.ground_state()).abs() <= 1e-5 * edges.len() as f32, "E = {e}");
+    assert!(
+        (e - k.ground_state()).abs() <= 1e-5 * edges.len() as f32,
+        "E = {e}"
+    );
     assert!(grad.iter().all(|g| g.abs() <= 1e-6), "gradient {grad:?}");
 }
 
@@ -222,7 +227,10 @@ fn heat_minimum_on_path_matches_newton_and_direct_solver() {
     let mut grad = vec![0.0; n];
     let e32 = heat.value_and_grad(&w32, &mut grad).unwrap();
     assert_rel("heat at w*", e32 as f64, e_star, 1e-6);
-    assert!(grad.iter().all(|g| g.abs() < 1e-5), "gradient at w*: {grad:?}");
+    assert!(
+        grad.iter().all(|g| g.abs() < 1e-5),
+        "gradient at w*: {grad:?}"
+    );
 
     let mut w = vec![0.0f32; n];
     let mut work = vec![0.0; direct_work_len(n)];
@@ -250,5 +258,5 @@ fn heat_minimum_on_path_matches_newton_and_direct_solver() {
         .iter()
         .zip(&w_star)
         .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b).abs()));
-    assert!(dw <= 1e-2, "direct solver state off by {dw:e} (max norm)");
+    assert!(dw <= 1e-3, "direct solver state off by {dw:e} (max norm)");
 }

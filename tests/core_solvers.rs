@@ -9,7 +9,8 @@ use nrg_core::energy::{Energy, Heat, HeatParams, KURAMOTO_SCRATCH_PER_NODE, Kura
 use nrg_core::graph::FixedCsr;
 use nrg_core::optim::Adam;
 use nrg_core::solve::{
-    Control, NoObserver, Report, Stage, StepInfo, StopReason, StopRule, direct_work_len, solve_direct,
+    Control, NoObserver, Report, Stage, StepInfo, StopReason, StopRule, direct_work_len,
+    solve_direct,
 };
 use nrg_core::{builders, init, metrics};
 
@@ -33,7 +34,13 @@ impl Lattice10 {
     }
 
     fn heat(&self) -> Heat<'_> {
-        Heat::new(self.graph.csr(), &self.hot, &self.cold, HeatParams::default()).unwrap()
+        Heat::new(
+            self.graph.csr(),
+            &self.hot,
+            &self.cold,
+            HeatParams::default(),
+        )
+        .unwrap()
     }
 
     /// Exact minimum energy by f64 Newton (dense Cholesky).
@@ -121,7 +128,10 @@ fn kuramoto_ring16_synchronizes() {
     .unwrap();
     let rho = metrics::order_parameter(&w);
     println!("ring16 kuramoto: rho {rho0} -> {rho}, {report:?}");
-    assert!(rho0 < 0.9, "the start is not already synchronized (rho0 = {rho0})");
+    assert!(
+        rho0 < 0.9,
+        "the start is not already synchronized (rho0 = {rho0})"
+    );
     assert!(rho > 0.99, "order parameter {rho} after {report:?}");
     let ground = k.ground_state();
     assert_eq!(ground, -32.0);
@@ -199,7 +209,10 @@ fn returned_state_is_the_best_iterate() {
         .unwrap();
     assert_eq!(seen_best.energy.to_bits(), report.best_energy.to_bits());
     assert_eq!(seen_best.step, report.best_step);
-    assert_eq!(seen_best.w, w, "returned w is the iterate seen at the best step");
+    assert_eq!(
+        seen_best.w, w,
+        "returned w is the iterate seen at the best step"
+    );
     assert!(rec.steps.iter().all(|s| s.step == s.stage_step));
     let last = rec.steps.last().unwrap();
     assert_eq!(last.best, report.best_energy);
@@ -285,7 +298,11 @@ fn plateau_stops_the_run() {
             fired_at = Some(k);
         }
     }
-    assert_eq!(fired_at, Some(energies.len() - 1), "plateau fired at the right step");
+    assert_eq!(
+        fired_at,
+        Some(energies.len() - 1),
+        "plateau fired at the right step"
+    );
     assert_eq!(report.best_energy, best);
 }
 

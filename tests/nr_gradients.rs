@@ -198,9 +198,10 @@ fn block_name(l: &Layout, i: usize) -> String {
 /// 1. forward: f32 `w` against the f64 dense forward; scale = the forward on `|params|`.
 /// 2. backward: f32 `∂L/∂p = Jᵀ g` for the f32 `g = ∂E/∂w` nrg-core computed, against
 ///    `Σ_k g_k J_ki` with `J` from central differences of the f64 forward; scale =
-///    `Σ_k |g_k| |J_ki|` (×2 per layer).
+///    `Σ_k |g_k| |J⁺_ki|` (×2 per layer), `J⁺` the Jacobian of the forward on `|params|`.
 /// 3. energy ∘ model: the same f32 gradient against central differences of the f64 energy of
-///    the f64 forward; scale adds `Σ_k |J_ki| S_k`, `S_k` the terms of the f32 `∂E/∂w_k`.
+///    the f64 forward; scale adds `Σ_k |J⁺_ki| S_k`, `S_k` the terms of the f32 `∂E/∂w_k`, and
+///    the tolerance the f64 rounding of the difference quotient.
 fn check_case(
     graph: &VecGraph,
     config: &ModelConfig,
@@ -300,6 +301,7 @@ fn check_case(
     } else {
         vec![0.0; n * d]
     };
+    let p_abs: Vec<f64> = p64.iter().map(|p| p.abs()).collect();
     for i in 0..p64.len() {
         let step = FD_STEP * p64[i].abs().max(1.0);
         let mut p = p64.clone();
@@ -308,28 +310,48 @@ fn check_case(
         p[i] = p64[i] - step;
         let down = reference.forward(&p).w;
         fd[i] = (loss64(&up) - loss64(&down)) / (2.0 * step);
+        // The Jacobian of the forward on |params| bounds every term of every sum the backward
+        // forms (activations included), so it sets the scale of its rounding error.
+        let mut q = p_abs.clone();
+        q[i] = p_abs[i] + step;
+        let up_mag = reference.forward(&q).w;
+        q[i] = p_abs[i] - step;
+        let down_mag = reference.forward(&q).w;
         for k in 0..n * d {
             let jki = (up[k] - down[k]) / (2.0 * step);
+            let jmag = ((up_mag[k] - down_mag[k]) / (2.0 * step)).abs().max(jki.abs());
             vjp[i] += g64[k] * jki;
-            vjp_scale[i] += (g64[k] * jki).abs();
-            energy_scale[i] += (term_scale[k] * jki).abs();
+            vjp_scale[i] += (g64[k] * jmag).abs();
+            energy_scale[i] += (term_scale[k] * jmag).abs();
         }
     }
     let depth = 2.0 * (layers + 1) as f64;
 
-    // 2. The backward pass alone, for the upstream gradient it was given.
+    // 2. The backward pass alone, for the upstream gradient it was given (plus the f64 rounding
+    //    of the difference quotients of `J`, `ε_f64 · Σ_k |g_k| |w|_k / step`).
     let scale: Vec<f64> = vjp_scale.iter().map(|s| depth * s).collect();
-    let vjp_tol = tol(&vjp, &scale);
+    let mut vjp_tol = tol(&vjp, &scale);
+    let gw_mag: f64 = g64.iter().zip(&w_scale).map(|(g, m)| (g * m).abs()).sum();
+    for (i, t) in vjp_tol.iter_mut().enumerate() {
+        *t += 16.0 * f64::EPSILON * gw_mag / (FD_STEP * p64[i].abs().max(1.0));
+    }
     let worst = compare(&grad64, &vjp, |i| vjp_tol[i]);
     let what = format!("{label} ({})", block_name(&l, worst.index));
     Tally::note(&mut tally.vjp, &worst, what.clone());
     prop_assert!(worst.ok(), "{what}: backward {worst}");
 
-    // 3. The whole composition E ∘ model against central differences in f64.
+    // 3. The whole composition E ∘ model against central differences in f64. The difference
+    //    quotient itself carries f64 rounding of `ε_f64 · |E| / step`, added to the tolerance
+    //    (it matters only where the gradient nearly vanishes, e.g. GCN outputs that are nearly
+    //    uniform under a phase energy).
+    let e_mag = loss64(&fwd.w).abs().max(a.iter().sum::<f64>());
     let scale: Vec<f64> = (0..p64.len())
         .map(|i| depth * vjp_scale[i] + energy_scale[i])
         .collect();
-    let full_tol = tol(&fd, &scale);
+    let mut full_tol = tol(&fd, &scale);
+    for (i, t) in full_tol.iter_mut().enumerate() {
+        *t += 16.0 * f64::EPSILON * e_mag / (FD_STEP * p64[i].abs().max(1.0));
+    }
     let worst = compare(&grad64, &fd, |i| full_tol[i]);
     let what = format!("{label} ({})", block_name(&l, worst.index));
     Tally::note(&mut tally.full, &worst, what.clone());

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nrg_host::graph::{Graph, erdos_renyi, lattice2d, lattice3d, read_obj};
-use nrg_host::plot::{Series, energy_curves, rho_curves, state_on_graph};
+use nrg_host::plot::{Panel, Series, energy_curves, rho_curves, state_grid, state_on_graph};
 use nrg_host::run::{CurvePoint, StageName};
 
 // ---------------------------------------------------------------- helpers
@@ -40,7 +40,10 @@ fn svg_size(text: &str) -> (u32, u32) {
     let head = &text[start..start + text[start..].find('>').expect("end of <svg tag")];
     let attr = |name: &str| -> u32 {
         let key = format!(" {name}=\"");
-        let i = head.find(&key).unwrap_or_else(|| panic!("no {name} in {head}")) + key.len();
+        let i = head
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+            + key.len();
         let j = head[i..].find('"').expect("closing quote") + i;
         head[i..j].parse().expect("integer size")
     };
@@ -55,8 +58,8 @@ fn check_pair(paths: &[PathBuf], stem: &Path) -> ((u32, u32), usize) {
     let bytes = fs::read(&png).expect("read png");
     assert!(!bytes.is_empty());
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG magic");
-    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
-        .expect("PNG decodes");
+    let img =
+        image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).expect("PNG decodes");
     let dims = (img.width(), img.height());
     let text = fs::read_to_string(&svg).expect("read svg");
     assert!(text.contains("<svg"));
@@ -93,7 +96,14 @@ fn listing(dir: &Path) -> Vec<String> {
 
 /// A synthetic run: NR for `nr_steps` (slow), then direct; energy decays towards `e_min`
 /// from `e_min + gap0`, with a little seed-dependent wiggle; ρ rises towards 1.
-fn curve(steps: u32, nr_steps: u32, e_min: f64, gap0: f64, rate: f64, seed: u32) -> Vec<CurvePoint> {
+fn curve(
+    steps: u32,
+    nr_steps: u32,
+    e_min: f64,
+    gap0: f64,
+    rate: f64,
+    seed: u32,
+) -> Vec<CurvePoint> {
     let mut t = 0.0;
     (0..steps)
         .map(|s| {
@@ -119,23 +129,44 @@ fn curve(steps: u32, nr_steps: u32, e_min: f64, gap0: f64, rate: f64, seed: u32)
 fn energy_curves_with_reference_thin_and_mark_switches() {
     let dir = tmp_dir("energy-ref");
     let e_min = -1234.5;
-    let gcn: Vec<Vec<CurvePoint>> = (0..3).map(|s| curve(60_000, 100, e_min, 800.0, 4e-4, s)).collect();
+    let gcn: Vec<Vec<CurvePoint>> = (0..3)
+        .map(|s| curve(60_000, 100, e_min, 800.0, 4e-4, s))
+        .collect();
     let mut direct = curve(60_000, 0, e_min, 800.0, 1.2e-4, 7);
     // A diverged stretch: non-finite energies break the line without failing the plot.
     for p in &mut direct[30_000..30_010] {
         p.energy = f64::NAN;
     }
     let rgcn = curve(20_000, 300, e_min, 800.0, 6e-4, 3);
-    let mut series: Vec<Series<'_>> =
-        gcn.iter().map(|c| Series { label: "gcn".into(), curve: c }).collect();
-    series.push(Series { label: "direct".into(), curve: &direct });
-    series.push(Series { label: "rgcn".into(), curve: &rgcn });
+    let mut series: Vec<Series<'_>> = gcn
+        .iter()
+        .map(|c| Series {
+            label: "gcn".into(),
+            curve: c,
+        })
+        .collect();
+    series.push(Series {
+        label: "direct".into(),
+        curve: &direct,
+    });
+    series.push(Series {
+        label: "rgcn".into(),
+        curve: &rgcn,
+    });
 
     let stem = dir.join("lattice2d:50x50.energy");
-    let paths = energy_curves(&series, Some(e_min), "heat, lattice2d 50×50: energy gap", &stem)
-        .expect("energy plot");
+    let paths = energy_curves(
+        &series,
+        Some(e_min),
+        "heat, lattice2d 50×50: energy gap",
+        &stem,
+    )
+    .expect("energy plot");
     let ((w, h), svg_len) = check_pair(&paths, &stem);
-    assert!((1000..1500).contains(&w) && (500..800).contains(&h), "{w}x{h}");
+    assert!(
+        (1000..1500).contains(&w) && (500..800).contains(&h),
+        "{w}x{h}"
+    );
     // 5 series of up to 60k points, thinned to ~2000 each: the SVG stays small.
     assert!(svg_len < 3_000_000, "SVG has {svg_len} bytes");
     assert_eq!(
@@ -153,8 +184,14 @@ fn energy_curves_without_reference() {
     let a = curve(3000, 100, -500.0, 50.0, 2e-3, 0);
     let b = curve(3000, 0, -500.0, 50.0, 1e-3, 1);
     let series = [
-        Series { label: "gcn".into(), curve: &a },
-        Series { label: "direct".into(), curve: &b },
+        Series {
+            label: "gcn".into(),
+            curve: &a,
+        },
+        Series {
+            label: "direct".into(),
+            curve: &b,
+        },
     ];
     let stem = dir.join("negative");
     let paths = energy_curves(&series, None, "Kuramoto on a ring", &stem).expect("plot");
@@ -162,14 +199,26 @@ fn energy_curves_without_reference() {
 
     // Positive energies spread over many decades: drawn as E.
     let c = curve(3000, 0, 0.0, 1e3, 3e-3, 2);
-    let series = [Series { label: "direct".into(), curve: &c }];
+    let series = [Series {
+        label: "direct".into(),
+        curve: &c,
+    }];
     let stem = dir.join("positive");
     let paths = energy_curves(&series, None, "positive energies", &stem).expect("plot");
     check_pair(&paths, &stem);
 
     // A single point still plots.
-    let one = [CurvePoint { step: 0, stage: StageName::Direct, seconds: 0.0, energy: 3.0, rho: None }];
-    let series = [Series { label: "one".into(), curve: &one }];
+    let one = [CurvePoint {
+        step: 0,
+        stage: StageName::Direct,
+        seconds: 0.0,
+        energy: 3.0,
+        rho: None,
+    }];
+    let series = [Series {
+        label: "one".into(),
+        curve: &one,
+    }];
     let stem = dir.join("single");
     let paths = energy_curves(&series, Some(1.0), "one point", &stem).expect("plot");
     check_pair(&paths, &stem);
@@ -186,13 +235,26 @@ fn rho_curves_skip_missing_values() {
         p.rho = None;
     }
     let series = [
-        Series { label: "gcn".into(), curve: &a },
-        Series { label: "gcn".into(), curve: &b },
-        Series { label: "direct".into(), curve: &c },
+        Series {
+            label: "gcn".into(),
+            curve: &a,
+        },
+        Series {
+            label: "gcn".into(),
+            curve: &b,
+        },
+        Series {
+            label: "direct".into(),
+            curve: &c,
+        },
     ];
     let stem = dir.join("rho");
-    let paths = rho_curves(&series, "order parameter, Kuramoto on a 30×30 lattice", &stem)
-        .expect("rho plot");
+    let paths = rho_curves(
+        &series,
+        "order parameter, Kuramoto on a 30×30 lattice",
+        &stem,
+    )
+    .expect("rho plot");
     check_pair(&paths, &stem);
 
     // No ρ anywhere: an error and no files.
@@ -200,8 +262,15 @@ fn rho_curves_skip_missing_values() {
     for p in &mut none {
         p.rho = None;
     }
-    let err = rho_curves(&[Series { label: "x".into(), curve: &none }], "t", &dir.join("none"))
-        .unwrap_err();
+    let err = rho_curves(
+        &[Series {
+            label: "x".into(),
+            curve: &none,
+        }],
+        "t",
+        &dir.join("none"),
+    )
+    .unwrap_err();
     assert!(format!("{err:#}").contains("ρ"), "{err:#}");
     assert_eq!(listing(&dir), ["rho.png", "rho.svg"]);
     let _ = fs::remove_dir_all(&dir);
@@ -220,12 +289,18 @@ fn curve_errors_leave_nothing_behind() {
         energy: f64::INFINITY,
         rho: None,
     }];
-    let series = [Series { label: "bad".into(), curve: &bad }];
+    let series = [Series {
+        label: "bad".into(),
+        curve: &bad,
+    }];
     assert!(energy_curves(&series, None, "bad", &dir.join("bad")).is_err());
     assert!(energy_curves(&series, Some(f64::NAN), "bad", &dir.join("bad")).is_err());
     // A missing output directory: an error, and no temporary file anywhere.
     let a = curve(100, 10, 0.0, 1.0, 1e-2, 0);
-    let series = [Series { label: "a".into(), curve: &a }];
+    let series = [Series {
+        label: "a".into(),
+        curve: &a,
+    }];
     let missing = dir.join("no-such-dir").join("energy");
     let err = energy_curves(&series, None, "t", &missing).unwrap_err();
     assert!(format!("{err:#}").contains("energy"), "{err:#}");
@@ -264,7 +339,14 @@ fn heat_and_phase_states_on_a_lattice() {
     check_pair(&paths, &stem);
     assert_eq!(
         listing(&dir),
-        ["flat.png", "flat.svg", "heat.png", "heat.svg", "phase.png", "phase.svg"]
+        [
+            "flat.png",
+            "flat.svg",
+            "heat.png",
+            "heat.svg",
+            "phase.png",
+            "phase.svg"
+        ]
     );
     let _ = fs::remove_dir_all(&dir);
 }
@@ -276,14 +358,22 @@ fn state_on_the_bunny_mesh() {
     let coords = g.coords().expect("the bunny has coordinates").to_vec();
     let (lo, hi) = coords
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| (a.min(c[1]), b.max(c[1])));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
+            (a.min(c[1]), b.max(c[1]))
+        });
     // Heat flowing from the top (ears) to the bottom.
-    let w: Vec<f32> = coords.iter().map(|c| ((c[1] - lo) / (hi - lo)) as f32).collect();
+    let w: Vec<f32> = coords
+        .iter()
+        .map(|c| ((c[1] - lo) / (hi - lo)) as f32)
+        .collect();
     let stem = dir.join("bunny.heat");
     let paths = state_on_graph(&g, &w, false, "heat on the Stanford bunny", &stem).expect("bunny");
     let ((w_px, h_px), _) = check_pair(&paths, &stem);
     assert!(w_px >= 560 && h_px >= 300);
-    let phase: Vec<f32> = coords.iter().map(|c| (20.0 * (c[0] + c[2])) as f32).collect();
+    let phase: Vec<f32> = coords
+        .iter()
+        .map(|c| (20.0 * (c[0] + c[2])) as f32)
+        .collect();
     let stem = dir.join("bunny.phase");
     let paths = state_on_graph(&g, &phase, true, "phases on the bunny", &stem).expect("bunny");
     check_pair(&paths, &stem);
@@ -308,7 +398,12 @@ fn large_lattices_are_fast_and_3d_lattices_draw() {
     assert!(secs < 60.0, "60 000 nodes took {secs:.1} s");
 
     let g3 = lattice3d(8, 8, 8, false).expect("lattice3d");
-    let w3: Vec<f32> = g3.coords().unwrap().iter().map(|c| (c[0] + c[1] + c[2]) as f32).collect();
+    let w3: Vec<f32> = g3
+        .coords()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0] + c[1] + c[2]) as f32)
+        .collect();
     let stem = dir.join("cube");
     let paths = state_on_graph(&g3, &w3, false, "lattice3d 8×8×8", &stem).expect("cube");
     check_pair(&paths, &stem);
@@ -319,13 +414,295 @@ fn large_lattices_are_fast_and_3d_lattices_draw() {
 fn state_errors_leave_nothing_behind() {
     let dir = tmp_dir("state-errors");
     let g = erdos_renyi(50, 0.1, 1).expect("er graph");
-    assert!(g.coords().is_none(), "this test needs a graph without coordinates");
-    let err = state_on_graph(&g, &vec![0.0; 50], false, "er", &dir.join("er")).unwrap_err();
+    assert!(
+        g.coords().is_none(),
+        "this test needs a graph without coordinates"
+    );
+    let err = state_on_graph(&g, &[0.0; 50], false, "er", &dir.join("er")).unwrap_err();
     assert!(format!("{err:#}").contains("coordinates"), "{err:#}");
 
     let lat = lattice2d(4, 4, false).unwrap();
     let err = state_on_graph(&lat, &[0.0; 15], false, "short", &dir.join("short")).unwrap_err();
     assert!(format!("{err:#}").contains("16"), "{err:#}");
+    assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------- mosaics of states
+
+/// A deterministic pseudo-random number in [0, 1) (splitmix64 of `i`).
+fn hash01(i: u64) -> f64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Twelve synthetic phase patterns on the nodes at `coords` (a 25×25 lattice): vortices,
+/// twisted states, random, uniform and mixtures, with titles like a (s1, s2) sweep.
+fn phase_patterns(coords: &[[f64; 3]]) -> Vec<(String, Vec<f32>)> {
+    let (cx, cy) = (12.0, 12.0);
+    let pattern = |k: usize, c: &[f64; 3], i: usize| -> f64 {
+        let (x, y) = (c[0], c[1]);
+        let vortex = |x0: f64, y0: f64, q: f64| q * (y - y0).atan2(x - x0);
+        match k {
+            0 => vortex(cx, cy, 1.0),
+            1 => vortex(cx, cy, -1.0),
+            2 => vortex(6.5, 12.0, 1.0) + vortex(17.5, 12.0, -1.0),
+            3 => vortex(cx, cy, 2.0),
+            4 => TAU * x / 25.0,
+            5 => 2.0 * TAU * (x + y) / 25.0,
+            6 => TAU * y / 25.0 + 0.8 * (TAU * x / 25.0).sin(),
+            7 => TAU * hash01(i as u64),
+            8 => 1.0,
+            9 => 4.0 + 0.3 * (hash01(i as u64 + 7_000) - 0.5),
+            10 => vortex(cx, cy, 1.0) + 0.15 * ((x - cx).hypot(y - cy)),
+            _ => {
+                // Random far from a synchronised centre.
+                let r = (x - cx).hypot(y - cy) / 12.0;
+                let t = (r * r).min(1.0);
+                2.0 + t * TAU * (hash01(i as u64 + 99) - 0.5)
+            }
+        }
+    };
+    (0..12)
+        .map(|k| {
+            let (s1, s2) = (-1.0 + 0.5 * (k % 4) as f64, (k / 4) as f64 / 10.0);
+            let w = coords
+                .iter()
+                .enumerate()
+                .map(|(i, c)| pattern(k, c, i) as f32)
+                .collect();
+            (format!("s1={s1} s2={s2}"), w)
+        })
+        .collect()
+}
+
+#[test]
+fn state_grid_of_phase_patterns_on_a_lattice() {
+    let dir = tmp_dir("grid");
+    let g = lattice2d(25, 25, false).expect("lattice");
+    let coords = g.coords().expect("coordinates").to_vec();
+    let states = phase_patterns(&coords);
+    let panels: Vec<Panel<'_>> = states
+        .iter()
+        .map(|(t, w)| Panel {
+            title: t.clone(),
+            w,
+        })
+        .collect();
+    let stem = dir.join("phase-diagram");
+    let t = Instant::now();
+    let paths = state_grid(
+        &g,
+        &panels,
+        4,
+        true,
+        "Hopf–Kuramoto phase diagram, lattice2d 25×25",
+        &stem,
+    )
+    .expect("phase mosaic");
+    let secs = t.elapsed().as_secs_f64();
+    let (dims, svg_len) = check_pair(&paths, &stem);
+    // The lattice spans 216 px; with its 9 px tiles, the frame and the gaps a panel is 240 px
+    // wide and 262 px tall (with its title). Plus the left margin, a 150 px colour bar, and the
+    // title, bottom margin and note bands.
+    assert_eq!(
+        dims,
+        (12 + 4 * 240 + 150, 44 + 3 * 262 + 12 + 28),
+        "{dims:?}"
+    );
+    assert!(svg_len < 3_000_000, "SVG has {svg_len} bytes");
+    assert!(secs < 30.0, "12 panels took {secs:.1} s");
+
+    // Heat states share one viridis range; one column; more columns than panels.
+    let heat: Vec<Vec<f32>> = (0..3)
+        .map(|k| {
+            coords
+                .iter()
+                .map(|c| ((c[0] + c[1]) * (k + 1) as f64) as f32)
+                .collect()
+        })
+        .collect();
+    let heat_panels: Vec<Panel<'_>> = heat
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Panel {
+            title: format!("scale {}", k + 1),
+            w,
+        })
+        .collect();
+    let stem = dir.join("heat-column");
+    let paths = state_grid(&g, &heat_panels, 1, false, "heat", &stem).expect("column");
+    let ((w, h), _) = check_pair(&paths, &stem);
+    assert!(h > w, "one column of three panels is tall: {w}x{h}");
+    let stem = dir.join("heat-row");
+    let paths = state_grid(&g, &heat_panels, 10, false, "heat", &stem).expect("row");
+    let ((w, h), _) = check_pair(&paths, &stem);
+    assert_eq!(
+        w,
+        12 + 3 * 240 + 150,
+        "columns are capped by the panel count"
+    );
+    assert!(w > h, "{w}x{h}");
+    assert_eq!(
+        listing(&dir),
+        [
+            "heat-column.png",
+            "heat-column.svg",
+            "heat-row.png",
+            "heat-row.svg",
+            "phase-diagram.png",
+            "phase-diagram.svg"
+        ]
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn state_grid_of_small_dense_and_3d_graphs() {
+    let dir = tmp_dir("grid-other");
+    // A small lattice: neighbours far apart, so edges and dots.
+    let small = lattice2d(6, 8, false).unwrap();
+    let states: Vec<Vec<f32>> = (0..5)
+        .map(|k| {
+            small
+                .coords()
+                .unwrap()
+                .iter()
+                .map(|c| (c[0] * 0.4 * k as f64 + c[1]) as f32)
+                .collect()
+        })
+        .collect();
+    let panels: Vec<Panel<'_>> = states
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Panel {
+            title: format!("k={k}"),
+            w,
+        })
+        .collect();
+    let stem = dir.join("small");
+    let paths = state_grid(&small, &panels, 3, true, "small lattice", &stem).expect("small");
+    check_pair(&paths, &stem);
+
+    // A large lattice: drawn on coarse cells, so the SVG stays small.
+    let large = lattice2d(200, 300, false).unwrap();
+    let states: Vec<Vec<f32>> = (0..6)
+        .map(|k| {
+            large
+                .coords()
+                .unwrap()
+                .iter()
+                .map(|c| ((c[0] / (10.0 + 5.0 * k as f64)).sin() * (c[1] / 20.0).cos()) as f32)
+                .collect()
+        })
+        .collect();
+    let panels: Vec<Panel<'_>> = states
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Panel {
+            title: format!("k={k}"),
+            w,
+        })
+        .collect();
+    let stem = dir.join("large");
+    let t = Instant::now();
+    let paths = state_grid(&large, &panels, 3, false, "large lattice", &stem).expect("large");
+    let secs = t.elapsed().as_secs_f64();
+    let (_, svg_len) = check_pair(&paths, &stem);
+    assert!(svg_len < 15_000_000, "SVG has {svg_len} bytes");
+    assert!(secs < 60.0, "6 panels of 60 000 nodes took {secs:.1} s");
+
+    // A cube: oblique projection, nearest nodes on top.
+    let cube = lattice3d(8, 8, 8, false).unwrap();
+    let states: Vec<Vec<f32>> = (0..4)
+        .map(|k| {
+            cube.coords()
+                .unwrap()
+                .iter()
+                .map(|c| (c[0] + k as f64 * c[2]) as f32)
+                .collect()
+        })
+        .collect();
+    let panels: Vec<Panel<'_>> = states
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Panel {
+            title: format!("k={k}"),
+            w,
+        })
+        .collect();
+    let stem = dir.join("cube");
+    let paths = state_grid(&cube, &panels, 2, true, "lattice3d 8×8×8", &stem).expect("cube");
+    check_pair(&paths, &stem);
+
+    // A mesh: tiles on irregular node positions.
+    let mesh = bunny();
+    let scale = mesh
+        .coords()
+        .unwrap()
+        .iter()
+        .fold(0.0f64, |m, c| m.max(c[0].abs()).max(c[1].abs()));
+    let states: Vec<Vec<f32>> = (0..4)
+        .map(|k| {
+            mesh.coords()
+                .unwrap()
+                .iter()
+                .map(|c| (TAU * (k + 1) as f64 * (c[0] + c[1]) / scale) as f32)
+                .collect()
+        })
+        .collect();
+    let panels: Vec<Panel<'_>> = states
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Panel {
+            title: format!("k={k}"),
+            w,
+        })
+        .collect();
+    let stem = dir.join("bunny-grid");
+    let paths = state_grid(&mesh, &panels, 4, true, "bunny", &stem).expect("bunny");
+    check_pair(&paths, &stem);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn state_grid_errors_leave_nothing_behind() {
+    let dir = tmp_dir("grid-errors");
+    let lat = lattice2d(4, 4, false).unwrap();
+    let good = [0.0f32; 16];
+    let short = [0.0f32; 15];
+    fn panel<'a>(title: &str, w: &'a [f32]) -> Panel<'a> {
+        Panel {
+            title: title.to_string(),
+            w,
+        }
+    }
+    let (good, short) = (&good[..], &short[..]);
+
+    let err = state_grid(&lat, &[], 3, true, "none", &dir.join("none")).unwrap_err();
+    assert!(format!("{err:#}").contains("no panels"), "{err:#}");
+    let err = state_grid(
+        &lat,
+        &[panel("a", good)],
+        0,
+        true,
+        "zero",
+        &dir.join("zero"),
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("zero columns"), "{err:#}");
+    let panels = [panel("a", good), panel("s1=-1 s2=0.1", short)];
+    let err = state_grid(&lat, &panels, 2, true, "short", &dir.join("short")).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("s1=-1 s2=0.1") && msg.contains("15") && msg.contains("16"),
+        "{msg}"
+    );
+    let er = erdos_renyi(16, 0.2, 1).unwrap();
+    let err = state_grid(&er, &[panel("a", good)], 1, false, "er", &dir.join("er")).unwrap_err();
+    assert!(format!("{err:#}").contains("coordinates"), "{err:#}");
     assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
     let _ = fs::remove_dir_all(&dir);
 }

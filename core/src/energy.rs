@@ -250,16 +250,19 @@ impl Energy for Heat<'_> {
 
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
+        let ent = Entries::new(&self.graph);
         let mut edges = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let wi = w[i];
+        let mut k = 0usize;
+        for (&end, &wi) in ent.row_ends.iter().zip(w) {
+            let end = ent.end(end);
             let mut acc = 0.0f32;
-            for (&j, &a) in cols.iter().zip(ws) {
-                let d = wi - w[j as usize];
-                acc += a * d * d;
+            while k < end {
+                let d = wi - w[ent.cols[k] as usize];
+                acc += ent.ws[k] * d * d;
+                k += 1;
             }
             edges += acc;
-        });
+        }
         Ok(0.5 * edges + self.baths(w, None))
     }
 
@@ -267,18 +270,22 @@ impl Energy for Heat<'_> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
+        let ent = Entries::new(&self.graph);
         let mut edges = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let wi = w[i];
+        let mut k = 0usize;
+        for ((&end, &wi), gi) in ent.row_ends.iter().zip(w).zip(grad.iter_mut()) {
+            let end = ent.end(end);
             let (mut e, mut g) = (0.0f32, 0.0f32);
-            for (&j, &a) in cols.iter().zip(ws) {
-                let ad = a * (wi - w[j as usize]);
+            while k < end {
+                let d = wi - w[ent.cols[k] as usize];
+                let ad = ent.ws[k] * d;
                 g += ad;
-                e += ad * (wi - w[j as usize]);
+                e += ad * d;
+                k += 1;
             }
             edges += e;
-            grad[i] = 2.0 * g;
-        });
+            *gi = 2.0 * g;
+        }
         Ok(0.5 * edges + self.baths(w, Some(grad)))
     }
 }
@@ -293,25 +300,60 @@ pub struct Kuramoto<'a, 's> {
     scratch: &'s mut [f32],
 }
 
-/// Fills `cs[2i], cs[2i+1]` with `cos w_i, sin w_i`.
-fn fill_cos_sin(w: &[f32], cs: &mut [f32]) {
-    for (x, pair) in w.iter().zip(cs.chunks_exact_mut(2)) {
+/// Fills `cs[i]` with `[cos w_i, sin w_i]` and returns the filled pairs.
+fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32]) -> &'c [[f32; 2]] {
+    let (pairs, _) = cs.as_chunks_mut::<2>();
+    for (x, pair) in w.iter().zip(pairs.iter_mut()) {
         let (s, c) = sin_cos(*x);
-        pair[0] = c;
-        pair[1] = s;
+        *pair = [c, s];
     }
+    let filled = w.len().min(pairs.len());
+    &pairs[..filled]
 }
 
-/// `(Σ_j A_ij cos w_j, Σ_j A_ij sin w_j)` for one row, from interleaved `cs`.
-#[inline]
-fn row_cos_sin_sums(cols: &[u32], ws: &[f32], cs: &[f32]) -> (f32, f32) {
-    let (mut c, mut s) = (0.0f32, 0.0f32);
-    for (&j, &a) in cols.iter().zip(ws) {
-        let k = 2 * j as usize;
-        c += a * cs[k];
-        s += a * cs[k + 1];
+/// The CSR arrays of a graph with `neighbors` and `weights` re-sliced to one length the
+/// compiler can see, so rows walked by a running entry index `k < end(row_end)` need no bounds
+/// checks on the entries (the hot loops then only check the gathered node index).
+#[derive(Clone, Copy)]
+struct Entries<'g> {
+    row_ends: &'g [u32],
+    cols: &'g [u32],
+    ws: &'g [f32],
+}
+
+impl<'g> Entries<'g> {
+    #[inline(always)]
+    fn new(graph: &Csr<'g>) -> Self {
+        let (cols, ws) = (graph.neighbors(), graph.weights());
+        // Validated equal; the min makes it visible.
+        let m = cols.len().min(ws.len());
+        Entries {
+            row_ends: graph.row_ends(),
+            cols: &cols[..m],
+            ws: &ws[..m],
+        }
     }
-    (c, s)
+
+    /// A row end as an index bounded by the entry count (validated, made visible).
+    #[inline(always)]
+    fn end(&self, row_end: u32) -> usize {
+        (row_end as usize).min(self.cols.len())
+    }
+
+    /// `(Σ_j A_ij cos w_j, Σ_j A_ij sin w_j)` over the entries `*k..end` (one row), from the
+    /// `[cos, sin]` pairs; advances `k` to `end`.
+    #[inline(always)]
+    fn cos_sin_sums(&self, k: &mut usize, end: usize, cs: &[[f32; 2]]) -> (f32, f32) {
+        let (mut c, mut s) = (0.0f32, 0.0f32);
+        while *k < end {
+            let [cj, sj] = cs[self.cols[*k] as usize];
+            let a = self.ws[*k];
+            c += a * cj;
+            s += a * sj;
+            *k += 1;
+        }
+        (c, s)
+    }
 }
 
 impl<'a, 's> Kuramoto<'a, 's> {
@@ -339,14 +381,15 @@ impl Energy for Kuramoto<'_, '_> {
 
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
-        let cs = &mut *self.scratch;
-        fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, self.scratch);
+        let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let (c, s) = row_cos_sin_sums(cols, ws, cs);
+        let mut k = 0usize;
+        for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs) {
+            let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
             // Σ_j A_ij cos(w_i − w_j) = cos w_i C_i + sin w_i S_i
-            e += cs[2 * i] * c + cs[2 * i + 1] * s;
-        });
+            e += ci * c + si * s;
+        }
         Ok(-e)
     }
 
@@ -354,16 +397,16 @@ impl Energy for Kuramoto<'_, '_> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
-        let cs = &mut *self.scratch;
-        fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, self.scratch);
+        let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let (c, s) = row_cos_sin_sums(cols, ws, cs);
-            let (ci, si) = (cs[2 * i], cs[2 * i + 1]);
+        let mut k = 0usize;
+        for ((&end, &[ci, si]), gi) in ent.row_ends.iter().zip(cs).zip(grad.iter_mut()) {
+            let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
             e += ci * c + si * s;
             // ∂E/∂w_i = 2 Σ_j A_ij sin(w_i − w_j)
-            grad[i] = 2.0 * (si * c - ci * s);
-        });
+            *gi = 2.0 * (si * c - ci * s);
+        }
         Ok(-e)
     }
 }
@@ -445,14 +488,16 @@ impl Energy for HopfKuramoto<'_, '_> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         let (cs, _) = self.scratch.split_at_mut(2 * n);
-        fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, cs);
         let HopfKuramotoParams { c, s1, s2 } = self.params;
+        let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let (sc, ss) = row_cos_sin_sums(cols, ws, cs);
-            let a = cs[2 * i] * sc + cs[2 * i + 1] * ss;
+        let mut k = 0usize;
+        for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs) {
+            let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
+            let a = ci * sc + si * ss;
             e += (c * s1 + s2 * a) * a;
-        });
+        }
         Ok(e)
     }
 
@@ -461,33 +506,45 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
         let (cs, g) = self.scratch.split_at_mut(2 * n);
-        fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, cs);
         let HopfKuramotoParams { c, s1, s2 } = self.params;
         let cs1 = c * s1;
         // Pass 1: a_i, g_i = ∂E/∂a_i = c·s1 + 2 s2 a_i, and the own-row part of the gradient
         // −g_i Σ_k A_ik sin(w_i − w_k), kept in `grad`.
+        let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
-        self.graph.for_each_row(|i, cols, ws| {
-            let (sc, ss) = row_cos_sin_sums(cols, ws, cs);
-            let (ci, si) = (cs[2 * i], cs[2 * i + 1]);
+        let mut k = 0usize;
+        for (((&end, &[ci, si]), gi), grad_i) in ent
+            .row_ends
+            .iter()
+            .zip(cs)
+            .zip(g.iter_mut())
+            .zip(grad.iter_mut())
+        {
+            let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
             let a = ci * sc + si * ss;
             e += (cs1 + s2 * a) * a;
-            let gi = cs1 + 2.0 * s2 * a;
-            g[i] = gi;
-            grad[i] = -gi * (si * sc - ci * ss);
-        });
+            *gi = cs1 + 2.0 * s2 * a;
+            *grad_i = -*gi * (si * sc - ci * ss);
+        }
         // Pass 2: the neighbours' part Σ_j A_ij g_j sin(w_j − w_i).
-        self.graph.for_each_row(|i, cols, ws| {
+        // Equal lengths made visible: one bounds check covers both gathers below.
+        let m = cs.len().min(g.len());
+        let (cs, g) = (&cs[..m], &g[..m]);
+        let mut k = 0usize;
+        for ((&end, &[ci, si]), grad_i) in ent.row_ends.iter().zip(cs).zip(grad.iter_mut()) {
+            let end = ent.end(end);
             let (mut gc, mut gs) = (0.0f32, 0.0f32);
-            for (&j, &a) in cols.iter().zip(ws) {
-                let j = j as usize;
-                let ag = a * g[j];
-                gc += ag * cs[2 * j];
-                gs += ag * cs[2 * j + 1];
+            while k < end {
+                let j = ent.cols[k] as usize;
+                let ag = ent.ws[k] * g[j];
+                let [cj, sj] = cs[j];
+                gc += ag * cj;
+                gs += ag * sj;
+                k += 1;
             }
-            let (ci, si) = (cs[2 * i], cs[2 * i + 1]);
-            grad[i] += ci * gs - si * gc;
-        });
+            *grad_i += ci * gs - si * gc;
+        }
         Ok(e)
     }
 }

@@ -234,6 +234,8 @@ pub fn solve_hybrid<E: Energy, O: Observer>(
             })
         }
     };
+    // Stage 2 has its own patience: the switch rule's stall count does not carry over.
+    progress.stall = 0;
     let [m, v] = split_work::<2>(nr_area, n)?;
     let mut stage = DirectStage {
         adam: &config.direct_adam,

@@ -12,11 +12,15 @@
 //! `[z | Θ_1 | b_1 | … | Θ_L | b_L | W_o | b_o]`, row-major. The forward pass caches what the
 //! backward pass needs in a caller-provided scratch slice of [`Layout::scratch_len`] entries.
 //!
-//! Each layer is computed as `(P H) Θ` row by row (the same product as `P (H Θ)`), so no
-//! `n × h` temporary is needed for one-hop kinds, and the last layer's activations are never
-//! stored: the readout and its gradient are formed from `pre_L` on the fly. Scratch is
-//! `L·n·h + (L−1)·n·h + 2h` (plus `n·h` for two-hop propagation): a 64-node, `h = 8` model
-//! needs 2 KB.
+//! Forward, each layer forms `P H` into its `pre` block, then multiplies every row by `Θ` in
+//! place (the same product as `P (H Θ)`); the last layer's activations are never stored: the
+//! readout and its gradient are formed from `pre_L` on the fly. Backward borrows the `∂z` block
+//! of the gradient (free until the first layer fills it) for `P H_in` and `P ∂pre`, and the spent
+//! `∂pre` block for `Θᵀ`. Scratch is `L·n·h + (L−1)·n·h + 2h` (plus `n·h` for two-hop
+//! propagation): a 64-node, `h = 8` model needs 2 KB.
+//!
+//! Every sum runs in an order fixed by the code (see [`crate::kernels`]), so results are
+//! bit-identical across targets and SIMD widths.
 
 use core::fmt;
 use core::ops::Range;
@@ -25,7 +29,10 @@ use rand_core::Rng;
 
 use crate::graph::Csr;
 use crate::init::{fill_normal, fill_uniform};
-use crate::kernels::{add_outer, row_times_matrix, row_times_matrix_t};
+use crate::kernels::{
+    add_outer, add_transpose_product, all_finite, row_pair_times_matrix, row_times_matrix,
+    row_times_matrix_t, row_times_transposed, transpose,
+};
 use crate::propagate::{PropagationKind, Propagator};
 
 /// Most GCN layers a model may have.
@@ -81,10 +88,9 @@ impl fmt::Display for ModelError {
             ModelError::ZeroWidth => {
                 write!(f, "model widths and the node count must be at least 1")
             }
-            ModelError::BadDepth { layers } => write!(
-                f,
-                "a model has 1 to {MAX_LAYERS} GCN layers, not {layers}"
-            ),
+            ModelError::BadDepth { layers } => {
+                write!(f, "a model has 1 to {MAX_LAYERS} GCN layers, not {layers}")
+            }
             ModelError::TooLarge => write!(f, "model sizes overflow the address space"),
             ModelError::Length {
                 what,
@@ -425,7 +431,11 @@ impl<'a> Gcn<'a> {
         let h = l.hidden();
         let (pre, rest) = scratch.split_at_mut(l.layers() * nh);
         let (hidden, rest) = rest.split_at_mut((l.layers() - 1) * nh);
-        let hop_len = if l.config.propagation.two_hop() { nh } else { 0 };
+        let hop_len = if l.config.propagation.two_hop() {
+            nh
+        } else {
+            0
+        };
         let (hop, rest) = rest.split_at_mut(hop_len);
         let (row, rest) = rest.split_at_mut(h);
         let (row2, _) = rest.split_at_mut(h);
@@ -435,28 +445,6 @@ impl<'a> Gcn<'a> {
             hop,
             row,
             row2,
-        }
-    }
-
-    /// `out_i = (P x)_i` for each row in turn, handing each result to `f(i, out_i)`; uses `hop`
-    /// for the two-hop kinds.
-    fn for_each_propagated_row(
-        &self,
-        x: &[f32],
-        hop: &mut [f32],
-        out: &mut [f32],
-        mut f: impl FnMut(usize, &mut [f32]),
-    ) {
-        let h = self.layout.hidden();
-        let src: &[f32] = if self.layout.config.propagation.two_hop() {
-            self.prop.apply_once(x, hop, h);
-            hop
-        } else {
-            x
-        };
-        for i in 0..self.layout.n() {
-            self.prop.gather_row(i, src, out);
-            f(i, out);
         }
     }
 
@@ -470,7 +458,9 @@ impl<'a> Gcn<'a> {
         let l = self.layout;
         self.check(params, scratch.len())?;
         check_len("w", l.output_len(), w.len())?;
-        if let Some(index) = params.iter().position(|p| !p.is_finite()) {
+        if !all_finite(params)
+            && let Some(index) = params.iter().position(|p| !p.is_finite())
+        {
             return Err(ModelError::NonFinite { index });
         }
         let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
@@ -490,26 +480,44 @@ impl<'a> Gcn<'a> {
                 &below[(layer - 1) * nh..layer * nh]
             };
             let last = layer + 1 == layers;
-            let row2 = &mut *s.row2;
-            self.for_each_propagated_row(input, s.hop, s.row, |i, ph| {
+            // pre = (P H_{l−1}) Θ + b: the propagation for every row, then each row times Θ in
+            // place, two rows at a time through the row temporaries.
+            self.prop.apply(input, pre, h, s.hop);
+            let (row, row2) = (&mut *s.row, &mut *s.row2);
+            let mut pairs = pre.chunks_exact_mut(2 * h);
+            for pair in &mut pairs {
+                let (p0, p1) = pair.split_at_mut(h);
+                row.copy_from_slice(p0);
+                row2.copy_from_slice(p1);
+                row_pair_times_matrix(row, row2, theta, h, p0, p1);
+            }
+            let odd = pairs.into_remainder();
+            if !odd.is_empty() {
+                row.copy_from_slice(odd);
+                row_times_matrix(row, theta, h, odd);
+            }
+            // H_l = σ(pre + b) (+ H_{l−1}), kept for the next layer or read out.
+            for i in 0..l.n() {
                 let pre_i = &mut pre[i * h..(i + 1) * h];
-                row_times_matrix(ph, theta, h, pre_i);
                 let in_i = &input[i * h..(i + 1) * h];
-                // H_l row (into row2), with the residual input where asked.
-                for ((hv, (p, &b)), &x) in row2.iter_mut().zip(pre_i.iter_mut().zip(bias)).zip(in_i) {
+                let h_i: &mut [f32] = if last {
+                    &mut *row
+                } else {
+                    &mut here[i * h..(i + 1) * h]
+                };
+                for ((hv, (p, &b)), &x) in h_i.iter_mut().zip(pre_i.iter_mut().zip(bias)).zip(in_i)
+                {
                     *p += b;
                     *hv = leaky(*p) + if residual { x } else { 0.0 };
                 }
                 if last {
                     let w_i = &mut w[i * d..(i + 1) * d];
-                    row_times_matrix(row2, wo, d, w_i);
+                    row_times_matrix(h_i, wo, d, w_i);
                     for (wv, &b) in w_i.iter_mut().zip(bo) {
                         *wv += b;
                     }
-                } else {
-                    here[i * h..(i + 1) * h].copy_from_slice(row2);
                 }
-            });
+            }
         }
         Ok(())
     }
@@ -551,7 +559,12 @@ impl Gcn<'_> {
             };
             let (dwo, dbo) = grad[l.readout_weights().start..].split_at_mut(h * d);
             for i in 0..l.n() {
-                for ((hv, &p), &x) in s.row.iter_mut().zip(&pre[i * h..(i + 1) * h]).zip(&input[i * h..(i + 1) * h]) {
+                for ((hv, &p), &x) in s
+                    .row
+                    .iter_mut()
+                    .zip(&pre[i * h..(i + 1) * h])
+                    .zip(&input[i * h..(i + 1) * h])
+                {
                     *hv = leaky(p) + if residual { x } else { 0.0 };
                 }
                 let dw_i = &grad_w[i * d..(i + 1) * d];
@@ -579,47 +592,71 @@ impl Gcn<'_> {
                 } else {
                     s.row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
                 }
-                for ((p, &g), b) in pre[i * h..(i + 1) * h].iter_mut().zip(s.row2.iter()).zip(db.iter_mut()) {
+                for ((p, &g), b) in pre[i * h..(i + 1) * h]
+                    .iter_mut()
+                    .zip(s.row2.iter())
+                    .zip(db.iter_mut())
+                {
                     *p = g * leaky_slope(*p);
                     *b += *p;
                 }
             }
-            let dpre: &[f32] = pre;
+            let dpre: &mut [f32] = pre;
 
-            // Pass B: ∂Θ = Σ_i (P H_in)_iᵀ ∂pre_i.
-            {
-                let input: &[f32] = if layer == 0 {
-                    &params[l.latent()]
-                } else {
-                    &below[(layer - 1) * nh..layer * nh]
-                };
-                let dtheta = &mut grad[l.theta(layer)];
-                self.for_each_propagated_row(input, s.hop, s.row, |i, ph| {
-                    add_outer(ph, &dpre[i * h..(i + 1) * h], dtheta);
-                });
-            }
+            // The ∂z block of `grad` is free until layer 0 fills it: it holds P H_in, then
+            // Q = P ∂pre.
+            let theta_at = l.theta(layer);
+            let (grad_latent, grad_rest) = grad.split_at_mut(nh);
+            let dtheta = &mut grad_rest[theta_at.start - nh..theta_at.end - nh];
 
-            // Pass C: ∂H_in_i = (P ∂pre)_i Θᵀ (+ ∂H_out_i for residual layers).
-            let dest: &mut [f32] = if layer == 0 {
-                &mut grad[l.latent()]
+            // Pass B: ∂Θ = Σ_i (P H_in)_iᵀ ∂pre_i (H_in is z for the first layer), every entry
+            // summed over the rows in order.
+            let input: &[f32] = if layer == 0 {
+                &params[l.latent()]
             } else {
-                &mut below[(layer - 1) * nh..layer * nh]
+                &below[(layer - 1) * nh..layer * nh]
             };
-            let row2 = &mut *s.row2;
-            self.for_each_propagated_row(dpre, s.hop, s.row, |i, q| {
-                let dest_i = &mut dest[i * h..(i + 1) * h];
-                row_times_matrix_t(q, theta, h, dest_i);
+            self.prop.apply(input, grad_latent, h, s.hop);
+            add_transpose_product(grad_latent, dpre, h, h, dtheta);
+
+            // Q = P ∂pre; then ∂pre is spent and its block holds Θᵀ (when it fits, h ≤ n), so
+            // that Q_i Θᵀ streams over contiguous rows.
+            self.prop.apply(dpre, grad_latent, h, s.hop);
+            let theta_t: Option<&[f32]> = match dpre.get_mut(..h * h) {
+                Some(tt) => {
+                    transpose(theta, h, h, tt);
+                    Some(tt)
+                }
+                None => None,
+            };
+
+            // Pass C: ∂H_in,i = Q_i Θᵀ (+ ∂H_out,i): into ∂z for the first layer (in place over
+            // Q, through a row temporary), over H_in (spent) above it.
+            let (row, row2) = (&mut *s.row, &mut *s.row2);
+            for i in 0..l.n() {
+                let (q_i, dest_i): (&[f32], &mut [f32]) = if layer == 0 {
+                    row.copy_from_slice(&grad_latent[i * h..(i + 1) * h]);
+                    (&*row, &mut grad_latent[i * h..(i + 1) * h])
+                } else {
+                    let at = (layer - 1) * nh + i * h;
+                    (&grad_latent[i * h..(i + 1) * h], &mut below[at..at + h])
+                };
+                // dest_k = dot(Q_i, Θ_k), the same sums with or without Θᵀ.
+                match theta_t {
+                    Some(tt) => row_times_transposed(q_i, tt, h, dest_i),
+                    None => row_times_matrix_t(q_i, theta, h, dest_i),
+                }
                 if residual {
                     if last {
                         dh_last(i, row2);
                     } else {
                         row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
                     }
-                    for (g, &r) in dest_i.iter_mut().zip(row2.iter()) {
-                        *g += r;
+                    for (g, &v) in dest_i.iter_mut().zip(row2.iter()) {
+                        *g += v;
                     }
                 }
-            });
+            }
         }
         Ok(())
     }

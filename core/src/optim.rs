@@ -151,18 +151,79 @@ impl Adam {
         let bc2 = 1.0 - libm::powf(self.beta2, t);
         let step_size = self.lr * lr_scale / bc1;
         let inv_sqrt_bc2 = 1.0 / sqrt(bc2);
-        let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grad)
-            .zip(state.m.iter_mut())
-            .zip(state.v.iter_mut())
-        {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step_size * *m / (sqrt(*v) * inv_sqrt_bc2 + eps);
+        let k = AdamKernel {
+            b1: self.beta1,
+            b2: self.beta2,
+            c1: 1.0 - self.beta1,
+            c2: 1.0 - self.beta2,
+            step_size,
+            inv_sqrt_bc2,
+            eps: self.eps,
+        };
+        // Blocks of LANES so the moment updates and the division vectorize (the square root is
+        // libm's scalar instruction, which the compiler cannot widen); every element sees the
+        // same operations in the same order as the scalar tail, so results do not depend on the
+        // position of a parameter.
+        let (pb, pt) = params.as_chunks_mut::<LANES>();
+        let (gb, gt) = grad.as_chunks::<LANES>();
+        let (mb, mt) = state.m.as_chunks_mut::<LANES>();
+        let (vb, vt) = state.v.as_chunks_mut::<LANES>();
+        for (((p, g), m), v) in pb.iter_mut().zip(gb).zip(mb).zip(vb) {
+            k.block(p, g, m, v);
+        }
+        for (((p, &g), m), v) in pt.iter_mut().zip(gt).zip(mt).zip(vt) {
+            let (mm, vv) = k.moments(g, *m, *v);
+            *m = mm;
+            *v = vv;
+            *p -= k.update(mm, sqrt(vv));
         }
         Ok(())
+    }
+}
+
+/// Block length of the Adam loop.
+const LANES: usize = 8;
+
+/// Adam's per-step constants and its per-element arithmetic.
+struct AdamKernel {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    step_size: f32,
+    inv_sqrt_bc2: f32,
+    eps: f32,
+}
+
+impl AdamKernel {
+    /// New first and second moments.
+    #[inline(always)]
+    fn moments(&self, g: f32, m: f32, v: f32) -> (f32, f32) {
+        (self.b1 * m + self.c1 * g, self.b2 * v + self.c2 * g * g)
+    }
+
+    /// The decrement of a parameter, from its new first moment and the root of the second.
+    #[inline(always)]
+    fn update(&self, m: f32, sqrt_v: f32) -> f32 {
+        self.step_size * m / (sqrt_v * self.inv_sqrt_bc2 + self.eps)
+    }
+
+    /// One block: moments, roots, updates, each a separate loop over the block.
+    #[inline(always)]
+    fn block(
+        &self,
+        p: &mut [f32; LANES],
+        g: &[f32; LANES],
+        m: &mut [f32; LANES],
+        v: &mut [f32; LANES],
+    ) {
+        for l in 0..LANES {
+            (m[l], v[l]) = self.moments(g[l], m[l], v[l]);
+        }
+        let r = v.map(sqrt);
+        for l in 0..LANES {
+            p[l] -= self.update(m[l], r[l]);
+        }
     }
 }
 

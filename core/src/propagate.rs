@@ -12,7 +12,7 @@
 //! operator serves forward and backward.
 
 use crate::graph::Csr;
-use crate::kernels::axpy;
+use crate::kernels::{block, block_mut, for_each_column_block};
 
 /// Which aggregation a GCN layer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +67,7 @@ impl<'a> Propagator<'a> {
             let d = ws.iter().sum::<f32>() + self_loop;
             scale[i] = if d > 0.0 { 1.0 / libm::sqrtf(d) } else { 0.0 };
         });
-        Some(Propagator {
-            graph,
-            kind,
-            scale,
-        })
+        Some(Propagator { graph, kind, scale })
     }
 
     /// The graph.
@@ -90,7 +86,7 @@ impl<'a> Propagator<'a> {
     }
 
     /// Row `i` of one hop of the base operator: `out = Σ_j P_ij x_j` for row-major `x`
-    /// (`n × out.len()`).
+    /// (`n × out.len()`), summed as `P_ii x_i` then the neighbours in CSR order.
     /// Callers guarantee `i < n`.
     #[inline]
     pub(crate) fn gather_row(&self, i: usize, x: &[f32], out: &mut [f32]) {
@@ -102,19 +98,50 @@ impl<'a> Propagator<'a> {
             }
             return;
         }
-        let si = self.scale[i];
+        let si = self.scale.get(i).copied().unwrap_or(0.0);
         let diag = match self.kind {
             PropagationKind::Renormalized | PropagationKind::RenormalizedSquared => si * si,
             _ => 0.0,
         };
-        for (o, &xv) in out.iter_mut().zip(xi) {
-            *o = diag * xv;
+        // Column blocks with register accumulators: each neighbour row is read once per block,
+        // and every entry is still summed in the same order.
+        for_each_column_block!(32, overlap; c, |j, W| self.gather_block::<W>(
+            i, si, diag, x, c, j, out
+        ));
+    }
+
+    /// Columns `j .. j + W` of [`Propagator::gather_row`]: `diag · x_i + Σ_nb (s_i A_i,nb s_nb)
+    /// x_nb` in CSR order, the `W` partial sums in registers.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn gather_block<const W: usize>(
+        &self,
+        i: usize,
+        si: f32,
+        diag: f32,
+        x: &[f32],
+        c: usize,
+        j: usize,
+        out: &mut [f32],
+    ) {
+        let mut acc = [0.0f32; W];
+        if let Some(xb) = block::<W>(x, i * c + j) {
+            for (a, &v) in acc.iter_mut().zip(xb) {
+                *a = diag * v;
+            }
         }
         let (cols, ws) = self.graph.row(i);
-        for (&j, &a) in cols.iter().zip(ws) {
-            let j = j as usize;
-            let xj = x.get(j * c..(j + 1) * c).unwrap_or(&[]);
-            axpy(si * a * self.scale[j], xj, out);
+        for (&nb, &a) in cols.iter().zip(ws) {
+            let nb = nb as usize;
+            let coef = si * a * self.scale.get(nb).copied().unwrap_or(0.0);
+            if let Some(xb) = block::<W>(x, nb * c + j) {
+                for (acc_v, &v) in acc.iter_mut().zip(xb) {
+                    *acc_v += coef * v;
+                }
+            }
+        }
+        if let Some(o) = block_mut::<W>(out, j) {
+            *o = acc;
         }
     }
 

@@ -36,7 +36,10 @@ pub fn check_fpu() {
         // SAFETY: MVFR0 is a read-only System Control Space register on every ARMv7-M and
         // ARMv8-M core (the only hard-float targets); it reads 0 when there is no FPU.
         if unsafe { MVFR0.read_volatile() } == 0 {
-            defmt::error!("{} has no FPU but this image was built for a hard-float target", MACHINE);
+            defmt::error!(
+                "{} has no FPU but this image was built for a hard-float target",
+                MACHINE
+            );
             exit(FAIL);
         }
     }
@@ -50,7 +53,11 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc {=u32:#010x} (lr {=u32:#010x})", frame.pc(), frame.lr());
+    defmt::error!(
+        "HardFault at pc {=u32:#010x} (lr {=u32:#010x})",
+        frame.pc(),
+        frame.lr()
+    );
     exit(FAIL)
 }
 

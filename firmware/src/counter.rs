@@ -19,7 +19,10 @@ const RELOAD: u32 = 0x00FF_FFFF;
 fn SysTick() {
     // Load + store, not fetch_add: ARMv6-M has no atomic read-modify-write, and only this
     // handler writes the counter.
-    WRAPS.store(WRAPS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    WRAPS.store(
+        WRAPS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// A calibrated instruction counter; owns SysTick.
@@ -94,6 +97,12 @@ impl Counter {
         (ticks * CAL_INSNS + self.ticks_per_cal / 2) / self.ticks_per_cal
     }
 
+    /// SysTick ticks per 20 000 instructions, as calibrated (shared/docs/firmware.md §4 lists
+    /// the expected value per machine).
+    pub fn ticks_per_calibration(&self) -> u64 {
+        self.ticks_per_cal
+    }
+
     /// Instructions one empty measurement reports (a timestamp's own cost).
     pub fn overhead(&self) -> u64 {
         self.overhead
@@ -106,7 +115,8 @@ impl Counter {
 
     /// Instructions since `mark` (measurement overhead removed).
     pub fn since(&self, mark: u64) -> u64 {
-        self.to_instructions(self.now() - mark).saturating_sub(self.overhead)
+        self.to_instructions(self.now() - mark)
+            .saturating_sub(self.overhead)
     }
 
     /// Instructions `f` executes (measurement overhead removed).

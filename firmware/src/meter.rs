@@ -20,7 +20,7 @@ pub struct StageCost {
 pub struct Meter<'c> {
     counter: &'c Counter,
     last: Option<(Stage, u64)>,
-    /// Per stage: the reparametrized stage, then the direct one.
+    /// The reparametrized stage.
     pub nr: StageCost,
     /// The direct stage.
     pub direct: StageCost,

@@ -63,81 +63,81 @@ impl Topology {
         self,
         row_ends: &mut [u32],
         neighbors: &mut [u32],
-        weights: Option<&mut [f32]>,
     ) -> Result<(usize, usize), GraphError> {
         let n = self.nodes();
         let nnz = match self {
-            Topology::Ring(k) => fill_csr(n, builders::ring(k), row_ends, neighbors, weights),
+            Topology::Ring(k) => fill_csr(n, builders::ring(k), row_ends, neighbors),
             Topology::Lattice(r, c) => {
-                fill_csr(n, builders::lattice2d(r, c, false), row_ends, neighbors, weights)
+                fill_csr(n, builders::lattice2d(r, c, false), row_ends, neighbors)
             }
         }?;
         Ok((n, nnz))
     }
 }
 
-/// Fills CSR arrays (the layout of [`Csr`]) in place from undirected edges given once each;
-/// returns the number of stored entries. Without a `weights` slice every weight must be 1 (the
-/// caller lends [`UNIT_WEIGHTS`] instead). Too little room is an `Err`; the rest of the
-/// validation is [`Csr::try_new`]'s, which callers run on the result.
+/// Fills the index arrays of an unweighted CSR graph (the layout of [`Csr`]) in place from
+/// undirected edges given once each, and returns the number of stored entries. The weights are
+/// all 1 and live in flash (see [`UNIT_WEIGHTS`]), which saves RAM on a 16 KB board; another
+/// weight is an `Err`, and so is too little room. The rest of the validation is
+/// [`Csr::try_new`]'s, which callers run on the result.
 pub fn fill_csr<I: Iterator<Item = Edge> + Clone>(
     n: usize,
     edges: I,
     row_ends: &mut [u32],
     neighbors: &mut [u32],
-    mut weights: Option<&mut [f32]>,
 ) -> Result<usize, GraphError> {
     let capacity = row_ends.len();
-    let row_ends = row_ends
-        .get_mut(..n)
-        .ok_or(GraphError::CapacityExceeded { what: Capacity::Nodes, capacity })?;
+    let row_ends = row_ends.get_mut(..n).ok_or(GraphError::CapacityExceeded {
+        what: Capacity::Nodes,
+        capacity,
+    })?;
     // Degrees, then row starts (advanced to row ends while filling).
     row_ends.fill(0);
     let mut nnz = 0;
-    for (u, v, _) in edges.clone() {
+    for (u, v, w) in edges.clone() {
+        if w != 1.0 {
+            return Err(GraphError::BadWeight { row: u, col: v });
+        }
         for x in [u, v] {
-            let bad = GraphError::IndexOutOfRange { row: u, index: x, n: n as u32 };
+            let bad = GraphError::IndexOutOfRange {
+                row: u,
+                index: x,
+                n: n as u32,
+            };
             *row_ends.get_mut(x as usize).ok_or(bad)? += 1;
         }
         nnz += 2;
     }
-    let capacity = neighbors.len().min(weights.as_deref().map_or(usize::MAX, <[f32]>::len));
-    if nnz > capacity {
-        return Err(GraphError::CapacityExceeded { what: Capacity::Entries, capacity });
+    if nnz > neighbors.len() {
+        let capacity = neighbors.len();
+        return Err(GraphError::CapacityExceeded {
+            what: Capacity::Entries,
+            capacity,
+        });
     }
     let mut start = 0;
     for r in row_ends.iter_mut() {
         (*r, start) = (start, start + *r);
     }
-    for (u, v, w) in edges {
+    for (u, v, _) in edges {
         for (a, b) in [(u, v), (v, u)] {
             let slot = &mut row_ends[a as usize];
             neighbors[*slot as usize] = b;
-            match weights.as_deref_mut() {
-                Some(ws) => ws[*slot as usize] = w,
-                None if w != 1.0 => return Err(GraphError::BadWeight { row: a, col: b }),
-                None => {}
-            }
             *slot += 1;
         }
     }
-    // Sort each row by neighbour, weights alongside (rows are short: insertion sort).
+    // Sort each row (rows are short: insertion sort).
     let mut start = 0;
     for &end in row_ends.iter() {
-        let end = end as usize;
-        let mut ws = weights.as_deref_mut().map(|ws| &mut ws[start..end]);
-        let cols = &mut neighbors[start..end];
+        let cols = &mut neighbors[start..end as usize];
         for k in 1..cols.len() {
             let mut m = k;
             while m > 0 && cols[m - 1] > cols[m] {
                 cols.swap(m - 1, m);
-                if let Some(ws) = ws.as_deref_mut() {
-                    ws.swap(m - 1, m);
-                }
                 m -= 1;
             }
         }
-        start = end;
+        start = end as usize;
     }
     Ok(nnz)
 }
@@ -195,7 +195,11 @@ impl Problem {
 
     /// The settings for the trigonometry the core was built with (see [`math_backend`]).
     pub fn settings(&self) -> &Settings {
-        if math_backend() == "libm" { &self.exact } else { &self.approximate }
+        if math_backend() == "libm" {
+            &self.exact
+        } else {
+            &self.approximate
+        }
     }
 }
 
@@ -212,8 +216,14 @@ const _: () = {
     let mut k = 0;
     while k < PROBLEMS.len() {
         let t = PROBLEMS[k].topology;
-        assert!(t.nodes() <= NODES, "a sync problem has more nodes than NODES");
-        assert!(t.entries() <= ENTRIES, "a sync problem has more edges than ENTRIES allows");
+        assert!(
+            t.nodes() <= NODES,
+            "a sync problem has more nodes than NODES"
+        );
+        assert!(
+            t.entries() <= ENTRIES,
+            "a sync problem has more edges than ENTRIES allows"
+        );
         k += 1;
     }
 };
@@ -275,9 +285,9 @@ pub const MODEL: ModelConfig = ModelConfig {
     outputs: 1,
 };
 
-/// The two-stage solver's settings (its stop rule is set per problem by [`Problem::new`]). The switch
-/// comes after 20 NR steps (the seed uses 100; here NR alone reaches the target in 8–95 steps,
-/// so 20 leaves both stages something to do).
+/// The two-stage solver's settings (its stop rule is set per problem by [`Problem::new`]).
+/// The switch comes after 20 NR steps (the seed uses 100; here NR alone reaches the target in
+/// 8–95 steps, so 20 leaves both stages something to do).
 pub const HYBRID: HybridConfig = HybridConfig {
     nr_adam: Adam {
         lr: 0.01,
@@ -300,10 +310,12 @@ pub const NR_WORK: usize = 3 * NR_PARAMS + NR_SCRATCH + 3 * NODES;
 
 /// Floats of work storage the largest run needs: energy scratch and phases, then either the
 /// direct solver's work or the propagation storage, parameters and NR work.
-pub const WORK_LEN: usize = KURAMOTO_SCRATCH_PER_NODE * NODES + NODES + max(
-    direct_work_len(NODES),
-    propagator_storage_len(NODES) + NR_PARAMS + NR_WORK,
-);
+pub const WORK_LEN: usize = KURAMOTO_SCRATCH_PER_NODE * NODES
+    + NODES
+    + max(
+        direct_work_len(NODES),
+        propagator_storage_len(NODES) + NR_PARAMS + NR_WORK,
+    );
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
@@ -334,8 +346,12 @@ impl Storage {
     /// Builds `topology`'s graph in place; returns its validated view and the work slice.
     #[inline(never)] // the builder's iterators must not share a frame with the solver
     pub fn load(&mut self, topology: Topology) -> Result<(Csr<'_>, &mut [f32]), GraphError> {
-        let (n, nnz) = topology.fill(&mut self.row_ends, &mut self.neighbors, None)?;
-        let graph = Csr::try_new(&self.row_ends[..n], &self.neighbors[..nnz], &UNIT_WEIGHTS[..nnz])?;
+        let (n, nnz) = topology.fill(&mut self.row_ends, &mut self.neighbors)?;
+        let graph = Csr::try_new(
+            &self.row_ends[..n],
+            &self.neighbors[..nnz],
+            &UNIT_WEIGHTS[..nnz],
+        )?;
         Ok((graph, &mut self.work))
     }
 }
@@ -407,11 +423,7 @@ pub fn run<O: Observer>(
     let settings = problem.settings();
     let report = match method {
         Method::Direct => run_direct(&mut energy, &mut rng, w, rest, &settings.stop, observer)?,
-        Method::Nr => run_nr(&mut energy, &mut rng, w, rest, &settings.hybrid, observer)
-            .map_err(|e| match e {
-                SolveError::WorkspaceTooShort { .. } => short,
-                e => e,
-            })?,
+        Method::Nr => run_nr(&mut energy, &mut rng, w, rest, &settings.hybrid, observer)?,
     };
     Ok(Outcome {
         report,
@@ -444,7 +456,10 @@ fn run_nr<O: Observer>(
     observer: &mut O,
 ) -> Result<Report, SolveError> {
     let graph = energy.graph();
-    let short = SolveError::WorkspaceTooShort { needed: 0, found: 0 };
+    let short = SolveError::WorkspaceTooShort {
+        needed: propagator_storage_len(graph.n()) + NR_PARAMS + NR_WORK,
+        found: work.len(),
+    };
     let (storage, rest) = work
         .split_at_mut_checked(propagator_storage_len(graph.n()))
         .ok_or(short)?;

@@ -47,6 +47,64 @@ enum Command {
     /// Graph tools.
     #[command(subcommand)]
     Graph(GraphCommand),
+    /// The seed paper's experiment set, measured: a results table (Markdown + JSON) with the
+    /// seed's claim, nrg's numbers and the command per row.
+    Reproduce(ReproduceArgs),
+    /// Parameter sweeps.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// The Hopf–Kuramoto phase diagram over a grid of (s1, s2): speedup and final phase
+    /// pattern per point.
+    Hk(HkArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReproduceArgs {
+    /// The reduced set: smaller graphs, 2 seeds, under two minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Seeds per method (default 5; 2 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: Option<u64>,
+    /// Only experiments whose id contains this (e.g. heat-lattice, kuramoto, sweep-switch).
+    #[arg(long)]
+    only: Option<String>,
+    /// Directory for rows.jsonl, results.json and plots.
+    #[arg(long, default_value = "out/reproduce")]
+    out: PathBuf,
+    /// The Markdown table (default OUT/RESULTS.md). Text in `<stem>-reading.md` beside it is
+    /// included under the header.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Keep PNG plots only (drop the SVG twins).
+    #[arg(long)]
+    png_only: bool,
+}
+
+#[derive(Debug, Args)]
+struct HkArgs {
+    /// Graph (with coordinates, for the pictures).
+    #[arg(long, default_value = "lattice2d:25x25")]
+    graph: String,
+    /// Values of s1, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "-1,-0.5,0.5,1", allow_hyphen_values = true, value_parser = finite_f32)]
+    s1: Vec<f32>,
+    /// Values of s2, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.5,1", allow_hyphen_values = true, value_parser = finite_f32)]
+    s2: Vec<f32>,
+    /// Seeds per point and method.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: u64,
+    /// The NR method compared with direct Adam.
+    #[arg(long, default_value = "gcn")]
+    method: Method,
+    /// Output directory.
+    #[arg(long, default_value = "out/hk-sweep")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,6 +411,38 @@ pub fn main() -> Result<()> {
         Some(Command::Compare(a)) => compare(a, quiet),
         Some(Command::Eval(a)) => eval(a),
         Some(Command::Graph(GraphCommand::Info { spec, seed, json })) => graph_info(&spec, seed, json),
+        Some(Command::Reproduce(a)) => {
+            let opts = crate::reproduce::Options {
+                quick: a.quick,
+                seeds: a.seeds.map(|s| s as usize),
+                only: a.only,
+                out: a.out,
+                markdown: a.markdown,
+                quiet,
+                png_only: a.png_only,
+            };
+            let rows = crate::reproduce::reproduce(&opts)?;
+            if rows.is_empty() {
+                bail!("no experiment matched --only {:?}", opts.only.unwrap_or_default());
+            }
+            let md = opts.markdown.unwrap_or_else(|| opts.out.join("RESULTS.md"));
+            println!("{} rows; table in {}, data in {}", rows.len(), md.display(), opts.out.join("results.json").display());
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::Hk(a))) => {
+            let opts = crate::sweep::HkSweep {
+                graph: a.graph,
+                s1: a.s1,
+                s2: a.s2,
+                seeds: a.seeds as usize,
+                method: a.method,
+                out: a.out,
+                quiet,
+            };
+            let points = crate::sweep::sweep_hk(&opts)?;
+            println!("{} grid points; table in {}", points.len(), opts.out.join("hk-sweep.md").display());
+            Ok(())
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Figures: energy against wall time, ρ against step, and the final state drawn on the graph.
+//! Figures: energy against wall time, ρ against step, the final state drawn on the graph, and
+//! a mosaic of states on one graph (a phase diagram).
 //!
 //! Every figure is written twice, `<stem>.png` and `<stem>.svg`. Both are rendered to hidden
 //! temporary files in the destination directory and renamed into place only once both have
@@ -87,6 +88,43 @@ pub fn state_on_graph(
     render(&fig, out_stem)
 }
 
+/// One panel of [`state_grid`]: its title (e.g. `s1=-1 s2=0.1`) and its state, one value per
+/// node of the graph.
+#[derive(Debug, Clone)]
+pub struct Panel<'a> {
+    /// Title drawn above the panel.
+    pub title: String,
+    /// The state drawn in the panel.
+    pub w: &'a [f32],
+}
+
+/// A mosaic of states on one graph, like the seed paper's Hopf–Kuramoto phase diagrams
+/// (Figures 7 and 11: the final phase pattern at each `(s1, s2)` grid point).
+///
+/// The panels fill a grid of `columns` columns row by row (fewer columns when there are fewer
+/// panels), each titled by [`Panel::title`] and drawn with the projection and colours of
+/// [`state_on_graph`]: all on the graph's coordinates, with one shared colour bar (cyclic hue
+/// of `w mod 2π` for phases; viridis from the smallest to the largest finite value of all
+/// panels otherwise). Panels are about 236 px wide (smaller with more than ten columns). Nodes
+/// are drawn as tiles, about one neighbour distance wide, so a lattice looks like an image;
+/// only when neighbours are far apart and the graph is small are edges drawn, with dots for
+/// the nodes. Dense graphs are drawn on a coarser grid of cells so that a mosaic holds about
+/// 150 000 shapes at most. Returns the written paths (`<stem>.png`, `<stem>.svg`).
+///
+/// Fails when there are no panels, `columns` is 0, the graph has no coordinates or a panel's
+/// state does not have one value per node.
+pub fn state_grid(
+    graph: &Graph,
+    panels: &[Panel<'_>],
+    columns: usize,
+    phase: bool,
+    title: &str,
+    out_stem: &Path,
+) -> Result<Vec<PathBuf>> {
+    let fig = GridFigure::new(graph, panels, columns, phase, title)?;
+    render(&fig, out_stem)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rendering to files
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +148,9 @@ fn ensure_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(anyhow!("could not register the embedded DejaVu Sans font with plotters"))
+        Err(anyhow!(
+            "could not register the embedded DejaVu Sans font with plotters"
+        ))
     }
 }
 
@@ -238,7 +278,11 @@ const VIRIDIS: [(f64, f64, f64); 9] = [
 
 /// Viridis at `t` in [0, 1] (clamped; NaN gives the low end).
 fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (VIRIDIS.len() - 1) as f64;
     let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
     let f = x - i as f64;
@@ -249,7 +293,11 @@ fn viridis(t: f64) -> RGBColor {
 
 /// Cyclic colour of a phase (any real; taken mod 2π).
 fn phase_color(w: f64) -> RGBColor {
-    hsv(w.rem_euclid(std::f64::consts::TAU) / std::f64::consts::TAU, 0.85, 0.92)
+    hsv(
+        w.rem_euclid(std::f64::consts::TAU) / std::f64::consts::TAU,
+        0.85,
+        0.92,
+    )
 }
 
 /// A tick label on a log axis: plain decimals between 0.01 and 1000, else `1e-4` style.
@@ -319,7 +367,11 @@ fn fmt_lin_tick(v: f64) -> String {
 fn trim_decimal(s: &str) -> String {
     if s.contains('.') {
         let t = s.trim_end_matches('0').trim_end_matches('.');
-        if t == "-0" { "0".to_string() } else { t.to_string() }
+        if t == "-0" {
+            "0".to_string()
+        } else {
+            t.to_string()
+        }
     } else {
         s.to_string()
     }
@@ -377,7 +429,9 @@ fn thin_indices(n: usize, extra: &[usize]) -> Vec<usize> {
     let last = n - 1;
     for i in 0..half {
         idx.push(((i as f64) * last as f64 / (half - 1) as f64).round() as usize);
-        let l = ((i as f64) * (n as f64).ln() / (half - 1) as f64).exp().round() as usize;
+        let l = ((i as f64) * (n as f64).ln() / (half - 1) as f64)
+            .exp()
+            .round() as usize;
         idx.push(l.saturating_sub(1).min(last));
     }
     idx.push(0);
@@ -453,7 +507,11 @@ fn legend_entries(labels: &[(String, usize)], with_switch: bool) -> Vec<LegendEn
 /// Width in pixels of the legend panel for these entries.
 fn legend_width(entries: &[LegendEntry]) -> u32 {
     // DejaVu Sans at 15 px averages about 8.5 px per character.
-    let chars = entries.iter().map(|e| e.text.chars().count()).max().unwrap_or(0);
+    let chars = entries
+        .iter()
+        .map(|e| e.text.chars().count())
+        .max()
+        .unwrap_or(0);
     (60 + (chars as f64 * 8.5) as u32).clamp(120, 380)
 }
 
@@ -470,7 +528,11 @@ where
     let row = 24;
     let x0 = 8;
     let max_rows = ((h as i32 - top - 10) / row).max(1) as usize;
-    let shown = if entries.len() > max_rows { max_rows - 1 } else { entries.len() };
+    let shown = if entries.len() > max_rows {
+        max_rows - 1
+    } else {
+        entries.len()
+    };
     let text_style = TextStyle::from((FONT, 15).into_font())
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
@@ -537,18 +599,18 @@ fn prepare_series(
     f: impl Fn(&CurvePoint) -> Option<(f64, f64)>,
 ) -> Drawn {
     let sw = switch_index(curve);
-    let extra: Vec<usize> = sw.into_iter().flat_map(|i| [i.saturating_sub(1), i]).collect();
+    let extra: Vec<usize> = sw
+        .into_iter()
+        .flat_map(|i| [i.saturating_sub(1), i])
+        .collect();
     let mut segments = Vec::new();
     let mut current: Vec<(f64, f64)> = Vec::new();
     for i in thin_indices(curve.len(), &extra) {
         match f(&curve[i]) {
             None => {}
             Some((x, y)) if x.is_finite() && y.is_finite() => current.push((x, y)),
-            Some(_) => {
-                if !current.is_empty() {
-                    segments.push(std::mem::take(&mut current));
-                }
-            }
+            Some(_) if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            Some(_) => {}
         }
     }
     if !current.is_empty() {
@@ -562,7 +624,11 @@ fn prepare_series(
             .filter_map(&f)
             .find(|(x, y)| x.is_finite() && y.is_finite())
     });
-    Drawn { color, segments, switch }
+    Drawn {
+        color,
+        segments,
+        switch,
+    }
 }
 
 /// Extent of all drawn points: `((xmin, xmax), (ymin, ymax))`.
@@ -822,14 +888,15 @@ impl Figure for RhoFigure {
 }
 
 // ---------------------------------------------------------------------------------------------
-// State on the graph
+// States on the graph: projection, node marks, colours and colour bar (shared by the single
+// figure and the mosaic)
 // ---------------------------------------------------------------------------------------------
 
-/// Largest side of the drawing box, in pixels.
+/// Largest side of the drawing box of [`state_on_graph`], in pixels.
 const BOX: f64 = 760.0;
-/// Smallest side of the drawing box, in pixels.
+/// Smallest side of that drawing box, in pixels.
 const MIN_BOX: f64 = 240.0;
-/// Margin around the drawing box.
+/// Margin around that drawing box.
 const PAD: f64 = 24.0;
 /// Width of the colour-bar panel.
 const BAR_PANEL: u32 = 150;
@@ -837,52 +904,93 @@ const BAR_PANEL: u32 = 150;
 const TITLE_H: u32 = 44;
 /// Height of the note line at the bottom.
 const NOTE_H: u32 = 28;
+/// Colour of non-finite values.
+const MISSING: RGBColor = RGBColor(160, 160, 160);
+/// Two pixel positions: an edge segment, or the corners of a rectangle.
+type PxPair = ((i32, i32), (i32, i32));
+/// Colour of drawn edges.
+const EDGE_GREY: RGBColor = RGBColor(185, 185, 185);
 
-struct StateFigure {
-    title: String,
-    note: String,
-    phase: bool,
-    /// Node positions in pixels of the drawing box, in drawing order (far to near).
-    nodes: Vec<((i32, i32), RGBColor)>,
-    /// Edge segments in pixels.
-    edges: Vec<((i32, i32), (i32, i32))>,
-    /// Marker radius in pixels.
-    radius: f64,
-    /// Drawing box size in pixels.
-    box_size: (u32, u32),
-    /// Colour-bar range (heat).
-    range: (f64, f64),
+/// A graph's node coordinates, one per node; an error when it has none or no nodes.
+fn node_coords(graph: &Graph) -> Result<&[[f64; 3]]> {
+    let coords = graph.coords().ok_or_else(|| {
+        anyhow!(
+            "graph `{}` has no node coordinates: cannot draw its state",
+            graph.name()
+        )
+    })?;
+    let n = graph.n();
+    if coords.len() != n {
+        bail!(
+            "graph `{}`: {} coordinates for {n} nodes",
+            graph.name(),
+            coords.len()
+        );
+    }
+    if n == 0 {
+        bail!("graph `{}` has no nodes", graph.name());
+    }
+    Ok(coords)
 }
 
-impl StateFigure {
-    fn new(graph: &Graph, w: &[f32], phase: bool, title: &str) -> Result<Self> {
-        let coords = graph.coords().ok_or_else(|| {
-            anyhow!(
-                "graph `{}` has no node coordinates: cannot draw its state",
-                graph.name()
-            )
-        })?;
-        let n = graph.n();
-        if coords.len() != n {
-            bail!(
-                "graph `{}`: {} coordinates for {n} nodes",
-                graph.name(),
-                coords.len()
-            );
-        }
-        if w.len() != n {
-            bail!(
-                "state has {} values but graph `{}` has {n} nodes",
-                w.len(),
-                graph.name()
-            );
-        }
-        if n == 0 {
-            bail!("graph `{}` has no nodes", graph.name());
-        }
+/// Checks that the state `what` has one value per node of `graph`.
+fn check_state_len(graph: &Graph, w: &[f32], what: &str) -> Result<()> {
+    if w.len() != graph.n() {
+        bail!(
+            "{what} has {} values but graph `{}` has {} nodes",
+            w.len(),
+            graph.name(),
+            graph.n()
+        );
+    }
+    Ok(())
+}
 
-        // Projection: the two axes of largest extent (in index order, so x stays horizontal and
-        // y vertical), plus an oblique shift along the third axis when the cloud is cube-like.
+/// The note under a state figure: graph size, projection and what was left out.
+fn state_note(graph: &Graph, projection: &str, edges_left_out: Option<&str>, bad: usize) -> String {
+    let mut note = format!(
+        "{}: {} nodes, {} edges; {projection}",
+        graph.name(),
+        graph.n(),
+        graph.edge_count()
+    );
+    if let Some(why) = edges_left_out {
+        note.push_str(&format!("; edges not drawn ({why})"));
+    }
+    if bad > 0 {
+        note.push_str(&format!("; {bad} non-finite values in grey"));
+    }
+    note
+}
+
+/// A graph's nodes placed in the pixels of a drawing box: the coordinates projected with
+/// equal scale on both axes, the drawing order and the typical distance of neighbours.
+///
+/// 3D coordinates are projected onto the two axes of largest extent (kept in index order, so
+/// x stays horizontal and y vertical); a cube-like point set gets an oblique projection along
+/// the third axis so its depth shows, and nearer nodes are drawn over farther ones.
+struct Layout {
+    /// Pixel position of each node (indexed by node), margin included.
+    px: Vec<(i32, i32)>,
+    /// Node indices from far to near: the drawing order.
+    order: Vec<usize>,
+    /// Median projected edge length in pixels (the mean spacing of an edgeless graph).
+    spacing: f64,
+    /// Size of the projected node cloud in pixels, without the margin.
+    inner: (f64, f64),
+    /// Size of the drawing box in pixels, margin included.
+    box_size: (u32, u32),
+    /// Smallest and largest pixel positions of the nodes.
+    extent: PxPair,
+    /// The projection, for the note.
+    projection: String,
+}
+
+impl Layout {
+    /// Places `coords` (one per node of `graph`, at least one) in a box whose sides lie in
+    /// `[min_box, max_box]`, with a margin of `pad` on every side.
+    fn new(graph: &Graph, coords: &[[f64; 3]], max_box: f64, min_box: f64, pad: f64) -> Layout {
+        let n = coords.len();
         let mut lo = [f64::INFINITY; 3];
         let mut hi = [f64::NEG_INFINITY; 3];
         for c in coords {
@@ -916,7 +1024,10 @@ impl StateFigure {
             format!("{}–{} plane", axis_name[ax], axis_name[ay])
         };
         let k_obl = if oblique { 0.35 } else { 0.0 };
-        let (cos, sin) = (std::f64::consts::FRAC_1_SQRT_2, std::f64::consts::FRAC_1_SQRT_2);
+        let (cos, sin) = (
+            std::f64::consts::FRAC_1_SQRT_2,
+            std::f64::consts::FRAC_1_SQRT_2,
+        );
         let dmid = 0.5 * (lo[depth] + hi[depth]);
         // Larger depth coordinate = nearer the viewer; farther nodes recede up and right.
         let project = |c: &[f64; 3]| {
@@ -924,7 +1035,10 @@ impl StateFigure {
             (c[ax] + k_obl * d * cos, c[ay] + k_obl * d * sin)
         };
         let proj: Vec<(f64, f64)> = coords.iter().map(project).collect();
-        let (mut pa, mut pb) = ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
+        let (mut pa, mut pb) = (
+            (f64::INFINITY, f64::NEG_INFINITY),
+            (f64::INFINITY, f64::NEG_INFINITY),
+        );
         for &(a, b) in &proj {
             pa = (pa.0.min(a), pa.1.max(a));
             pb = (pb.0.min(b), pb.1.max(b));
@@ -932,23 +1046,23 @@ impl StateFigure {
         let (wa, wb) = (pa.1 - pa.0, pb.1 - pb.0);
         // Equal scale on both axes; a degenerate direction gets the minimum box.
         let scale = match (wa > 0.0, wb > 0.0) {
-            (true, true) => (BOX / wa).min(BOX / wb),
-            (true, false) => BOX / wa,
-            (false, true) => BOX / wb,
+            (true, true) => (max_box / wa).min(max_box / wb),
+            (true, false) => max_box / wa,
+            (false, true) => max_box / wb,
             (false, false) => 1.0,
         };
-        let bw = (wa * scale).clamp(MIN_BOX, BOX);
-        let bh = (wb * scale).clamp(MIN_BOX, BOX);
+        let bw = (wa * scale).clamp(min_box, max_box);
+        let bh = (wb * scale).clamp(min_box, max_box);
         let (ca, cb) = (0.5 * (pa.0 + pa.1), 0.5 * (pb.0 + pb.1));
         let to_px = |(a, b): (f64, f64)| -> (i32, i32) {
-            let x = PAD + 0.5 * bw + (a - ca) * scale;
-            let y = PAD + 0.5 * bh - (b - cb) * scale;
+            let x = pad + 0.5 * bw + (a - ca) * scale;
+            let y = pad + 0.5 * bh - (b - cb) * scale;
             (x.round() as i32, y.round() as i32)
         };
+        let px: Vec<(i32, i32)> = proj.iter().map(|&p| to_px(p)).collect();
 
-        // Marker size from the median projected edge length (nodes about touch on a lattice).
-        let m = graph.edge_count();
-        let step = (m / 2000).max(1);
+        // Median projected edge length (sampled on large graphs).
+        let step = (graph.edge_count() / 2000).max(1);
         let mut lens: Vec<f64> = graph
             .edges()
             .step_by(step)
@@ -964,132 +1078,355 @@ impl StateFigure {
         } else {
             lens[lens.len() / 2]
         };
-        let radius = (0.5 * spacing).clamp(0.7, 6.0);
 
-        // Colours.
-        let finite = w.iter().copied().filter(|v| v.is_finite()).map(f64::from);
-        let (vmin, vmax) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-        let range = if vmin.is_finite() { (vmin, vmax) } else { (0.0, 1.0) };
-        let missing = RGBColor(160, 160, 160);
-        let color = |v: f32| -> RGBColor {
-            let v = f64::from(v);
-            if !v.is_finite() {
-                missing
-            } else if phase {
-                phase_color(v)
-            } else if range.1 > range.0 {
-                viridis((v - range.0) / (range.1 - range.0))
-            } else {
-                viridis(0.5)
-            }
-        };
-        // Far to near.
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&i, &j| coords[i][depth].total_cmp(&coords[j][depth]));
-        let nodes = order
-            .iter()
-            .map(|&i| (to_px(proj[i]), color(w[i])))
-            .collect();
-
-        let draw_edges = m < MAX_DRAWN_EDGES && spacing >= 4.0;
-        let edges = if draw_edges {
-            graph
-                .edges()
-                .map(|(u, v, _)| (to_px(proj[u as usize]), to_px(proj[v as usize])))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let non_finite = w.iter().filter(|v| !v.is_finite()).count();
-        let mut note = format!("{}: {n} nodes, {m} edges; {projection}", graph.name());
-        if !draw_edges && m > 0 {
-            note.push_str(if m >= MAX_DRAWN_EDGES {
-                "; edges not drawn (too many)"
-            } else {
-                "; edges not drawn (too dense)"
-            });
+        let extent = px.iter().fold(
+            ((i32::MAX, i32::MAX), (i32::MIN, i32::MIN)),
+            |((x0, y0), (x1, y1)), &(x, y)| ((x0.min(x), y0.min(y)), (x1.max(x), y1.max(y))),
+        );
+        Layout {
+            px,
+            order,
+            spacing,
+            inner: (bw, bh),
+            box_size: (
+                (bw + 2.0 * pad).round() as u32,
+                (bh + 2.0 * pad).round() as u32,
+            ),
+            extent,
+            projection,
         }
-        if non_finite > 0 {
-            note.push_str(&format!("; {non_finite} non-finite values in grey"));
-        }
-        Ok(StateFigure {
-            title: title.to_string(),
-            note,
-            phase,
-            nodes,
-            edges,
-            radius,
-            box_size: ((bw + 2.0 * PAD).round() as u32, (bh + 2.0 * PAD).round() as u32),
-            range,
-        })
     }
 
-    fn draw_colorbar<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
-        let (_, h) = area.dim_in_pixel();
-        let (x0, x1) = (16, 40);
-        let top = PAD as i32 + 30;
-        let bottom = (h as i32 - PAD as i32).max(top + 60);
-        let span = (bottom - top) as f64;
-        let heading = TextStyle::from((FONT, 16).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Bottom));
-        let heading_text = if self.phase { "phase w mod 2π" } else { "w" };
-        area.draw_text(heading_text, &heading, (x0 - 4, top - 10))?;
-        // The bar, bottom (low) to top (high), one band per pixel row.
-        for y in top..bottom {
-            let t = (bottom - y) as f64 / span;
-            let c = if self.phase { phase_color(t * std::f64::consts::TAU) } else { viridis(t) };
-            area.draw(&Rectangle::new([(x0, y), (x1, y + 1)], c.filled()))?;
-        }
-        area.draw(&Rectangle::new([(x0, top), (x1, bottom)], BLACK.stroke_width(1)))?;
-        let ticks: Vec<(f64, String)> = if self.phase {
-            ["0", "π/2", "π", "3π/2", "2π"]
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i as f64 / 4.0, s.to_string()))
-                .collect()
-        } else {
-            let (a, b) = self.range;
-            if b > a {
-                // Exact ends, round values between (none closer than 7% to an end).
-                let mut v = vec![(0.0, fmt_value(a)), (1.0, fmt_value(b))];
-                v.extend(
-                    nice_ticks(a, b, 5)
-                        .into_iter()
-                        .map(|(x, s)| ((x - a) / (b - a), s))
-                        .filter(|(t, _)| *t > 0.07 && *t < 0.93),
-                );
-                v
-            } else {
-                vec![(0.5, fmt_value(a))]
-            }
-        };
-        let label = TextStyle::from((FONT, 14).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Center));
-        for (t, s) in ticks {
-            let y = bottom - (t * span).round() as i32;
-            area.draw(&PathElement::new(vec![(x1, y), (x1 + 5, y)], BLACK.stroke_width(1)))?;
-            area.draw_text(&s, &label, (x1 + 8, y))?;
-        }
-        if !self.phase {
-            let small = TextStyle::from((FONT, 12).into_font())
-                .color(&RGBColor(90, 90, 90))
-                .pos(Pos::new(HPos::Left, VPos::Top));
-            area.draw_text("viridis, min to max", &small, (x0 - 4, bottom + 8))?;
-        }
-        Ok(())
+    /// The graph's edges as pixel segments.
+    fn edge_segments(&self, graph: &Graph) -> Vec<PxPair> {
+        graph
+            .edges()
+            .map(|(u, v, _)| (self.px[u as usize], self.px[v as usize]))
+            .collect()
     }
 }
 
-impl Figure for StateFigure {
+/// How the nodes of a drawing are marked.
+enum Marks {
+    /// Filled circles of this radius on the nodes, far to near.
+    Dots(i32),
+    /// Filled squares of this side centred on the nodes, far to near.
+    Squares(i32),
+    /// Square cells of this side tiling the box, each in the colour of the nearest node inside
+    /// it, as `(node, top-left corner)`: bounds the number of shapes of a dense drawing.
+    Cells(i32, Vec<(usize, (i32, i32))>),
+}
+
+impl Marks {
+    /// Circles for markers of radius 1.5 px and more; smaller ones as squares, which are
+    /// faster and tile without gaps.
+    fn for_radius(r: f64) -> Marks {
+        if r >= 1.5 {
+            Marks::Dots(r.round() as i32)
+        } else {
+            Marks::Squares((2.0 * r).round().max(1.0) as i32)
+        }
+    }
+
+    /// Squares of `side` pixels (tiles); with more than `max_marks` nodes, a grid of cells
+    /// coarse enough for about `max_marks` of them instead.
+    fn tiles(layout: &Layout, side: i32, max_marks: usize) -> Marks {
+        let side = side.max(1);
+        if layout.px.len() <= max_marks.max(1) {
+            return Marks::Squares(side);
+        }
+        let (iw, ih) = layout.inner;
+        let need = (iw.max(1.0) * ih.max(1.0) / max_marks.max(1) as f64)
+            .sqrt()
+            .ceil() as i32;
+        let side = side.max(need);
+        let ((x0, y0), (x1, y1)) = layout.extent;
+        let cols = ((x1 - x0) / side + 1) as usize;
+        let rows = ((y1 - y0) / side + 1) as usize;
+        let mut winner = vec![usize::MAX; cols * rows];
+        // Far to near: the nearest node of a cell wins.
+        for &i in &layout.order {
+            let (x, y) = layout.px[i];
+            let (cx, cy) = (((x - x0) / side) as usize, ((y - y0) / side) as usize);
+            winner[cy * cols + cx] = i;
+        }
+        let cells = winner
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| i != usize::MAX)
+            .map(|(c, &i)| {
+                let (cx, cy) = ((c % cols) as i32, (c / cols) as i32);
+                (i, (x0 + cx * side, y0 + cy * side))
+            })
+            .collect();
+        Marks::Cells(side, cells)
+    }
+
+    /// How far a mark reaches beyond its node's pixel, at most.
+    fn reach(&self) -> i32 {
+        match self {
+            Marks::Dots(r) => *r,
+            Marks::Squares(s) => s - s / 2,
+            Marks::Cells(s, _) => *s,
+        }
+    }
+}
+
+/// Draws the node marks of `layout`, shifted by `(dx, dy)`, in the colour `color(node)`.
+fn draw_marks<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    layout: &Layout,
+    marks: &Marks,
+    (dx, dy): (i32, i32),
+    color: impl Fn(usize) -> RGBColor,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let square = |(x, y): (i32, i32), side: i32, c: RGBColor| {
+        Rectangle::new([(x, y), (x + side, y + side)], c.filled())
+    };
+    match marks {
+        Marks::Dots(r) => {
+            for &i in &layout.order {
+                let (x, y) = layout.px[i];
+                area.draw(&Circle::new((x + dx, y + dy), *r, color(i).filled()))?;
+            }
+        }
+        Marks::Squares(side) => {
+            let off = side / 2;
+            for &i in &layout.order {
+                let (x, y) = layout.px[i];
+                area.draw(&square((x + dx - off, y + dy - off), *side, color(i)))?;
+            }
+        }
+        Marks::Cells(side, cells) => {
+            for &(i, (x, y)) in cells {
+                area.draw(&square((x + dx, y + dy), *side, color(i)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Draws edge segments shifted by `(dx, dy)` as thin grey lines.
+fn draw_edges<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    edges: &[PxPair],
+    (dx, dy): (i32, i32),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let style = EDGE_GREY.stroke_width(1);
+    for &((x0, y0), (x1, y1)) in edges {
+        area.draw(&PathElement::new(
+            vec![(x0 + dx, y0 + dy), (x1 + dx, y1 + dy)],
+            style,
+        ))?;
+    }
+    Ok(())
+}
+
+/// Colours of node values: a cyclic hue for phases, viridis over a fixed range otherwise.
+#[derive(Debug, Clone, Copy)]
+enum ColorScale {
+    /// HSV hue of `w mod 2π`.
+    Phase,
+    /// Viridis from the first value (low) to the second (high).
+    Viridis(f64, f64),
+}
+
+impl ColorScale {
+    /// The scale for `states`: phases, or viridis from the smallest to the largest finite
+    /// value of all of them (`[0, 1]` when there is none).
+    fn new<'s>(phase: bool, states: impl IntoIterator<Item = &'s [f32]>) -> ColorScale {
+        if phase {
+            return ColorScale::Phase;
+        }
+        let (lo, hi) = states
+            .into_iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .map(|&v| f64::from(v))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if lo.is_finite() {
+            ColorScale::Viridis(lo, hi)
+        } else {
+            ColorScale::Viridis(0.0, 1.0)
+        }
+    }
+
+    /// The colour of one value (grey when it is not finite).
+    fn color(self, v: f32) -> RGBColor {
+        let v = f64::from(v);
+        match self {
+            _ if !v.is_finite() => MISSING,
+            ColorScale::Phase => phase_color(v),
+            ColorScale::Viridis(lo, hi) if hi > lo => viridis((v - lo) / (hi - lo)),
+            ColorScale::Viridis(..) => viridis(0.5),
+        }
+    }
+}
+
+/// Draws a vertical colour bar for `scale` in `area`, from pixel row `top` (high end) to
+/// `bottom` (low end), with a heading above it and, for viridis, `caption` below it.
+fn draw_colorbar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    scale: ColorScale,
+    top: i32,
+    bottom: i32,
+    caption: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, x1) = (16, 40);
+    let span = f64::from((bottom - top).max(1));
+    let heading = TextStyle::from((FONT, 16).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Bottom));
+    let heading_text = match scale {
+        ColorScale::Phase => "phase w mod 2π",
+        ColorScale::Viridis(..) => "w",
+    };
+    area.draw_text(heading_text, &heading, (x0 - 4, top - 10))?;
+    // The bar, bottom (low) to top (high), one band per pixel row.
+    for y in top..bottom {
+        let t = f64::from(bottom - y) / span;
+        let c = match scale {
+            ColorScale::Phase => phase_color(t * std::f64::consts::TAU),
+            ColorScale::Viridis(..) => viridis(t),
+        };
+        area.draw(&Rectangle::new([(x0, y), (x1, y + 1)], c.filled()))?;
+    }
+    area.draw(&Rectangle::new(
+        [(x0, top), (x1, bottom)],
+        BLACK.stroke_width(1),
+    ))?;
+    let ticks: Vec<(f64, String)> = match scale {
+        ColorScale::Phase => ["0", "π/2", "π", "3π/2", "2π"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as f64 / 4.0, s.to_string()))
+            .collect(),
+        ColorScale::Viridis(a, b) if b > a => {
+            // Exact ends, round values between (none closer than 7% to an end).
+            let mut v = vec![(0.0, fmt_value(a)), (1.0, fmt_value(b))];
+            v.extend(
+                nice_ticks(a, b, 5)
+                    .into_iter()
+                    .map(|(x, s)| ((x - a) / (b - a), s))
+                    .filter(|(t, _)| *t > 0.07 && *t < 0.93),
+            );
+            v
+        }
+        ColorScale::Viridis(a, _) => vec![(0.5, fmt_value(a))],
+    };
+    let label = TextStyle::from((FONT, 14).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (t, s) in ticks {
+        let y = bottom - (t * span).round() as i32;
+        area.draw(&PathElement::new(
+            vec![(x1, y), (x1 + 5, y)],
+            BLACK.stroke_width(1),
+        ))?;
+        area.draw_text(&s, &label, (x1 + 8, y))?;
+    }
+    if let ColorScale::Viridis(..) = scale {
+        let small = TextStyle::from((FONT, 12).into_font())
+            .color(&RGBColor(90, 90, 90))
+            .pos(Pos::new(HPos::Left, VPos::Top));
+        area.draw_text(caption, &small, (x0 - 4, bottom + 8))?;
+    }
+    Ok(())
+}
+
+/// Draws `text` centred at `(x, y)` of `area` in `size` px.
+fn centred_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: u32,
+    (x, y): (i32, i32),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let style = TextStyle::from((FONT, size).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw_text(text, &style, (x, y))?;
+    Ok(())
+}
+
+/// Draws the note line in `area` (the bottom band of a figure).
+fn draw_note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, note: &str, x: i32) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&RGBColor(90, 90, 90))
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    area.draw_text(note, &style, (x, (NOTE_H / 2) as i32))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// One state on the graph
+// ---------------------------------------------------------------------------------------------
+
+struct StateFigure<'a> {
+    title: String,
+    note: String,
+    w: &'a [f32],
+    scale: ColorScale,
+    layout: Layout,
+    marks: Marks,
+    /// Edge segments in pixels (empty when not drawn).
+    edges: Vec<PxPair>,
+}
+
+impl<'a> StateFigure<'a> {
+    fn new(graph: &Graph, w: &'a [f32], phase: bool, title: &str) -> Result<Self> {
+        let coords = node_coords(graph)?;
+        check_state_len(graph, w, "state")?;
+        let layout = Layout::new(graph, coords, BOX, MIN_BOX, PAD);
+        // Marker size from the median edge length: nodes about touch on a lattice.
+        let marks = Marks::for_radius((0.5 * layout.spacing).clamp(0.7, 6.0));
+        let m = graph.edge_count();
+        let left_out = if m >= MAX_DRAWN_EDGES {
+            Some("too many")
+        } else if layout.spacing < 4.0 && m > 0 {
+            Some("too dense")
+        } else {
+            None
+        };
+        let edges = if left_out.is_none() {
+            layout.edge_segments(graph)
+        } else {
+            Vec::new()
+        };
+        let bad = w.iter().filter(|v| !v.is_finite()).count();
+        Ok(StateFigure {
+            title: title.to_string(),
+            note: state_note(graph, &layout.projection, left_out, bad),
+            w,
+            scale: ColorScale::new(phase, [w]),
+            layout,
+            marks,
+            edges,
+        })
+    }
+}
+
+impl Figure for StateFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        let (bw, bh) = self.box_size;
+        let (bw, bh) = self.layout.box_size;
         // Room for the note and colour bar labels even with a flat box.
         ((bw + BAR_PANEL).max(560), bh.max(300) + TITLE_H + NOTE_H)
     }
@@ -1100,45 +1437,243 @@ impl Figure for StateFigure {
     {
         let (w, h) = root.dim_in_pixel();
         let (head, rest) = root.split_vertically(TITLE_H);
-        let title_style = TextStyle::from((FONT, 22).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        head.draw_text(&self.title, &title_style, ((w / 2) as i32, (TITLE_H / 2) as i32 + 4))?;
+        centred_text(
+            &head,
+            &self.title,
+            22,
+            ((w / 2) as i32, (TITLE_H / 2) as i32 + 4),
+        )?;
         let (body, foot) = rest.split_vertically(h - TITLE_H - NOTE_H);
-        let note_style = TextStyle::from((FONT, 13).into_font())
-            .color(&RGBColor(90, 90, 90))
-            .pos(Pos::new(HPos::Left, VPos::Center));
-        foot.draw_text(&self.note, &note_style, (PAD as i32, (NOTE_H / 2) as i32))?;
+        draw_note(&foot, &self.note, PAD as i32)?;
         let (plot, bar) = body.split_horizontally(w.saturating_sub(BAR_PANEL));
         // Centre the drawing box in its panel.
         let (pw, ph) = plot.dim_in_pixel();
-        let dx = (pw.saturating_sub(self.box_size.0) / 2) as i32;
-        let dy = (ph.saturating_sub(self.box_size.1) / 2) as i32;
-        let shift = |(x, y): (i32, i32)| (x + dx, y + dy);
+        let shift = (
+            (pw.saturating_sub(self.layout.box_size.0) / 2) as i32,
+            (ph.saturating_sub(self.layout.box_size.1) / 2) as i32,
+        );
+        draw_edges(&plot, &self.edges, shift)?;
+        draw_marks(&plot, &self.layout, &self.marks, shift, |i| {
+            self.scale.color(self.w[i])
+        })?;
+        let (_, bh) = bar.dim_in_pixel();
+        let top = PAD as i32 + 30;
+        let bottom = (bh as i32 - PAD as i32).max(top + 60);
+        draw_colorbar(&bar, self.scale, top, bottom, "viridis, min to max")
+    }
+}
 
-        let edge_style = RGBColor(185, 185, 185).stroke_width(1);
-        for &(p, q) in &self.edges {
-            plot.draw(&PathElement::new(vec![shift(p), shift(q)], edge_style))?;
+// ---------------------------------------------------------------------------------------------
+// A mosaic of states on one graph
+// ---------------------------------------------------------------------------------------------
+
+/// Largest side of a panel's drawing box in pixels (less with many columns).
+const PANEL_BOX: f64 = 216.0;
+/// A panel's drawing box is not shrunk below this for many columns.
+const MIN_PANEL_BOX: f64 = 110.0;
+/// Smallest side of a panel's drawing box (a flat graph).
+const PANEL_FLAT_BOX: f64 = 40.0;
+/// Space between a panel's frame and its neighbours (on each side).
+const PANEL_GAP: u32 = 6;
+/// Height of a panel's title band.
+const PANEL_TITLE_H: u32 = 22;
+/// Narrowest panel (room for its title).
+const MIN_PANEL_W: u32 = 150;
+/// Panels shrink (down to [`MIN_PANEL_BOX`]) to keep the grid about this wide.
+const GRID_WIDTH: f64 = 2400.0;
+/// About this many shapes at most in a whole mosaic (keeps the SVG small)...
+const GRID_MARKS: usize = 150_000;
+/// ...but each panel may use this many.
+const PANEL_MIN_MARKS: usize = 2_500;
+/// Edges are drawn in the panels only when neighbours are at least this many pixels apart...
+const PANEL_EDGE_SPACING: f64 = 14.0;
+/// ...and the graph has at most this many edges.
+const PANEL_MAX_EDGES: usize = 2_000;
+/// Margin left of the panel grid and below it.
+const GRID_MARGIN: u32 = 12;
+
+struct GridFigure<'a> {
+    title: String,
+    note: String,
+    panels: &'a [Panel<'a>],
+    columns: usize,
+    rows: usize,
+    scale: ColorScale,
+    layout: Layout,
+    marks: Marks,
+    /// Edge segments in pixels (empty when not drawn).
+    edges: Vec<PxPair>,
+    /// The frame drawn around each panel's marks, in the pixels of [`Layout::px`].
+    frame: PxPair,
+    /// Size of one panel: title band, frame and gaps.
+    cell: (u32, u32),
+}
+
+impl<'a> GridFigure<'a> {
+    fn new(
+        graph: &Graph,
+        panels: &'a [Panel<'a>],
+        columns: usize,
+        phase: bool,
+        title: &str,
+    ) -> Result<Self> {
+        if panels.is_empty() {
+            bail!("state grid `{title}`: no panels to draw");
         }
-        let r = self.radius;
-        if r >= 1.5 {
-            let ri = r.round() as i32;
-            for &(p, c) in &self.nodes {
-                plot.draw(&Circle::new(shift(p), ri, c.filled()))?;
-            }
+        if columns == 0 {
+            bail!("state grid `{title}`: zero columns");
+        }
+        let coords = node_coords(graph)?;
+        for (k, p) in panels.iter().enumerate() {
+            check_state_len(graph, p.w, &format!("panel {k} (`{}`)", p.title))?;
+        }
+        let columns = columns.min(panels.len());
+        let rows = panels.len().div_ceil(columns);
+        let max_box = (GRID_WIDTH / columns as f64 - 2.0 * f64::from(PANEL_GAP) - 12.0)
+            .clamp(MIN_PANEL_BOX, PANEL_BOX);
+        let layout = Layout::new(graph, coords, max_box, PANEL_FLAT_BOX, 0.0);
+        let n = graph.n();
+        let m = graph.edge_count();
+        let with_edges = m > 0 && m <= PANEL_MAX_EDGES && layout.spacing >= PANEL_EDGE_SPACING;
+        let marks = if with_edges {
+            Marks::Dots((0.25 * layout.spacing).clamp(2.0, 7.0).round() as i32)
         } else {
-            // Dense: small squares are faster and tile without gaps.
-            let side = (2.0 * r).round().max(1.0) as i32;
-            let off = side / 2;
-            for &(p, c) in &self.nodes {
-                let (x, y) = shift(p);
-                plot.draw(&Rectangle::new(
-                    [(x - off, y - off), (x - off + side, y - off + side)],
-                    c.filled(),
-                ))?;
-            }
+            // Tiles one neighbour distance wide, but not much wider than the mean area per
+            // node allows (graphs with long edges).
+            let (iw, ih) = layout.inner;
+            let by_area = 1.5 * (iw * ih / n as f64).sqrt();
+            let side = layout.spacing.min(by_area).ceil().max(1.0) as i32;
+            let budget = (GRID_MARKS / panels.len()).max(PANEL_MIN_MARKS);
+            Marks::tiles(&layout, side, budget)
+        };
+        let edges = if with_edges {
+            layout.edge_segments(graph)
+        } else {
+            Vec::new()
+        };
+        let left_out = match () {
+            _ if with_edges || m == 0 => None,
+            _ if layout.spacing < PANEL_EDGE_SPACING => Some("small panels"),
+            _ => Some("too many"),
+        };
+        let bad: usize = panels
+            .iter()
+            .map(|p| p.w.iter().filter(|v| !v.is_finite()).count())
+            .sum();
+        let mut note = state_note(graph, &layout.projection, left_out, bad);
+        note.push_str(&format!("; {} panels", panels.len()));
+        if let Marks::Cells(side @ 2.., _) = marks {
+            note.push_str(&format!(", drawn in {side} px cells"));
         }
-        self.draw_colorbar(&bar)
+        // A light frame just outside the marks.
+        let ((x0, y0), (x1, y1)) = layout.extent;
+        let r = marks.reach() + 1;
+        let frame = ((x0 - r, y0 - r), (x1 + r, y1 + r));
+        let (fw, fh) = (
+            (frame.1.0 - frame.0.0) as u32,
+            (frame.1.1 - frame.0.1) as u32,
+        );
+        Ok(GridFigure {
+            title: title.to_string(),
+            note,
+            panels,
+            columns,
+            rows,
+            scale: ColorScale::new(phase, panels.iter().map(|p| p.w)),
+            cell: (
+                (fw + 2 * PANEL_GAP).max(MIN_PANEL_W),
+                PANEL_TITLE_H + fh + 2 * PANEL_GAP,
+            ),
+            frame,
+            layout,
+            marks,
+            edges,
+        })
+    }
+
+    /// Width of the panel grid and colour bar, without any centring slack.
+    fn content_width(&self) -> u32 {
+        GRID_MARGIN + self.columns as u32 * self.cell.0 + BAR_PANEL
+    }
+
+    /// Draws panel `k` with its top-left corner at `(x, y)` of `area`.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        k: usize,
+        (x, y): (i32, i32),
+    ) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let panel = &self.panels[k];
+        let (cw, _) = self.cell;
+        let ((fx0, fy0), (fx1, fy1)) = self.frame;
+        // DejaVu Sans at 14 px averages about 7.8 px per character.
+        let max_chars = ((f64::from(cw) - 8.0) / 7.8).max(4.0) as usize;
+        centred_text(
+            area,
+            &ellipsize(&panel.title, max_chars),
+            14,
+            (
+                x + (cw / 2) as i32,
+                y + (PANEL_TITLE_H / 2 + PANEL_GAP) as i32,
+            ),
+        )?;
+        // The frame centred horizontally, just below the title.
+        let fw = (fx1 - fx0) as u32;
+        let shift = (
+            x + (cw.saturating_sub(fw) / 2) as i32 - fx0,
+            y + (PANEL_TITLE_H + PANEL_GAP) as i32 - fy0,
+        );
+        area.draw(&Rectangle::new(
+            [
+                (fx0 + shift.0, fy0 + shift.1),
+                (fx1 + shift.0, fy1 + shift.1),
+            ],
+            RGBColor(200, 200, 200).stroke_width(1),
+        ))?;
+        draw_edges(area, &self.edges, shift)?;
+        draw_marks(area, &self.layout, &self.marks, shift, |i| {
+            self.scale.color(panel.w[i])
+        })
+    }
+}
+
+impl Figure for GridFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        let body = (self.rows as u32 * self.cell.1 + GRID_MARGIN).max(240);
+        (self.content_width().max(560), TITLE_H + body + NOTE_H)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (w, h) = root.dim_in_pixel();
+        let (head, rest) = root.split_vertically(TITLE_H);
+        centred_text(
+            &head,
+            &self.title,
+            22,
+            ((w / 2) as i32, (TITLE_H / 2) as i32 + 4),
+        )?;
+        let body_h = h - TITLE_H - NOTE_H;
+        let (body, foot) = rest.split_vertically(body_h);
+        // Centre grid and colour bar together when the figure is wider than they are.
+        let left = ((w - self.content_width()) / 2 + GRID_MARGIN) as i32;
+        draw_note(&foot, &self.note, left)?;
+        let (cw, ch) = self.cell;
+        for k in 0..self.panels.len() {
+            let (row, col) = (k / self.columns, k % self.columns);
+            let origin = (left + (col as u32 * cw) as i32, (row as u32 * ch) as i32);
+            self.draw_panel(&body, k, origin)?;
+        }
+        let bar_x = left as u32 + self.columns as u32 * cw;
+        let bar = body.shrink((bar_x, 0), (BAR_PANEL, body_h));
+        let top = (PANEL_TITLE_H + PANEL_GAP) as i32 + 30;
+        let bottom = (body_h as i32 - 30).clamp(top + 60, top + 420);
+        draw_colorbar(&bar, self.scale, top, bottom, "viridis, all panels")
     }
 }
 

@@ -21,66 +21,104 @@ use nrg_core::solve::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::baselines;
 use crate::problem::{EnergyKind, Problem};
 
-/// A way to minimize: direct Adam, or a reparametrization followed by direct Adam.
+/// A way to minimize: direct Adam, a reparametrization followed by direct Adam, the same-init
+/// control, or a baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     /// Adam on `w` ("Linear" in the seed).
     Direct,
     /// The two-stage NR solver with this layer kind and propagation.
-    Nr {
-        /// Plain or residual layers.
-        kind: ModelKind,
-        /// The aggregation.
-        propagation: PropagationKind,
-    },
+    Nr(NrKind),
+    /// Direct Adam started from the NR model's initial output (same seed): separates the gain
+    /// of the optimization from the gain of the starting point.
+    DirectFrom(NrKind),
+    /// Plain gradient descent at `1/λ_max` of the initial Hessian.
+    Gd,
+    /// RK4 on the gradient flow at its stability limit.
+    Rk4,
+    /// L-BFGS (argmin, memory 10, Hager–Zhang line search).
+    Lbfgs,
 }
 
-/// The method names the CLI accepts.
-pub const METHOD_NAMES: &[&str] = &["direct", "gcn", "rgcn", "nograph", "gcn2", "rgcn2", "gcn-a", "rgcn-a"];
+/// The model of an NR method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NrKind {
+    /// Plain or residual layers.
+    pub kind: ModelKind,
+    /// The aggregation.
+    pub propagation: PropagationKind,
+}
+
+/// NR model names, in the order the CLI lists them.
+const NR_NAMES: [(&str, ModelKind, PropagationKind); 10] = [
+    ("gcn", ModelKind::Gcn, PropagationKind::Renormalized),
+    ("rgcn", ModelKind::Rgcn, PropagationKind::Renormalized),
+    ("nograph", ModelKind::Gcn, PropagationKind::Identity),
+    ("rnograph", ModelKind::Rgcn, PropagationKind::Identity),
+    ("gcn2", ModelKind::Gcn, PropagationKind::RenormalizedSquared),
+    ("rgcn2", ModelKind::Rgcn, PropagationKind::RenormalizedSquared),
+    ("gcn-a", ModelKind::Gcn, PropagationKind::Normalized),
+    ("rgcn-a", ModelKind::Rgcn, PropagationKind::Normalized),
+    ("gcn-a2", ModelKind::Gcn, PropagationKind::NormalizedSquared),
+    ("rgcn-a2", ModelKind::Rgcn, PropagationKind::NormalizedSquared),
+];
+
+/// The method names the CLI accepts (NR models may also be prefixed `direct@` for the
+/// same-init control, e.g. `direct@gcn`).
+pub const METHOD_NAMES: &[&str] = &[
+    "direct", "gcn", "rgcn", "nograph", "rnograph", "gcn2", "rgcn2", "gcn-a", "rgcn-a", "gcn-a2",
+    "rgcn-a2", "direct@gcn", "gd", "rk4", "lbfgs",
+];
+
+impl NrKind {
+    fn parse(s: &str) -> Option<NrKind> {
+        NR_NAMES
+            .iter()
+            .find(|(name, _, _)| *name == s)
+            .map(|&(_, kind, propagation)| NrKind { kind, propagation })
+    }
+
+    fn name(&self) -> &'static str {
+        NR_NAMES
+            .iter()
+            .find(|(_, k, p)| *k == self.kind && *p == self.propagation)
+            .map_or("nr", |(name, _, _)| name)
+    }
+}
 
 impl FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        use ModelKind::{Gcn, Rgcn};
-        use PropagationKind::*;
-        let nr = |kind, propagation| Ok(Method::Nr { kind, propagation });
-        match s.to_ascii_lowercase().as_str() {
-            "direct" | "linear" => Ok(Method::Direct),
-            "gcn" => nr(Gcn, Renormalized),
-            "rgcn" => nr(Rgcn, Renormalized),
-            "nograph" => nr(Gcn, Identity),
-            "gcn2" => nr(Gcn, RenormalizedSquared),
-            "rgcn2" => nr(Rgcn, RenormalizedSquared),
-            "gcn-a" => nr(Gcn, Normalized),
-            "rgcn-a" => nr(Rgcn, Normalized),
-            other => Err(format!(
-                "unknown method `{other}`; expected one of: {}",
-                METHOD_NAMES.join(", ")
-            )),
-        }
+        let s = s.to_ascii_lowercase();
+        let method = match s.as_str() {
+            "direct" | "linear" => Some(Method::Direct),
+            "gd" => Some(Method::Gd),
+            "rk4" => Some(Method::Rk4),
+            "lbfgs" | "l-bfgs" => Some(Method::Lbfgs),
+            other => match other.strip_prefix("direct@") {
+                Some(model) => NrKind::parse(model).map(Method::DirectFrom),
+                None => NrKind::parse(other).map(Method::Nr),
+            },
+        };
+        method.ok_or_else(|| {
+            format!("unknown method `{s}`; expected one of: {}", METHOD_NAMES.join(", "))
+        })
     }
 }
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ModelKind::{Gcn, Rgcn};
-        use PropagationKind::*;
-        let name = match *self {
-            Method::Direct => "direct",
-            Method::Nr { kind: Gcn, propagation: Renormalized } => "gcn",
-            Method::Nr { kind: Rgcn, propagation: Renormalized } => "rgcn",
-            Method::Nr { kind: Gcn, propagation: Identity } => "nograph",
-            Method::Nr { kind: Rgcn, propagation: Identity } => "rnograph",
-            Method::Nr { kind: Gcn, propagation: RenormalizedSquared } => "gcn2",
-            Method::Nr { kind: Rgcn, propagation: RenormalizedSquared } => "rgcn2",
-            Method::Nr { kind: Gcn, propagation: Normalized } => "gcn-a",
-            Method::Nr { kind: Rgcn, propagation: Normalized } => "rgcn-a",
-            Method::Nr { kind: Gcn, propagation: NormalizedSquared } => "gcn-a2",
-            Method::Nr { kind: Rgcn, propagation: NormalizedSquared } => "rgcn-a2",
-        };
-        f.write_str(name)
+        match self {
+            Method::Direct => f.write_str("direct"),
+            Method::Nr(k) => f.write_str(k.name()),
+            Method::DirectFrom(k) => write!(f, "direct@{}", k.name()),
+            Method::Gd => f.write_str("gd"),
+            Method::Rk4 => f.write_str("rk4"),
+            Method::Lbfgs => f.write_str("lbfgs"),
+        }
     }
 }
 
@@ -150,10 +188,10 @@ impl Settings {
     }
 
     /// The model configuration for an NR method.
-    pub fn model(&self, kind: ModelKind, propagation: PropagationKind) -> ModelConfig {
+    pub fn model(&self, nr: NrKind) -> ModelConfig {
         ModelConfig {
-            kind,
-            propagation,
+            kind: nr.kind,
+            propagation: nr.propagation,
             hidden: self.hidden,
             layers: self.layers,
             outputs: 1,
@@ -335,6 +373,11 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
     Some(bar)
 }
 
+/// How the latent input is drawn: N(0, 1) for heat, U(0, 2π) for phases.
+fn latent_init(phase: bool) -> LatentInit {
+    if phase { LatentInit::Phase } else { LatentInit::Normal }
+}
+
 /// Runs `method` on `problem` from the initial state of `seed`.
 ///
 /// Divergence is not an error: it comes back as a record with `stop_reason = "diverged"`.
@@ -359,45 +402,63 @@ pub fn run_one(
     };
     let mut w = vec![0.0f32; n];
     let mut rng = init::rng(seed);
+    let random_start = |rng: &mut init::Rand, w: &mut [f32]| {
+        if phase {
+            init::phase_state(rng, w);
+        } else {
+            init::heat_state(rng, w);
+        }
+    };
+    let adam = Adam::with_lr(settings.lr);
+    recorder.start = Instant::now();
     let result: Result<Report, SolveError> = match method {
-        Method::Direct => {
-            if phase {
-                init::phase_state(&mut rng, &mut w);
+        Method::Direct | Method::DirectFrom(_) => {
+            if let Method::DirectFrom(nr) = method {
+                let mut storage = vec![0.0; propagator_storage_len(n)];
+                let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
+                let mut params = vec![0.0; model.layout().param_len()];
+                model.init_params(&mut rng, &mut params, latent_init(phase))?;
+                let mut scratch = vec![0.0; model.layout().scratch_len()];
+                model.forward(&params, &mut scratch, &mut w)?;
             } else {
-                init::heat_state(&mut rng, &mut w);
+                random_start(&mut rng, &mut w);
             }
             let mut work = vec![0.0; direct_work_len(n)];
-            recorder.start = Instant::now();
             problem.with_energy(|e| {
-                solve_direct(
-                    &mut { e },
-                    &mut w,
-                    &mut work,
-                    &Adam::with_lr(settings.lr),
-                    &settings.stop,
-                    &mut recorder,
-                )
+                solve_direct(&mut { e }, &mut w, &mut work, &adam, &settings.stop, &mut recorder)
             })?
         }
-        Method::Nr { kind, propagation } => {
-            let config = settings.model(kind, propagation);
-            recorder.start = Instant::now();
+        Method::Nr(nr) => {
             let mut storage = vec![0.0; propagator_storage_len(n)];
-            let model = Gcn::new(&config, csr, &mut storage)?;
+            let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
             let mut params = vec![0.0; model.layout().param_len()];
-            let latent = if phase { LatentInit::Phase } else { LatentInit::Normal };
-            model.init_params(&mut rng, &mut params, latent)?;
+            model.init_params(&mut rng, &mut params, latent_init(phase))?;
             let mut work = vec![0.0; hybrid_work_len(&model)];
             let hybrid = HybridConfig {
                 nr_adam: Adam::with_lr(settings.nr_lr),
                 switch: settings.switch,
-                direct_adam: Adam::with_lr(settings.lr),
+                direct_adam: adam,
                 stop: settings.stop,
                 stage2: settings.stage2,
             };
             problem.with_energy(|e| {
                 solve_hybrid(&mut { e }, &model, &mut params, &mut w, &mut work, &hybrid, &mut recorder)
             })?
+        }
+        Method::Gd => {
+            random_start(&mut rng, &mut w);
+            problem.with_energy(|e| -> Result<Report, SolveError> {
+                let lr = 1.0 / baselines::hessian_lambda_max(e, &w)?;
+                baselines::gradient_descent(e, &mut w, lr, &settings.stop, &mut recorder)
+            })?
+        }
+        Method::Rk4 => {
+            random_start(&mut rng, &mut w);
+            problem.with_energy(|e| baselines::rk4(e, &mut w, None, &settings.stop, &mut recorder))?
+        }
+        Method::Lbfgs => {
+            random_start(&mut rng, &mut w);
+            problem.with_energy(|e| baselines::lbfgs(e, &mut w, 10, &settings.stop, &mut recorder))?
         }
     };
     let total = recorder.elapsed();
@@ -442,8 +503,8 @@ pub fn run_one(
         Err(e) => return Err(e.into()),
     };
     let nr_time = match method {
-        Method::Direct => 0.0,
-        Method::Nr { .. } => switch_time.unwrap_or(total),
+        Method::Nr(_) => switch_time.unwrap_or(total),
+        _ => 0.0,
     };
     let record = RunRecord {
         problem: problem.energy.name().to_string(),

@@ -24,11 +24,17 @@ static mut STORAGE: Storage = Storage::new();
 fn main() -> ! {
     board::paint_stack();
     board::check_fpu();
+    let storage = &raw mut STORAGE;
     // SAFETY: the only reference to STORAGE, taken once.
-    let storage = unsafe { &mut *&raw mut STORAGE };
+    let storage = unsafe { &mut *storage };
     let cp = cortex_m::Peripherals::take().unwrap();
     let counter = Counter::start(cp.SYST);
-    defmt::println!("sync on {} ({})", MACHINE, problem::math_backend());
+    defmt::println!(
+        "sync on {} ({}); SysTick: {=u64} ticks per 20000 instructions",
+        MACHINE,
+        problem::math_backend(),
+        counter.ticks_per_calibration()
+    );
     let mut passed = true;
     for p in &PROBLEMS {
         for method in Method::ALL {
@@ -104,11 +110,18 @@ fn report(p: &Problem, method: Method, o: &Outcome, meter: &Meter) -> bool {
     match method {
         _ if o.synchronized() => true,
         Method::Direct if r.reason == StopReason::Plateau => {
-            defmt::println!("  direct stalled in a local minimum (rho < 0.99): allowed, NR must synchronize");
+            defmt::println!(
+                "  direct stalled in a local minimum (rho < 0.99): allowed, NR must synchronize"
+            );
             true
         }
         _ => {
-            defmt::error!("{=str} {=str}: did not synchronize (rho = {=f32})", p.name, method.name(), o.rho);
+            defmt::error!(
+                "{=str} {=str}: did not synchronize (rho = {=f32})",
+                p.name,
+                method.name(),
+                o.rho
+            );
             false
         }
     }

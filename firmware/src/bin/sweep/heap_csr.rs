@@ -1,5 +1,6 @@
 //! CSR graphs in heap storage sized at run time (the `sweep` image), filled by the same
-//! builder as the `sync` image's fixed arrays ([`Topology::fill`]).
+//! builder as the `sync` image's fixed arrays ([`Topology::fill`]); like there, the unit
+//! weights live in flash.
 
 use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
@@ -7,11 +8,13 @@ use alloc::vec::Vec;
 use nrg_core::graph::{Csr, GraphError};
 use nrg_firmware::problem::Topology;
 
-/// A graph whose CSR arrays live on the heap.
+/// Unit weights for every sweep graph (the 16 × 16 lattice has the most entries, 960).
+static UNIT_WEIGHTS: [f32; 960] = [1.0; 960];
+
+/// A graph whose CSR index arrays live on the heap.
 pub struct HeapCsr {
     row_ends: Vec<u32>,
     neighbors: Vec<u32>,
-    weights: Vec<f32>,
 }
 
 /// Why a heap graph could not be built.
@@ -19,7 +22,7 @@ pub struct HeapCsr {
 pub enum BuildError {
     /// The heap is too small.
     OutOfMemory,
-    /// The edges do not form a valid graph.
+    /// The edges do not form a valid graph (or have more entries than `UNIT_WEIGHTS`).
     Graph(GraphError),
 }
 
@@ -38,27 +41,29 @@ pub fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>, TryReserveEr
 }
 
 impl HeapCsr {
-    /// The validated view.
-    pub fn view(&self) -> Result<Csr<'_>, BuildError> {
-        Csr::try_new(&self.row_ends, &self.neighbors, &self.weights).map_err(BuildError::Graph)
-    }
-}
-
-impl HeapCsr {
     /// Builds `topology`'s graph in arrays sized for it.
     pub fn build(topology: Topology) -> Result<Self, BuildError> {
         let mut row_ends = try_filled(topology.nodes(), 0u32)?;
         let mut neighbors = try_filled(topology.entries(), 0u32)?;
-        let mut weights = try_filled(topology.entries(), 0.0f32)?;
         topology
-            .fill(&mut row_ends, &mut neighbors, Some(&mut weights))
+            .fill(&mut row_ends, &mut neighbors)
             .map_err(BuildError::Graph)?;
         let g = HeapCsr {
             row_ends,
             neighbors,
-            weights,
         };
         g.view()?;
         Ok(g)
+    }
+
+    /// The validated view.
+    pub fn view(&self) -> Result<Csr<'_>, BuildError> {
+        let weights = UNIT_WEIGHTS
+            .get(..self.neighbors.len())
+            .ok_or(BuildError::Graph(GraphError::CapacityExceeded {
+                what: nrg_core::graph::Capacity::Entries,
+                capacity: UNIT_WEIGHTS.len(),
+            }))?;
+        Csr::try_new(&self.row_ends, &self.neighbors, weights).map_err(BuildError::Graph)
     }
 }
