@@ -58,7 +58,10 @@ fw_ensure_tools() {
             fw_die "qemu-system-arm is missing; install it (Debian: apt-get install --no-install-recommends qemu-system-arm) or run this script as root"
         fi
     fi
-    if ! defmt-print --version 2>/dev/null | grep -q '^defmt-print 1\.2\.0'; then
+    # Captured first: with pipefail, grep -q closing the pipe early would fail the pipeline.
+    local version
+    version=$(defmt-print --version 2>/dev/null)
+    if ! grep -q '^defmt-print 1\.2\.0' <<<"$version"; then
         echo "firmware: cargo install defmt-print --version 1.2.0 --locked" >&2
         cargo install defmt-print --version 1.2.0 --locked >&2 ||
             fw_die "could not install defmt-print 1.2.0 (cargo install defmt-print --version 1.2.0 --locked)"

@@ -153,8 +153,7 @@ fn nr_step_allocates_nothing() {
                 ),
                 "kuramoto" => nr_steps(&mut Kuramoto::new(csr, &mut scratch).unwrap(), csr, config),
                 _ => nr_steps(
-                    &mut HopfKuramoto::new(csr, HopfKuramotoParams::ORDERED, &mut scratch)
-                        .unwrap(),
+                    &mut HopfKuramoto::new(csr, HopfKuramotoParams::ORDERED, &mut scratch).unwrap(),
                     csr,
                     config,
                 ),

@@ -270,7 +270,15 @@ fn hybrid_refuses_mismatched_inputs() {
     let mut s6 = vec![0.0f32; 12];
     let mut energy = Kuramoto::new(g.csr(), &mut s6).unwrap();
     let mut run = |params: &mut [f32], w: &mut [f32], work: &mut [f32], config: &HybridConfig| {
-        solve_hybrid(&mut energy, &model, params, w, work, config, &mut NoObserver)
+        solve_hybrid(
+            &mut energy,
+            &model,
+            params,
+            w,
+            work,
+            config,
+            &mut NoObserver,
+        )
     };
 
     // w of the wrong length.
@@ -296,7 +304,13 @@ fn hybrid_refuses_mismatched_inputs() {
     shows("params too long", e);
 
     // A workspace one entry short.
-    let e = run(&mut params.clone(), &mut w, &mut work[..needed - 1], &config).unwrap_err();
+    let e = run(
+        &mut params.clone(),
+        &mut w,
+        &mut work[..needed - 1],
+        &config,
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         SolveError::WorkspaceTooShort {
@@ -310,7 +324,11 @@ fn hybrid_refuses_mismatched_inputs() {
     for growth in [1.0f32, 0.5, 0.0, -2.0, f32::NAN, f32::INFINITY] {
         let config = hybrid_config(Stage2Start::Matched { growth });
         let e = run(&mut params.clone(), &mut w, &mut work, &config).unwrap_err();
-        assert_eq!(e, SolveError::BadConfig { name: "growth" }, "growth {growth}");
+        assert_eq!(
+            e,
+            SolveError::BadConfig { name: "growth" },
+            "growth {growth}"
+        );
         shows(&format!("growth {growth}"), e);
     }
 

@@ -6,9 +6,7 @@
 mod nr_common;
 
 use nr_common::*;
-use nrg_core::energy::{
-    Energy, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto,
-};
+use nrg_core::energy::{Energy, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto};
 use nrg_core::model::{Gcn, Layout, ModelConfig};
 use nrg_core::optim::{Adam, AdamState};
 use serde_json::Value;
@@ -40,7 +38,11 @@ fn params_from(l: &Layout, set: &Value) -> Vec<f32> {
     let mut p = vec![f32::NAN; l.param_len()];
     for (name, range) in blocks(l) {
         let v = flat32(field(set, name));
-        assert_eq!(v.len(), range.len(), "golden block {name} has the wrong size");
+        assert_eq!(
+            v.len(),
+            range.len(),
+            "golden block {name} has the wrong size"
+        );
         p[range].copy_from_slice(&v);
     }
     assert!(p.iter().all(|x| x.is_finite()), "layout has gaps");
@@ -116,7 +118,9 @@ fn gcn_cases_match_torch_float32() {
         let params = params_from(&l, case);
         let mut scratch = vec![0.0f32; l.scratch_len()];
         let mut w = vec![0.0f32; l.output_len()];
-        model.forward(&params, &mut scratch, &mut w).expect("forward");
+        model
+            .forward(&params, &mut scratch, &mut w)
+            .expect("forward");
         let mut grad_w = vec![0.0f32; l.output_len()];
         let loss = with_energy(loss_name, graph_name, &g, csr, |e| {
             e.value_and_grad(&w, &mut grad_w).expect("energy")
@@ -135,16 +139,19 @@ fn gcn_cases_match_torch_float32() {
             let gold = field(case, precision);
             let mut check = |what: &str, got: &[f32], want: Vec<f64>, exact: Option<Vec<f64>>| {
                 let block = rel_floor_tol(&want, REL, BLOCK_FLOOR, 0.0);
-                let zeros = exact
-                    .as_ref()
-                    .map_or(0, |e| e.iter().filter(|x| x.abs() <= 1e-12 * grad_scale).count());
+                let zeros = exact.as_ref().map_or(0, |e| {
+                    e.iter().filter(|x| x.abs() <= 1e-12 * grad_scale).count()
+                });
                 let tol = |i: usize| match &exact {
                     Some(e) if e[i].abs() <= 1e-12 * grad_scale => ZERO_TOL * grad_scale,
                     _ => block(i),
                 };
                 let worst = compare(&widen(got), &want, tol);
                 let note = if zeros > 0 {
-                    format!(" [{zeros} exact zero(s), tol {:.1e}]", ZERO_TOL * grad_scale)
+                    format!(
+                        " [{zeros} exact zero(s), tol {:.1e}]",
+                        ZERO_TOL * grad_scale
+                    )
                 } else {
                     String::new()
                 };
@@ -154,7 +161,12 @@ fn gcn_cases_match_torch_float32() {
                 }
             };
             check("w", &w, flat64(field(gold, "w")), None);
-            check("loss", &[loss], vec![field(gold, "loss").as_f64().unwrap()], None);
+            check(
+                "loss",
+                &[loss],
+                vec![field(gold, "loss").as_f64().unwrap()],
+                None,
+            );
             for (name, range) in blocks(&l) {
                 let key = format!("grad_{name}");
                 let exact = flat64(field(g64, &key));
@@ -162,7 +174,11 @@ fn gcn_cases_match_torch_float32() {
             }
         }
     }
-    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -229,7 +245,10 @@ fn rgcn_adam_steps_match_golden() {
             .map(|(i, _)| blocks(&l).iter().find(|(_, r)| r.contains(&i)).unwrap().0)
             .collect::<Vec<_>>()
     );
-    assert!(frozen_count <= l.hidden() + 1, "only b and b_o may be frozen");
+    assert!(
+        frozen_count <= l.hidden() + 1,
+        "only b and b_o may be frozen"
+    );
     let reference = RefModel::new(&vg, &ModelConfig::rgcn(h));
     let a = vg.dense();
     let mut failures = Vec::new();
@@ -300,7 +319,11 @@ fn rgcn_adam_steps_match_golden() {
             x.iter().map(|v| v - m).collect::<Vec<_>>()
         };
         let (got_c, want_c) = (center(&widen(&w_after)), center(&ref_w));
-        let worst = compare(&got_c, &want_c, rel_floor_tol(&want_c, REL, BLOCK_FLOOR, 0.0));
+        let worst = compare(
+            &got_c,
+            &want_c,
+            rel_floor_tol(&want_c, REL, BLOCK_FLOOR, 0.0),
+        );
         println!("step {k} w − mean(w) {worst}");
         if !worst.ok() {
             failures.push(format!("step {k} centered w: {worst}"));
@@ -313,5 +336,9 @@ fn rgcn_adam_steps_match_golden() {
             failures.push(format!("step {k} loss after: {worst}"));
         }
     }
-    assert!(failures.is_empty(), "adam mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "adam mismatches:\n{}",
+        failures.join("\n")
+    );
 }

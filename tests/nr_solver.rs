@@ -118,7 +118,10 @@ fn heat_switch_keeps_progress_with_matched_start() {
             let e_switch = at_switch.energy;
             let after = direct[0];
             let later = direct[LOOK];
-            let peak = direct[..=LOOK].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let peak = direct[..=LOOK]
+                .iter()
+                .copied()
+                .fold(f32::NEG_INFINITY, f32::max);
             println!(
                 "seed {seed} {stage2:?}: E(0) {:.4} (gap {:.1e}); at switch {e_switch:.7} (gap \
                  {:.2e}); stage 2: right after {after:.7}, +1 {:.7}, +{LOOK} {later:.7}, peak of \
@@ -150,7 +153,10 @@ fn heat_switch_keeps_progress_with_matched_start() {
 
             match stage2 {
                 Stage2Start::Matched { .. } => {
-                    assert!(after <= e_switch, "right after the switch {after} > {e_switch}");
+                    assert!(
+                        after <= e_switch,
+                        "right after the switch {after} > {e_switch}"
+                    );
                     assert!(later <= e_switch, "{LOOK} steps later {later} > {e_switch}");
                     assert!(peak <= e_switch, "a rise above the switch energy: {peak}");
                     assert!(report.best_energy < e_switch, "stage 2 made no progress");
@@ -174,7 +180,10 @@ fn heat_switch_keeps_progress_with_matched_start() {
 
 /// Steps to `ρ > threshold` (the first observed step), or `None`; and `ρ` at the last step.
 fn steps_to_sync(seen_rho: &[(u32, f32)], threshold: f32) -> (Option<u32>, f32) {
-    let first = seen_rho.iter().find(|(_, r)| *r > threshold).map(|(s, _)| *s);
+    let first = seen_rho
+        .iter()
+        .find(|(_, r)| *r > threshold)
+        .map(|(s, _)| *s);
     (first, seen_rho.last().map_or(0.0, |&(_, r)| r))
 }
 
@@ -308,10 +317,26 @@ fn seeded_hybrid_runs_are_bit_identical() {
             let report = if phase {
                 let mut scratch = vec![0.0f32; 2 * 144];
                 let mut e = Kuramoto::new(csr, &mut scratch).unwrap();
-                solve_hybrid(&mut e, &model, &mut params, &mut w, &mut work, &config, &mut observer)
+                solve_hybrid(
+                    &mut e,
+                    &model,
+                    &mut params,
+                    &mut w,
+                    &mut work,
+                    &config,
+                    &mut observer,
+                )
             } else {
                 let mut e = Heat::new(csr, &hot, &cold, HeatParams::default()).unwrap();
-                solve_hybrid(&mut e, &model, &mut params, &mut w, &mut work, &config, &mut observer)
+                solve_hybrid(
+                    &mut e,
+                    &model,
+                    &mut params,
+                    &mut w,
+                    &mut work,
+                    &config,
+                    &mut observer,
+                )
             }
             .unwrap();
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();

@@ -72,9 +72,9 @@ pub enum Stage2Start {
 }
 
 impl Default for Stage2Start {
-    /// [`Stage2Start::Matched`] with growth 1.05.
+    /// [`Stage2Start::Matched`] with growth 1.1 (full rate after ~100 steps from 1e-4).
     fn default() -> Self {
-        Stage2Start::Matched { growth: 1.05 }
+        Stage2Start::Matched { growth: 1.1 }
     }
 }
 

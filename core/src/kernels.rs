@@ -15,17 +15,18 @@ const LANES: usize = 8;
 /// result passes over it).
 const TILE: usize = 64;
 
-/// `s[start .. start + W]` as an array, if it is there.
+/// `s[start .. start + W]` as an array, if it is there (a wrapped end makes an empty range, so
+/// `None`).
 #[inline(always)]
 pub(crate) fn block<const W: usize>(s: &[f32], start: usize) -> Option<&[f32; W]> {
-    s.get(start..start.checked_add(W)?)
+    s.get(start..start.wrapping_add(W))
         .and_then(|b| b.try_into().ok())
 }
 
 /// `s[start .. start + W]` as a mutable array, if it is there.
 #[inline(always)]
 pub(crate) fn block_mut<const W: usize>(s: &mut [f32], start: usize) -> Option<&mut [f32; W]> {
-    s.get_mut(start..start.checked_add(W)?)
+    s.get_mut(start..start.wrapping_add(W))
         .and_then(|b| b.try_into().ok())
 }
 

@@ -10,8 +10,11 @@
 //!
 //! - [`graph`], [`builders`]: symmetric CSR graphs and heap-free edge iterators.
 //! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
+//! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
+//!   aggregation operator and dense kernels, with a hand-written backward pass.
 //! - [`optim`]: Adam and SGD with momentum over flat slices.
 //! - [`solve`]: the direct solver, stop rules, observer, report.
+//! - [`hybrid`]: the two-stage solver (NR, then direct Adam) of the seed's Algorithm 1.
 //! - [`metrics`], [`init`]: order parameter, energy gaps, seeded initial states.
 //!
 //! Features: `micromath` (fast sin/cos for microcontrollers), `defmt` (derive `defmt::Format`).

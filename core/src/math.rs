@@ -16,12 +16,13 @@ pub fn sin_cos(x: f32) -> (f32, f32) {
 #[cfg(feature = "micromath")]
 #[inline]
 pub fn sin_cos(x: f32) -> (f32, f32) {
-    use micromath::F32Ext;
-    (x.sin(), x.cos())
+    // Called through the trait by name: with std in the build (host tests), `x.sin()` would
+    // resolve to std's inherent `f32::sin` and silently bypass micromath.
+    (micromath::F32Ext::sin(x), micromath::F32Ext::cos(x))
 }
 
-/// Square root (libm in both builds: Adam needs it exact, and it is a single instruction where
-/// the FPU has one).
+/// Square root (libm in both builds: Adam needs it exact). On thumbv7em/v8m `libm::sqrtf` is a
+/// software routine, not the FPU's VSQRT (about 50 instructions on a Cortex-M4F).
 #[inline]
 pub fn sqrt(x: f32) -> f32 {
     libm::sqrtf(x)

@@ -105,8 +105,9 @@ impl<'a> Propagator<'a> {
         };
         // Column blocks with register accumulators: each neighbour row is read once per block,
         // and every entry is still summed in the same order.
+        let (cols, ws) = self.graph.row(i);
         for_each_column_block!(32, overlap; c, |j, W| self.gather_block::<W>(
-            i, si, diag, x, c, j, out
+            i, (cols, ws), si, diag, x, c, j, out
         ));
     }
 
@@ -117,6 +118,7 @@ impl<'a> Propagator<'a> {
     fn gather_block<const W: usize>(
         &self,
         i: usize,
+        (cols, ws): (&[u32], &[f32]),
         si: f32,
         diag: f32,
         x: &[f32],
@@ -130,7 +132,6 @@ impl<'a> Propagator<'a> {
                 *a = diag * v;
             }
         }
-        let (cols, ws) = self.graph.row(i);
         for (&nb, &a) in cols.iter().zip(ws) {
             let nb = nb as usize;
             let coef = si * a * self.scale.get(nb).copied().unwrap_or(0.0);

@@ -229,10 +229,10 @@ struct ProblemArgs {
     #[arg(long, default_value_t = 1.0, value_parser = positive_f32)]
     lambda: f32,
     /// Heat: hot bath temperature.
-    #[arg(long, default_value_t = 1.0, value_parser = finite_f32)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite_f32, allow_hyphen_values = true)]
     t_hot: f32,
     /// Heat: cold bath temperature.
-    #[arg(long, default_value_t = 0.0, value_parser = finite_f32)]
+    #[arg(long, default_value_t = 0.0, value_parser = finite_f32, allow_hyphen_values = true)]
     t_cold: f32,
     /// Heat: how baths are placed.
     #[arg(long, value_enum, default_value_t = BathPlacement::Auto)]
@@ -262,7 +262,7 @@ struct ProblemArgs {
     #[arg(long, default_value_t = 0)]
     bath_seed: u64,
     /// Hopf–Kuramoto: coupling c.
-    #[arg(long, default_value_t = 1.0, value_parser = finite_f32)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite_f32, allow_hyphen_values = true)]
     c: f32,
     /// Hopf–Kuramoto: first-neighbour coefficient s1.
     #[arg(long, default_value_t = -1.0, value_parser = finite_f32, allow_hyphen_values = true)]
@@ -316,7 +316,7 @@ struct SolverArgs {
     #[arg(long, value_enum, default_value_t = Stage2Arg::Matched)]
     stage2: Stage2Arg,
     /// Learning-rate growth per step during the matched start.
-    #[arg(long, default_value_t = 1.05, value_parser = growth)]
+    #[arg(long, default_value_t = 1.1, value_parser = growth)]
     growth: f32,
     /// Wall-time cap per run, in seconds.
     #[arg(long, value_parser = positive_f32)]
@@ -603,9 +603,15 @@ fn records(outcomes: &[Outcome]) -> Vec<RunRecord> {
     outcomes.iter().map(|o| o.record.clone()).collect()
 }
 
-/// Writes JSON, curves and plots as asked; returns the files written.
-fn write_outputs(problem: &Problem, outcomes: &[Outcome], out: &OutputArgs, json: &impl Serialize) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
+/// Writes JSON, curves and plots as asked; every file is added to `written` as soon as it
+/// exists, so that a later failure can remove it (see [`remove_on_error`]).
+fn write_outputs(
+    problem: &Problem,
+    outcomes: &[Outcome],
+    out: &OutputArgs,
+    json: &impl Serialize,
+    written: &mut Vec<PathBuf>,
+) -> Result<()> {
     if let Some(path) = &out.json {
         write_json(path, json)?;
         written.push(path.clone());
@@ -615,13 +621,24 @@ fn write_outputs(problem: &Problem, outcomes: &[Outcome], out: &OutputArgs, json
         written.push(path.clone());
     }
     if let Some(dir) = &out.plot {
-        written.extend(plots(problem, outcomes, dir)?);
+        plots(problem, outcomes, dir, written)?;
     }
-    Ok(written)
+    Ok(())
 }
 
-/// Energy/gap and ρ curves, and the best run's final state on the graph.
-fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path) -> Result<Vec<PathBuf>> {
+/// On error, removes the files the failed command already wrote: a command that fails leaves
+/// no output behind (each file is written atomically, but a later one may still fail).
+fn remove_on_error<T>(result: Result<T>, written: &[PathBuf]) -> Result<T> {
+    if result.is_err() {
+        for p in written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// Energy/gap and ρ curves, and the best run's final state on the graph; the files go to `files`.
+fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     use crate::plot::{Series, energy_curves, rho_curves, state_on_graph};
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let stem = slug(&format!("{}-{}", problem.energy.name(), problem.graph.name()));
@@ -633,7 +650,7 @@ fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path) -> Result<Vec<Path
         })
         .collect();
     let title = format!("{} on {}", problem.energy.name(), problem.graph.name());
-    let mut files = energy_curves(&series, problem.known_minimum(), &title, &dir.join(format!("{stem}-energy")))?;
+    files.extend(energy_curves(&series, problem.known_minimum(), &title, &dir.join(format!("{stem}-energy")))?);
     if problem.energy.is_phase() {
         files.extend(rho_curves(&series, &title, &dir.join(format!("{stem}-rho")))?);
     }
@@ -646,7 +663,7 @@ fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path) -> Result<Vec<Path
     } else {
         eprintln!("note: graph {} has no coordinates; no state picture", problem.graph.name());
     }
-    Ok(files)
+    Ok(())
 }
 
 fn best_per_method(outcomes: &[Outcome]) -> Vec<&Outcome> {
@@ -674,23 +691,33 @@ fn run(a: RunArgs, quiet: bool) -> Result<()> {
     let recs = records(&outcomes);
     println!("{} on {} ({} nodes, {} edges)", problem.energy.name(), problem.graph.name(), problem.n(), problem.graph.edge_count());
     print!("{}", runs_table(&recs));
-    let written = if recs.len() == 1 {
-        write_outputs(&problem, &outcomes, &a.output, &recs[0])?
-    } else {
-        write_outputs(&problem, &outcomes, &a.output, &recs)?
-    };
-    if let Some(path) = &a.state {
-        for o in &outcomes {
-            let p = if outcomes.len() == 1 {
-                path.clone()
-            } else {
-                PathBuf::from(format!("{}.seed{}", path.display(), o.record.seed))
-            };
-            write_state(&p, &o.state)?;
-            println!("state written to {}", p.display());
+    let mut written = Vec::new();
+    let mut states = Vec::new();
+    let result = (|| -> Result<()> {
+        if recs.len() == 1 {
+            write_outputs(&problem, &outcomes, &a.output, &recs[0], &mut written)?;
+        } else {
+            write_outputs(&problem, &outcomes, &a.output, &recs, &mut written)?;
         }
+        if let Some(path) = &a.state {
+            for o in &outcomes {
+                let p = if outcomes.len() == 1 {
+                    path.clone()
+                } else {
+                    PathBuf::from(format!("{}.seed{}", path.display(), o.record.seed))
+                };
+                write_state(&p, &o.state)?;
+                written.push(p.clone());
+                states.push(p);
+            }
+        }
+        Ok(())
+    })();
+    remove_on_error(result, &written)?;
+    for p in &states {
+        println!("state written to {}", p.display());
     }
-    for p in written {
+    for p in written.iter().filter(|p| !states.contains(p)) {
         println!("wrote {}", p.display());
     }
     Ok(())
@@ -726,7 +753,10 @@ fn compare(a: CompareArgs, quiet: bool) -> Result<()> {
         rows,
         runs: recs,
     };
-    for p in write_outputs(&problem, &outcomes, &a.output, &cmp)? {
+    let mut written = Vec::new();
+    let result = write_outputs(&problem, &outcomes, &a.output, &cmp, &mut written);
+    remove_on_error(result, &written)?;
+    for p in written {
         println!("wrote {}", p.display());
     }
     Ok(())
@@ -864,7 +894,8 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
             rows: compare_rows(&recs),
             runs: recs.clone(),
         };
-        let written = write_outputs(&problem, &outcomes, &out, &cmp)?;
+        let mut written = Vec::new();
+        write_outputs(&problem, &outcomes, &out, &cmp, &mut written)?;
         println!("files: {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     Ok(())

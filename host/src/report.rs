@@ -233,7 +233,11 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()
         Ok(())
     })();
     match result {
-        Ok(()) => fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display())),
+        Ok(()) => fs::rename(&tmp, path).or_else(|e| {
+            // A failed rename (e.g. `path` is a directory) must not leave the temporary behind.
+            let _ = fs::remove_file(&tmp);
+            Err(e).with_context(|| format!("cannot write {}", path.display()))
+        }),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e.context(format!("while writing {}", path.display())))

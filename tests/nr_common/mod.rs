@@ -454,7 +454,11 @@ pub struct Worst {
 impl Worst {
     /// err / tol (∞ for NaN).
     pub fn ratio(&self) -> f64 {
-        let r = if self.err == 0.0 { 0.0 } else { self.err / self.tol };
+        let r = if self.err == 0.0 {
+            0.0
+        } else {
+            self.err / self.tol
+        };
         if r.is_nan() { f64::INFINITY } else { r }
     }
 

@@ -21,7 +21,7 @@ pub use exact::{
     heat_gradient_f64,
 };
 pub use gd::gradient_descent;
-pub use lbfgs::{LBFGS_DEFAULT_MEMORY, lbfgs, lbfgs_variant};
+pub use lbfgs::{LBFGS_DEFAULT_MEMORY, LineSearch, lbfgs, lbfgs_with};
 pub use rk4::{RK4_DT_FACTOR, hessian_lambda_max, rk4, rk4_stable_dt};
 
 use nrg_core::energy::{Energy, EnergyError};

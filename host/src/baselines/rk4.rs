@@ -245,7 +245,7 @@ fn lambda_max_at(energy: &mut dyn Energy, w: &[f32], step: u32) -> Result<f32, S
         alphas.push(alpha);
         let beta = dot(&u, &u).sqrt();
         let scale = alphas.iter().fold(0.0f64, |m, a| m.max(a.abs())).max(beta);
-        if !(beta > 1e-7 * scale) {
+        if beta.is_nan() || beta <= 1e-7 * scale {
             break; // An invariant subspace (or a zero Hessian): T is exact.
         }
         betas.push(beta);
@@ -272,7 +272,9 @@ fn tridiagonal_max_eigenvalue(a: &[f64], b: &[f64]) -> f64 {
         left + right
     };
     let mut lo = (0..m).map(|i| a[i] - off(i)).fold(f64::INFINITY, f64::min);
-    let mut hi = (0..m).map(|i| a[i] + off(i)).fold(f64::NEG_INFINITY, f64::max);
+    let mut hi = (0..m)
+        .map(|i| a[i] + off(i))
+        .fold(f64::NEG_INFINITY, f64::max);
     // Number of eigenvalues below x (LDLᵀ of T − xI).
     let below = |x: f64| -> usize {
         let mut count = 0;
