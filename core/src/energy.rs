@@ -65,13 +65,22 @@ impl fmt::Display for EnergyError {
                 "state has {found} entries but the graph has {expected} nodes"
             ),
             EnergyError::ScratchTooShort { needed, found } => {
-                write!(f, "scratch slice has {found} entries; the energy needs {needed}")
+                write!(
+                    f,
+                    "scratch slice has {found} entries; the energy needs {needed}"
+                )
             }
             EnergyError::BathOutOfRange { node, n } => {
-                write!(f, "bath node {node} is out of range for a graph of {n} nodes")
+                write!(
+                    f,
+                    "bath node {node} is out of range for a graph of {n} nodes"
+                )
             }
             EnergyError::BathUnsorted => {
-                write!(f, "bath node lists must be strictly increasing (sorted, no repeats)")
+                write!(
+                    f,
+                    "bath node lists must be strictly increasing (sorted, no repeats)"
+                )
             }
             EnergyError::BathOverlap { node } => write!(f, "node {node} is both hot and cold"),
             EnergyError::BadParameter { name } => {
@@ -228,7 +237,10 @@ impl<'a> Heat<'a> {
     fn baths(&self, w: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
         let lambda = self.params.lambda;
         let mut e = 0.0f32;
-        for (list, t) in [(self.hot, self.params.t_hot), (self.cold, self.params.t_cold)] {
+        for (list, t) in [
+            (self.hot, self.params.t_hot),
+            (self.cold, self.params.t_cold),
+        ] {
             for &i in list {
                 let i = i as usize;
                 let d = w.get(i).copied().unwrap_or(0.0) - t;

@@ -114,7 +114,11 @@ impl fmt::Display for GraphError {
                 "the last row ends at {last_row_end} but {entries} entries are stored"
             ),
             GraphError::RowEndsDecrease { row } => {
-                write!(f, "row {row} ends before row {} does", row.saturating_sub(1))
+                write!(
+                    f,
+                    "row {row} ends before row {} does",
+                    row.saturating_sub(1)
+                )
             }
             GraphError::BadIndptr => write!(f, "an indptr array must be non-empty and start at 0"),
             GraphError::IndexOutOfRange { row, index, n } => write!(
@@ -300,10 +304,7 @@ impl<'a> Csr<'a> {
             _ => self.row_ends.get(i - 1).copied().unwrap_or(0) as usize,
         };
         let end = self.row_ends.get(i).copied().unwrap_or(0) as usize;
-        match (
-            self.neighbors.get(start..end),
-            self.weights.get(start..end),
-        ) {
+        match (self.neighbors.get(start..end), self.weights.get(start..end)) {
             (Some(c), Some(w)) => (c, w),
             _ => (&[], &[]),
         }
@@ -423,10 +424,9 @@ impl<const N: usize, const NNZ: usize> FixedCsr<N, NNZ> {
         let mut start = 0usize;
         for (row, &end) in row_ends.iter().enumerate() {
             let end = end as usize;
-            if let (Some(cols), Some(ws)) = (
-                neighbors.get_mut(start..end),
-                weights.get_mut(start..end),
-            ) {
+            if let (Some(cols), Some(ws)) =
+                (neighbors.get_mut(start..end), weights.get_mut(start..end))
+            {
                 for k in 1..cols.len() {
                     let mut m = k;
                     while m > 0 && cols[m - 1] > cols[m] {

@@ -125,10 +125,12 @@ pub fn solve_hybrid<E: Energy, O: Observer>(
     let l = *model.layout();
     let (np, n) = (l.param_len(), l.output_len());
     if energy.n() != n || w.len() != n {
-        return Err(SolveError::Energy(crate::energy::EnergyError::StateLength {
-            expected: energy.n(),
-            found: if w.len() != energy.n() { w.len() } else { n },
-        }));
+        return Err(SolveError::Energy(
+            crate::energy::EnergyError::StateLength {
+                expected: energy.n(),
+                found: if w.len() != energy.n() { w.len() } else { n },
+            },
+        ));
     }
     if params.len() != np {
         return Err(SolveError::Model(crate::model::ModelError::Length {

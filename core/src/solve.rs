@@ -272,8 +272,8 @@ impl Progress {
     /// Takes the energy of global step `step` into account under `rule`'s plateau settings.
     pub fn update(&mut self, energy: f32, step: u32, rule: &StopRule) -> Update {
         let improved = energy < self.best;
-        let significant = !self.best.is_finite()
-            || self.best - energy > rule.rel_tol * libm::fabsf(self.best);
+        let significant =
+            !self.best.is_finite() || self.best - energy > rule.rel_tol * libm::fabsf(self.best);
         if significant {
             self.stall = 0;
         } else {

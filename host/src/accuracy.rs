@@ -27,7 +27,12 @@ impl Goal {
 }
 
 /// The heat goals of the reproduction: relative gaps 1e-2, 1e-3, 1e-4, 1e-6.
-pub const HEAT_GOALS: [Goal; 4] = [Goal::Gap(1e-2), Goal::Gap(1e-3), Goal::Gap(1e-4), Goal::Gap(1e-6)];
+pub const HEAT_GOALS: [Goal; 4] = [
+    Goal::Gap(1e-2),
+    Goal::Gap(1e-3),
+    Goal::Gap(1e-4),
+    Goal::Gap(1e-6),
+];
 
 /// The phase goals: ρ ≥ 0.99 and within 1e-5 of the ground state (relative).
 pub const PHASE_GOALS: [Goal; 2] = [Goal::Rho(0.99), Goal::Gap(1e-5)];
@@ -73,17 +78,33 @@ mod tests {
 
     #[test]
     fn finds_the_first_step_at_each_goal() {
-        let curve = [point(0, 2.0, Some(0.1)), point(1, 1.1, Some(0.995)), point(2, 1.0001, Some(1.0))];
+        let curve = [
+            point(0, 2.0, Some(0.1)),
+            point(1, 1.1, Some(0.995)),
+            point(2, 1.0001, Some(1.0)),
+        ];
         assert_eq!(
             first_reached(&curve, Goal::Gap(0.2), Some(1.0)),
-            Some(Reached { step: 1, seconds: 0.5 })
+            Some(Reached {
+                step: 1,
+                seconds: 0.5
+            })
         );
-        assert_eq!(first_reached(&curve, Goal::Gap(1e-3), Some(1.0)).map(|r| r.step), Some(2));
+        assert_eq!(
+            first_reached(&curve, Goal::Gap(1e-3), Some(1.0)).map(|r| r.step),
+            Some(2)
+        );
         assert_eq!(first_reached(&curve, Goal::Gap(1e-6), Some(1.0)), None);
-        assert_eq!(first_reached(&curve, Goal::Rho(0.99), None).map(|r| r.step), Some(1));
+        assert_eq!(
+            first_reached(&curve, Goal::Rho(0.99), None).map(|r| r.step),
+            Some(1)
+        );
         // Negative references (Kuramoto) use |E_min|.
         let k = [point(0, -90.0, None), point(1, -99.9995, None)];
-        assert_eq!(first_reached(&k, Goal::Gap(1e-5), Some(-100.0)).map(|r| r.step), Some(1));
+        assert_eq!(
+            first_reached(&k, Goal::Gap(1e-5), Some(-100.0)).map(|r| r.step),
+            Some(1)
+        );
         assert_eq!(first_reached(&k, Goal::Gap(1e-5), None), None);
     }
 }

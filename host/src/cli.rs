@@ -197,7 +197,10 @@ fn width(s: &str) -> Result<usize, String> {
 fn depth(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(x) if (1..=nrg_core::model::MAX_LAYERS).contains(&x) => Ok(x),
-        _ => Err(format!("`{s}` is not a layer count in 1..={}", nrg_core::model::MAX_LAYERS)),
+        _ => Err(format!(
+            "`{s}` is not a layer count in 1..={}",
+            nrg_core::model::MAX_LAYERS
+        )),
     }
 }
 
@@ -410,7 +413,9 @@ pub fn main() -> Result<()> {
         Some(Command::Run(a)) => run(a, quiet),
         Some(Command::Compare(a)) => compare(a, quiet),
         Some(Command::Eval(a)) => eval(a),
-        Some(Command::Graph(GraphCommand::Info { spec, seed, json })) => graph_info(&spec, seed, json),
+        Some(Command::Graph(GraphCommand::Info { spec, seed, json })) => {
+            graph_info(&spec, seed, json)
+        }
         Some(Command::Reproduce(a)) => {
             let opts = crate::reproduce::Options {
                 quick: a.quick,
@@ -423,10 +428,18 @@ pub fn main() -> Result<()> {
             };
             let rows = crate::reproduce::reproduce(&opts)?;
             if rows.is_empty() {
-                bail!("no experiment matched --only {:?}", opts.only.unwrap_or_default());
+                bail!(
+                    "no experiment matched --only {:?}",
+                    opts.only.unwrap_or_default()
+                );
             }
             let md = opts.markdown.unwrap_or_else(|| opts.out.join("RESULTS.md"));
-            println!("{} rows; table in {}, data in {}", rows.len(), md.display(), opts.out.join("results.json").display());
+            println!(
+                "{} rows; table in {}, data in {}",
+                rows.len(),
+                md.display(),
+                opts.out.join("results.json").display()
+            );
             Ok(())
         }
         Some(Command::Sweep(SweepCommand::Hk(a))) => {
@@ -440,7 +453,11 @@ pub fn main() -> Result<()> {
                 quiet,
             };
             let points = crate::sweep::sweep_hk(&opts)?;
-            println!("{} grid points; table in {}", points.len(), opts.out.join("hk-sweep.md").display());
+            println!(
+                "{} grid points; table in {}",
+                points.len(),
+                opts.out.join("hk-sweep.md").display()
+            );
             Ok(())
         }
     }
@@ -498,17 +515,43 @@ impl ProblemArgs {
         let by_block = || -> Result<Baths> {
             let blocks = g.blocks().context("--baths block needs an SBM graph")?;
             let last = blocks.iter().copied().max().unwrap_or(0);
-            let hot = if self.hot_blocks.is_empty() { vec![0] } else { self.hot_blocks.clone() };
-            let cold = if self.cold_blocks.is_empty() { vec![last] } else { self.cold_blocks.clone() };
+            let hot = if self.hot_blocks.is_empty() {
+                vec![0]
+            } else {
+                self.hot_blocks.clone()
+            };
+            let cold = if self.cold_blocks.is_empty() {
+                vec![last]
+            } else {
+                self.cold_blocks.clone()
+            };
             Ok(baths_by_block(g, &hot, &cold)?)
         };
-        let random = || Ok(baths_random(g, self.hot_fraction, self.cold_fraction, self.bath_seed)?);
-        let coordinate = || Ok(baths_by_coordinate(g, axis, self.hot_fraction, self.cold_fraction)?);
+        let random = || {
+            Ok(baths_random(
+                g,
+                self.hot_fraction,
+                self.cold_fraction,
+                self.bath_seed,
+            )?)
+        };
+        let coordinate = || {
+            Ok(baths_by_coordinate(
+                g,
+                axis,
+                self.hot_fraction,
+                self.cold_fraction,
+            )?)
+        };
         if self.hot.is_some() || self.cold.is_some() {
             if !matches!(self.baths, BathPlacement::Files | BathPlacement::Auto) {
                 bail!("--hot/--cold files go with --baths files");
             }
-            return Ok(baths_from_files(g, self.hot.as_deref(), self.cold.as_deref())?);
+            return Ok(baths_from_files(
+                g,
+                self.hot.as_deref(),
+                self.cold.as_deref(),
+            )?);
         }
         match self.baths {
             BathPlacement::Files => bail!("--baths files needs --hot FILE and/or --cold FILE"),
@@ -573,7 +616,9 @@ impl SolverArgs {
         };
         s.stop = stop;
         s.stage2 = match self.stage2 {
-            Stage2Arg::Matched => Stage2Start::Matched { growth: self.growth },
+            Stage2Arg::Matched => Stage2Start::Matched {
+                growth: self.growth,
+            },
             Stage2Arg::Fresh => Stage2Start::Fresh,
         };
         s.max_seconds = self.max_seconds.map(f64::from);
@@ -582,7 +627,13 @@ impl SolverArgs {
 }
 
 /// Runs every (method, seed) pair with a progress bar each.
-fn run_all(problem: &Problem, methods: &[Method], seeds: &[u64], settings: &Settings, quiet: bool) -> Result<Vec<Outcome>> {
+fn run_all(
+    problem: &Problem,
+    methods: &[Method],
+    seeds: &[u64],
+    settings: &Settings,
+    quiet: bool,
+) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     for &method in methods {
         for &seed in seeds {
@@ -638,10 +689,19 @@ fn remove_on_error<T>(result: Result<T>, written: &[PathBuf]) -> Result<T> {
 }
 
 /// Energy/gap and ρ curves, and the best run's final state on the graph; the files go to `files`.
-fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+fn plots(
+    problem: &Problem,
+    outcomes: &[Outcome],
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<()> {
     use crate::plot::{Series, energy_curves, rho_curves, state_on_graph};
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let stem = slug(&format!("{}-{}", problem.energy.name(), problem.graph.name()));
+    let stem = slug(&format!(
+        "{}-{}",
+        problem.energy.name(),
+        problem.graph.name()
+    ));
     let series: Vec<Series<'_>> = outcomes
         .iter()
         .map(|o| Series {
@@ -650,18 +710,36 @@ fn plots(problem: &Problem, outcomes: &[Outcome], dir: &Path, files: &mut Vec<Pa
         })
         .collect();
     let title = format!("{} on {}", problem.energy.name(), problem.graph.name());
-    files.extend(energy_curves(&series, problem.known_minimum(), &title, &dir.join(format!("{stem}-energy")))?);
+    files.extend(energy_curves(
+        &series,
+        problem.known_minimum(),
+        &title,
+        &dir.join(format!("{stem}-energy")),
+    )?);
     if problem.energy.is_phase() {
-        files.extend(rho_curves(&series, &title, &dir.join(format!("{stem}-rho")))?);
+        files.extend(rho_curves(
+            &series,
+            &title,
+            &dir.join(format!("{stem}-rho")),
+        )?);
     }
     if problem.graph.coords().is_some() {
         for o in best_per_method(outcomes) {
             let t = format!("{} — {} (seed {})", title, o.record.method, o.record.seed);
             let path = dir.join(format!("{stem}-state-{}", slug(&o.record.method)));
-            files.extend(state_on_graph(&problem.graph, &o.state, problem.energy.is_phase(), &t, &path)?);
+            files.extend(state_on_graph(
+                &problem.graph,
+                &o.state,
+                problem.energy.is_phase(),
+                &t,
+                &path,
+            )?);
         }
     } else {
-        eprintln!("note: graph {} has no coordinates; no state picture", problem.graph.name());
+        eprintln!(
+            "note: graph {} has no coordinates; no state picture",
+            problem.graph.name()
+        );
     }
     Ok(())
 }
@@ -680,7 +758,13 @@ fn best_per_method(outcomes: &[Outcome]) -> Vec<&Outcome> {
 
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -689,7 +773,13 @@ fn run(a: RunArgs, quiet: bool) -> Result<()> {
     let settings = a.solver.settings(&problem.energy);
     let outcomes = run_all(&problem, &[a.method], &a.seeds, &settings, quiet)?;
     let recs = records(&outcomes);
-    println!("{} on {} ({} nodes, {} edges)", problem.energy.name(), problem.graph.name(), problem.n(), problem.graph.edge_count());
+    println!(
+        "{} on {} ({} nodes, {} edges)",
+        problem.energy.name(),
+        problem.graph.name(),
+        problem.n(),
+        problem.graph.edge_count()
+    );
     print!("{}", runs_table(&recs));
     let mut written = Vec::new();
     let mut states = Vec::new();
@@ -828,7 +918,11 @@ fn graph_info(spec: &str, seed: u64, json: bool) -> Result<()> {
         edges: g.edge_count(),
         degree_min: degrees.iter().copied().min().unwrap_or(0),
         degree_max: degrees.iter().copied().max().unwrap_or(0),
-        degree_mean: if g.n() > 0 { 2.0 * g.edge_count() as f64 / g.n() as f64 } else { 0.0 },
+        degree_mean: if g.n() > 0 {
+            2.0 * g.edge_count() as f64 / g.n() as f64
+        } else {
+            0.0
+        },
         components: comps.count(),
         largest_component: largest,
         isolated_nodes: g.isolated_nodes().len(),
@@ -840,9 +934,18 @@ fn graph_info(spec: &str, seed: u64, json: bool) -> Result<()> {
         println!("graph       {}", info.name);
         println!("nodes       {}", info.nodes);
         println!("edges       {}", info.edges);
-        println!("degree      min {} / max {} / mean {:.3}", info.degree_min, info.degree_max, info.degree_mean);
-        println!("components  {} (largest {} nodes, {} isolated)", info.components, info.largest_component, info.isolated_nodes);
-        println!("coordinates {}", if info.has_coordinates { "yes" } else { "no" });
+        println!(
+            "degree      min {} / max {} / mean {:.3}",
+            info.degree_min, info.degree_max, info.degree_mean
+        );
+        println!(
+            "components  {} (largest {} nodes, {} isolated)",
+            info.components, info.largest_component, info.isolated_nodes
+        );
+        println!(
+            "coordinates {}",
+            if info.has_coordinates { "yes" } else { "no" }
+        );
     }
     Ok(())
 }
@@ -860,11 +963,20 @@ pub fn bunny_path(dir: &Path) -> Result<PathBuf> {
 }
 
 fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let bunny = bunny_path(&a.out)?;
     let cases: [(&str, EnergyKind, String); 2] = [
-        ("Kuramoto, 25×25 lattice", EnergyKind::Kuramoto, "lattice2d:25x25".into()),
-        ("Heat diffusion, Stanford bunny mesh", EnergyKind::Heat(HeatParams::default()), bunny.display().to_string()),
+        (
+            "Kuramoto, 25×25 lattice",
+            EnergyKind::Kuramoto,
+            "lattice2d:25x25".into(),
+        ),
+        (
+            "Heat diffusion, Stanford bunny mesh",
+            EnergyKind::Heat(HeatParams::default()),
+            bunny.display().to_string(),
+        ),
     ];
     let methods = [Method::Direct, "gcn".parse().map_err(anyhow::Error::msg)?];
     for (title, energy, spec) in cases {
@@ -878,11 +990,20 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
         };
         let problem = Problem::new(energy, graph, baths)?;
         let settings = Settings::seed_defaults(&problem.energy);
-        println!("\n== {title}: {} nodes, {} edges, seeds {:?}", problem.n(), problem.graph.edge_count(), a.seeds);
+        println!(
+            "\n== {title}: {} nodes, {} edges, seeds {:?}",
+            problem.n(),
+            problem.graph.edge_count(),
+            a.seeds
+        );
         let outcomes = run_all(&problem, &methods, &a.seeds, &settings, quiet)?;
         let recs = records(&outcomes);
         print!("{}", compare_table(&compare_rows(&recs)));
-        let stem = slug(&format!("{}-{}", problem.energy.name(), problem.graph.name()));
+        let stem = slug(&format!(
+            "{}-{}",
+            problem.energy.name(),
+            problem.graph.name()
+        ));
         let out = OutputArgs {
             json: Some(a.out.join(format!("{stem}.json"))),
             curve: Some(a.out.join(format!("{stem}-curves.csv"))),
@@ -896,7 +1017,14 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
         };
         let mut written = Vec::new();
         write_outputs(&problem, &outcomes, &out, &cmp, &mut written)?;
-        println!("files: {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        println!(
+            "files: {}",
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(())
 }

@@ -130,7 +130,9 @@ impl Problem {
     /// `−Σ_ij A_ij`. (Heat's exact minimum comes from a Newton solve; see the baselines.)
     pub fn known_minimum(&self) -> Option<f64> {
         match self.energy {
-            EnergyKind::Kuramoto => Some(-self.graph.weights().iter().map(|&a| a as f64).sum::<f64>()),
+            EnergyKind::Kuramoto => {
+                Some(-self.graph.weights().iter().map(|&a| a as f64).sum::<f64>())
+            }
             _ => None,
         }
     }

@@ -179,18 +179,36 @@ pub fn compare_table(rows: &[CompareRow]) -> String {
             let opt = |s: Option<Stat>, f: fn(f64) -> String| s.map_or("-".into(), |s| s.show(f));
             vec![
                 r.method.clone(),
-                format!("{}{}", r.runs, if r.diverged > 0 { format!(" ({} diverged)", r.diverged) } else { String::new() }),
+                format!(
+                    "{}{}",
+                    r.runs,
+                    if r.diverged > 0 {
+                        format!(" ({} diverged)", r.diverged)
+                    } else {
+                        String::new()
+                    }
+                ),
                 opt(r.steps, count),
                 opt(r.time_s, seconds),
                 opt(r.final_energy, number),
                 opt(r.best_energy, number),
                 opt(r.rho, |x| format!("{x:.4}")),
-                r.speedup_vs_direct.map_or("-".into(), |s| format!("{s:.2}×")),
+                r.speedup_vs_direct
+                    .map_or("-".into(), |s| format!("{s:.2}×")),
             ]
         })
         .collect();
     table(
-        &["method", "runs", "steps", "wall time", "final energy", "best energy", "rho", "speedup"],
+        &[
+            "method",
+            "runs",
+            "steps",
+            "wall time",
+            "final energy",
+            "best energy",
+            "rho",
+            "speedup",
+        ],
         &body,
     )
 }
@@ -214,7 +232,17 @@ pub fn runs_table(records: &[RunRecord]) -> String {
         })
         .collect();
     table(
-        &["method", "seed", "steps nr+direct", "wall time", "final energy", "best energy", "rho", "gap", "stop"],
+        &[
+            "method",
+            "seed",
+            "steps nr+direct",
+            "wall time",
+            "final energy",
+            "best energy",
+            "rho",
+            "gap",
+            "stop",
+        ],
         &body,
     )
 }
@@ -222,11 +250,13 @@ pub fn runs_table(records: &[RunRecord]) -> String {
 /// Writes a file through a temporary sibling and a rename, so readers never see a partial file.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
     let tmp = tmp_sibling(path);
     let result = (|| -> Result<()> {
-        let file = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file =
+            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut out = BufWriter::new(file);
         write(&mut out)?;
         out.flush()?;
@@ -247,13 +277,18 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()
 
 /// `dir/.name.tmp` next to `path`.
 pub fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
 
 /// Writes a value as pretty JSON.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_atomic(path, |out| Ok(serde_json::to_writer_pretty(&mut *out, value)?))
+    write_atomic(path, |out| {
+        Ok(serde_json::to_writer_pretty(&mut *out, value)?)
+    })
 }
 
 /// The CSV row of a curve point.
@@ -274,7 +309,13 @@ pub fn write_curves(path: &Path, outcomes: &[&Outcome]) -> Result<()> {
         let mut w = csv::Writer::from_writer(out);
         for o in outcomes {
             for p in &o.curve {
-                let CurvePoint { step, stage, seconds, energy, rho } = *p;
+                let CurvePoint {
+                    step,
+                    stage,
+                    seconds,
+                    energy,
+                    rho,
+                } = *p;
                 w.serialize(CurveRow {
                     method: &o.record.method,
                     seed: o.record.seed,
@@ -304,7 +345,8 @@ pub fn write_state(path: &Path, w: &[f32]) -> Result<()> {
 /// Reads a state written by [`write_state`] (one number per line, `#` comments, blank lines
 /// skipped); errors name the file and line.
 pub fn read_state(path: &Path) -> Result<Vec<f32>> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read state file {}", path.display()))?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read state file {}", path.display()))?;
     let mut w = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.split('#').next().unwrap_or("").trim();
@@ -312,7 +354,11 @@ pub fn read_state(path: &Path) -> Result<Vec<f32>> {
             continue;
         }
         let x: f32 = t.parse().map_err(|_| {
-            anyhow::anyhow!("{}:{}: `{t}` is not a number (a state file has one value per line)", path.display(), i + 1)
+            anyhow::anyhow!(
+                "{}:{}: `{t}` is not a number (a state file has one value per line)",
+                path.display(),
+                i + 1
+            )
         })?;
         if !x.is_finite() {
             anyhow::bail!("{}:{}: `{t}` is not finite", path.display(), i + 1);

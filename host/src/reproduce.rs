@@ -168,7 +168,13 @@ fn methods(energy: &EnergyKind) -> Vec<(String, Method, Settings)> {
         .collect()
 }
 
-fn experiment(id: &str, title: &str, energy: EnergyKind, graph: GraphSource, claim: &str) -> Experiment {
+fn experiment(
+    id: &str,
+    title: &str,
+    energy: EnergyKind,
+    graph: GraphSource,
+    claim: &str,
+) -> Experiment {
     Experiment {
         id: id.into(),
         title: title.into(),
@@ -185,36 +191,154 @@ fn spec(s: &str) -> GraphSource {
 
 /// The experiment set (seed Fig. 4a, 5, 7, 9), full or quick.
 pub fn experiments(quick: bool) -> Vec<Experiment> {
-    let hk = |s2: f32| EnergyKind::HopfKuramoto(HopfKuramotoParams { c: 1.0, s1: -1.0, s2 });
+    let hk = |s2: f32| {
+        EnergyKind::HopfKuramoto(HopfKuramotoParams {
+            c: 1.0,
+            s1: -1.0,
+            s2,
+        })
+    };
     let heat_claim = "Fig. 4a: NR > 10× faster than direct (heat, all graphs)";
     let mut list = if quick {
         vec![
-            experiment("heat-lattice", "Heat, 2D lattice 20×20", heat(), spec("lattice2d:20x20"), heat_claim),
-            experiment("heat-bunny", "Heat, Stanford bunny mesh", heat(), GraphSource::Bunny, heat_claim),
-            experiment("kuramoto-lattice", "Kuramoto, 2D lattice 15×15", EnergyKind::Kuramoto, spec("lattice2d:15x15"), "Fig. 4a: 3.6× (lattice)"),
-            experiment("kuramoto-ring", "Kuramoto, ring of 100", EnergyKind::Kuramoto, spec("ring:100"), "Fig. 4a: 6.1× (circle)"),
-            experiment("hk-ordered", "Hopf–Kuramoto 15×15, ordered (s1=−1, s2=0.1)", hk(0.1), spec("lattice2d:15x15"), "Fig. 7: speedup lowest in the ordered phase"),
-            experiment("hk-disordered", "Hopf–Kuramoto 15×15, disordered (s1=−1, s2=1)", hk(1.0), spec("lattice2d:15x15"), "Fig. 7: speedup highest in the disordered phase"),
+            experiment(
+                "heat-lattice",
+                "Heat, 2D lattice 20×20",
+                heat(),
+                spec("lattice2d:20x20"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-bunny",
+                "Heat, Stanford bunny mesh",
+                heat(),
+                GraphSource::Bunny,
+                heat_claim,
+            ),
+            experiment(
+                "kuramoto-lattice",
+                "Kuramoto, 2D lattice 15×15",
+                EnergyKind::Kuramoto,
+                spec("lattice2d:15x15"),
+                "Fig. 4a: 3.6× (lattice)",
+            ),
+            experiment(
+                "kuramoto-ring",
+                "Kuramoto, ring of 100",
+                EnergyKind::Kuramoto,
+                spec("ring:100"),
+                "Fig. 4a: 6.1× (circle)",
+            ),
+            experiment(
+                "hk-ordered",
+                "Hopf–Kuramoto 15×15, ordered (s1=−1, s2=0.1)",
+                hk(0.1),
+                spec("lattice2d:15x15"),
+                "Fig. 7: speedup lowest in the ordered phase",
+            ),
+            experiment(
+                "hk-disordered",
+                "Hopf–Kuramoto 15×15, disordered (s1=−1, s2=1)",
+                hk(1.0),
+                spec("lattice2d:15x15"),
+                "Fig. 7: speedup highest in the disordered phase",
+            ),
         ]
     } else {
         vec![
-            experiment("heat-lattice", "Heat, 2D lattice 50×50", heat(), spec("lattice2d:50x50"), heat_claim),
-            experiment("heat-sbm", "Heat, SBM 10 blocks × 250", heat(), spec("sbm:10x250:0.05:0.0005"), heat_claim),
-            experiment("heat-rgg", "Heat, RGG 2500 nodes (r = 0.04)", heat(), spec("rgg2d:2500:0.04"), heat_claim),
-            experiment("heat-lattice3d", "Heat, 3D lattice 14×14×14", heat(), spec("lattice3d:14x14x14"), heat_claim),
-            experiment("heat-triangular", "Heat, triangular lattice 75×75", heat(), spec("triangular:75x75"), heat_claim),
-            experiment("heat-bunny", "Heat, Stanford bunny mesh", heat(), GraphSource::Bunny, heat_claim),
-            experiment("kuramoto-lattice25", "Kuramoto, 2D lattice 25×25", EnergyKind::Kuramoto, spec("lattice2d:25x25"), "Fig. 4a: 3.6× (lattice)"),
-            experiment("kuramoto-lattice50", "Kuramoto, 2D lattice 50×50", EnergyKind::Kuramoto, spec("lattice2d:50x50"), "Fig. 4a: 3.6× (lattice)"),
-            experiment("kuramoto-ring", "Kuramoto, ring of 625", EnergyKind::Kuramoto, spec("ring:625"), "Fig. 4a: 6.1× (circle)"),
-            experiment("kuramoto-tree", "Kuramoto, binary tree of 1023", EnergyKind::Kuramoto, spec("tree:2:9"), "Fig. 4a: 2.7× (tree)"),
-            experiment("hk-ordered", "Hopf–Kuramoto 50×50, ordered (s1=−1, s2=0.1)", hk(0.1), spec("lattice2d:50x50"), "Fig. 7: speedup lowest in the ordered phase"),
-            experiment("hk-disordered", "Hopf–Kuramoto 50×50, disordered (s1=−1, s2=1)", hk(1.0), spec("lattice2d:50x50"), "Fig. 7: speedup highest in the disordered phase"),
+            experiment(
+                "heat-lattice",
+                "Heat, 2D lattice 50×50",
+                heat(),
+                spec("lattice2d:50x50"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-sbm",
+                "Heat, SBM 10 blocks × 250",
+                heat(),
+                spec("sbm:10x250:0.05:0.0005"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-rgg",
+                "Heat, RGG 2500 nodes (r = 0.04)",
+                heat(),
+                spec("rgg2d:2500:0.04"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-lattice3d",
+                "Heat, 3D lattice 14×14×14",
+                heat(),
+                spec("lattice3d:14x14x14"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-triangular",
+                "Heat, triangular lattice 75×75",
+                heat(),
+                spec("triangular:75x75"),
+                heat_claim,
+            ),
+            experiment(
+                "heat-bunny",
+                "Heat, Stanford bunny mesh",
+                heat(),
+                GraphSource::Bunny,
+                heat_claim,
+            ),
+            experiment(
+                "kuramoto-lattice25",
+                "Kuramoto, 2D lattice 25×25",
+                EnergyKind::Kuramoto,
+                spec("lattice2d:25x25"),
+                "Fig. 4a: 3.6× (lattice)",
+            ),
+            experiment(
+                "kuramoto-lattice50",
+                "Kuramoto, 2D lattice 50×50",
+                EnergyKind::Kuramoto,
+                spec("lattice2d:50x50"),
+                "Fig. 4a: 3.6× (lattice)",
+            ),
+            experiment(
+                "kuramoto-ring",
+                "Kuramoto, ring of 625",
+                EnergyKind::Kuramoto,
+                spec("ring:625"),
+                "Fig. 4a: 6.1× (circle)",
+            ),
+            experiment(
+                "kuramoto-tree",
+                "Kuramoto, binary tree of 1023",
+                EnergyKind::Kuramoto,
+                spec("tree:2:9"),
+                "Fig. 4a: 2.7× (tree)",
+            ),
+            experiment(
+                "hk-ordered",
+                "Hopf–Kuramoto 50×50, ordered (s1=−1, s2=0.1)",
+                hk(0.1),
+                spec("lattice2d:50x50"),
+                "Fig. 7: speedup lowest in the ordered phase",
+            ),
+            experiment(
+                "hk-disordered",
+                "Hopf–Kuramoto 50×50, disordered (s1=−1, s2=1)",
+                hk(1.0),
+                spec("lattice2d:50x50"),
+                "Fig. 7: speedup highest in the disordered phase",
+            ),
         ]
     };
     // Hopf–Kuramoto rows compare direct and the NR models only.
-    for e in list.iter_mut().filter(|e| matches!(e.energy, EnergyKind::HopfKuramoto(_))) {
-        e.methods.retain(|(name, _, _)| matches!(name.as_str(), "direct" | "gcn" | "rgcn"));
+    for e in list
+        .iter_mut()
+        .filter(|e| matches!(e.energy, EnergyKind::HopfKuramoto(_)))
+    {
+        e.methods
+            .retain(|(name, _, _)| matches!(name.as_str(), "direct" | "gcn" | "rgcn"));
     }
     list.push(depth_width_sweep(quick));
     list.push(switch_sweep(quick));
@@ -260,7 +384,11 @@ fn depth_width_sweep(quick: bool) -> Experiment {
 fn switch_sweep(quick: bool) -> Experiment {
     let energy = EnergyKind::Kuramoto;
     let base = settings_for(&energy);
-    let graph = if quick { "lattice2d:15x15" } else { "lattice2d:25x25" };
+    let graph = if quick {
+        "lattice2d:15x15"
+    } else {
+        "lattice2d:25x25"
+    };
     let mut methods = vec![("direct".to_string(), Method::Direct, base)];
     for k in [20, 50, 100] {
         if let Ok(m) = "gcn".parse::<Method>() {
@@ -289,7 +417,10 @@ fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
     let (mut graph, name): (Graph, Option<&str>) = match &e.graph {
         GraphSource::Spec(s) => {
             let spec: GraphSpec = s.parse().map_err(|err| anyhow::anyhow!("{err}"))?;
-            (spec.build(0).map_err(|err| anyhow::anyhow!("{err}"))?.graph, None)
+            (
+                spec.build(0).map_err(|err| anyhow::anyhow!("{err}"))?.graph,
+                None,
+            )
         }
         GraphSource::Bunny => {
             let path = crate::cli::bunny_path(scratch_dir)?;
@@ -307,7 +438,10 @@ fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
     }
     let baths: Option<Baths> = match e.energy {
         EnergyKind::Heat(_) if graph.blocks().is_some() => {
-            let last = graph.blocks().and_then(|b| b.iter().copied().max()).unwrap_or(0);
+            let last = graph
+                .blocks()
+                .and_then(|b| b.iter().copied().max())
+                .unwrap_or(0);
             Some(baths_by_block(&graph, &[0], &[last])?)
         }
         EnergyKind::Heat(_) => Some(baths_by_coordinate(&graph, None, 0.1, 0.1)?),
@@ -321,7 +455,8 @@ fn reference(problem: &Problem) -> Result<(Option<f64>, String)> {
     match problem.energy {
         EnergyKind::Heat(params) => {
             let baths = problem.baths.as_ref().context("heat without baths")?;
-            let exact = exact_heat_minimum(problem.graph.csr()?, baths.hot(), baths.cold(), params)?;
+            let exact =
+                exact_heat_minimum(problem.graph.csr()?, baths.hot(), baths.cold(), params)?;
             // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the same f32
             // code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative at 2500
             // nodes) would otherwise swamp the small gaps.
@@ -344,8 +479,12 @@ fn reference(problem: &Problem) -> Result<(Option<f64>, String)> {
 pub fn reproduce(opts: &Options) -> Result<Vec<Row>> {
     let out = &opts.out;
     let plots = out.join("plots");
-    std::fs::create_dir_all(&plots).with_context(|| format!("cannot create {}", plots.display()))?;
-    let markdown = opts.markdown.clone().unwrap_or_else(|| out.join("RESULTS.md"));
+    std::fs::create_dir_all(&plots)
+        .with_context(|| format!("cannot create {}", plots.display()))?;
+    let markdown = opts
+        .markdown
+        .clone()
+        .unwrap_or_else(|| out.join("RESULTS.md"));
     let seeds = opts.seeds.unwrap_or(if opts.quick { 2 } else { 5 });
     let started = Instant::now();
     let jsonl = out.join("rows.jsonl");
@@ -369,17 +508,33 @@ pub fn reproduce(opts: &Options) -> Result<Vec<Row>> {
         for (label, method, settings) in &e.methods {
             let mut runs = Vec::new();
             for seed in 0..seeds as u64 {
-                let bar = progress_bar(opts.quiet, &format!("{label} seed {seed}"), settings.stop.max_steps);
+                let bar = progress_bar(
+                    opts.quiet,
+                    &format!("{label} seed {seed}"),
+                    settings.stop.max_steps,
+                );
                 runs.push(run_one(&problem, *method, settings, seed, bar.as_ref())?);
             }
             // Phase problems without a closed-form minimum: the best energy found so far.
             if matches!(problem.energy, EnergyKind::HopfKuramoto(_)) {
-                let best = runs.iter().map(|o| o.record.best_energy).filter(|x| x.is_finite()).fold(f64::INFINITY, f64::min);
+                let best = runs
+                    .iter()
+                    .map(|o| o.record.best_energy)
+                    .filter(|x| x.is_finite())
+                    .fold(f64::INFINITY, f64::min);
                 reference = Some(reference.map_or(best, |r: f64| r.min(best)));
             }
             outcomes.push((label.clone(), runs));
             // Rows are rebuilt from every finished method so far (the HK reference may move).
-            let experiment_rows = make_rows(&e, &problem, &outcomes, reference, &reference_kind, seeds, opts.quick);
+            let experiment_rows = make_rows(
+                &e,
+                &problem,
+                &outcomes,
+                reference,
+                &reference_kind,
+                seeds,
+                opts.quick,
+            );
             rows.retain(|r| r.experiment != e.id);
             rows.extend(experiment_rows);
             if let Some(last) = rows.last() {
@@ -388,17 +543,39 @@ pub fn reproduce(opts: &Options) -> Result<Vec<Row>> {
                 append(&jsonl, &line)?;
             }
             write_json(&out.join("results.json"), &rows)?;
-            write_markdown(&markdown, &rows, &figures, opts, started.elapsed().as_secs_f64())?;
+            write_markdown(
+                &markdown,
+                &rows,
+                &figures,
+                opts,
+                started.elapsed().as_secs_f64(),
+            )?;
         }
-        figures.extend(experiment_figures(&e, &problem, &outcomes, reference, &plots, opts.png_only)?);
-        write_markdown(&markdown, &rows, &figures, opts, started.elapsed().as_secs_f64())?;
+        figures.extend(experiment_figures(
+            &e,
+            &problem,
+            &outcomes,
+            reference,
+            &plots,
+            opts.png_only,
+        )?);
+        write_markdown(
+            &markdown,
+            &rows,
+            &figures,
+            opts,
+            started.elapsed().as_secs_f64(),
+        )?;
     }
     Ok(rows)
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -413,14 +590,31 @@ fn make_rows(
     seeds: usize,
     quick: bool,
 ) -> Vec<Row> {
-    let goals: &[Goal] = if problem.energy.is_phase() { &PHASE_GOALS } else { &HEAT_GOALS };
+    let goals: &[Goal] = if problem.energy.is_phase() {
+        &PHASE_GOALS
+    } else {
+        &HEAT_GOALS
+    };
     let reached = |runs: &[Outcome], goal: Goal| -> Vec<Option<Reached>> {
         runs.iter()
-            .map(|o| if o.record.error.is_some() { None } else { first_reached(&o.curve, goal, reference) })
+            .map(|o| {
+                if o.record.error.is_some() {
+                    None
+                } else {
+                    first_reached(&o.curve, goal, reference)
+                }
+            })
             .collect()
     };
     let direct = outcomes.iter().find(|(l, _)| l == "direct").map(|(_, r)| r);
-    let mean_time = |runs: &[Outcome]| Stat::of(runs.iter().filter(|o| o.record.error.is_none()).map(|o| o.record.time_s.total)).map(|s| s.mean);
+    let mean_time = |runs: &[Outcome]| {
+        Stat::of(
+            runs.iter()
+                .filter(|o| o.record.error.is_none())
+                .map(|o| o.record.time_s.total),
+        )
+        .map(|s| s.mean)
+    };
     let all_reached_mean = |hits: &[Option<Reached>]| -> Option<f64> {
         if hits.iter().all(|h| h.is_some()) && !hits.is_empty() {
             Some(hits.iter().flatten().map(|h| h.seconds).sum::<f64>() / hits.len() as f64)
@@ -442,7 +636,8 @@ fn make_rows(
                         goal: goal.label(),
                         reached: hits.iter().flatten().count(),
                         seconds: Stat::of(hits.iter().flatten().map(|h| h.seconds)).map(Into::into),
-                        steps: Stat::of(hits.iter().flatten().map(|h| h.step as f64)).map(Into::into),
+                        steps: Stat::of(hits.iter().flatten().map(|h| h.step as f64))
+                            .map(Into::into),
                         speedup: match (direct_mean, mine) {
                             (Some(d), Some(m)) if m > 0.0 => Some(d / m),
                             _ => None,
@@ -452,7 +647,9 @@ fn make_rows(
                 .collect();
             let gap = reference.map(|r| {
                 let scale = if r == 0.0 { 1.0 } else { r.abs() };
-                ok.iter().map(move |o| (o.record.best_energy - r) / scale).collect::<Vec<_>>()
+                ok.iter()
+                    .map(move |o| (o.record.best_energy - r) / scale)
+                    .collect::<Vec<_>>()
             });
             Row {
                 experiment: e.id.clone(),
@@ -470,7 +667,11 @@ fn make_rows(
                 reference,
                 reference_kind: reference_kind.into(),
                 time_to_stop: Stat::of(ok.iter().map(|o| o.record.time_s.total)).map(Into::into),
-                steps: Stat::of(ok.iter().map(|o| (o.record.steps.nr + o.record.steps.direct) as f64)).map(Into::into),
+                steps: Stat::of(
+                    ok.iter()
+                        .map(|o| (o.record.steps.nr + o.record.steps.direct) as f64),
+                )
+                .map(Into::into),
                 gap: gap.and_then(Stat::of).map(Into::into),
                 rho: Stat::of(ok.iter().filter_map(|o| o.record.rho)).map(Into::into),
                 speedup_stop: match (direct.and_then(|d| mean_time(d)), mean_time(runs)) {
@@ -500,7 +701,12 @@ fn experiment_figures(
 ) -> Result<Vec<(String, PathBuf)>> {
     let series: Vec<Series<'_>> = outcomes
         .iter()
-        .flat_map(|(label, runs)| runs.iter().map(move |o| Series { label: label.clone(), curve: &o.curve }))
+        .flat_map(|(label, runs)| {
+            runs.iter().map(move |o| Series {
+                label: label.clone(),
+                curve: &o.curve,
+            })
+        })
         .collect();
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     let mut keep = |caption: String, paths: Vec<PathBuf>| -> Result<()> {
@@ -515,16 +721,40 @@ fn experiment_figures(
         }
         Ok(())
     };
-    keep(format!("{}: energy against wall time", e.title), energy_curves(&series, reference, &e.title, &dir.join(format!("{}-energy", e.id)))?)?;
+    keep(
+        format!("{}: energy against wall time", e.title),
+        energy_curves(
+            &series,
+            reference,
+            &e.title,
+            &dir.join(format!("{}-energy", e.id)),
+        )?,
+    )?;
     if problem.energy.is_phase() {
-        keep(format!("{}: ρ against step", e.title), rho_curves(&series, &e.title, &dir.join(format!("{}-rho", e.id)))?)?;
+        keep(
+            format!("{}: ρ against step", e.title),
+            rho_curves(&series, &e.title, &dir.join(format!("{}-rho", e.id)))?,
+        )?;
     }
     if problem.graph.coords().is_some() {
         for (label, runs) in outcomes.iter().filter(|(l, _)| l == "direct" || l == "gcn") {
-            if let Some(best) = runs.iter().filter(|o| o.record.error.is_none()).min_by(|a, b| a.record.best_energy.total_cmp(&b.record.best_energy)) {
+            if let Some(best) = runs
+                .iter()
+                .filter(|o| o.record.error.is_none())
+                .min_by(|a, b| a.record.best_energy.total_cmp(&b.record.best_energy))
+            {
                 let title = format!("{} — {label}, seed {}", e.title, best.record.seed);
                 let stem = dir.join(format!("{}-state-{label}", e.id));
-                keep(title.clone(), state_on_graph(&problem.graph, &best.state, problem.energy.is_phase(), &title, &stem)?)?;
+                keep(
+                    title.clone(),
+                    state_on_graph(
+                        &problem.graph,
+                        &best.state,
+                        problem.energy.is_phase(),
+                        &title,
+                        &stem,
+                    )?,
+                )?;
             }
         }
     }
@@ -540,7 +770,13 @@ fn fmt_stat(s: &Option<StatOut>, f: fn(f64) -> String) -> String {
 }
 
 fn secs(x: f64) -> String {
-    if x >= 10.0 { format!("{x:.1} s") } else if x >= 0.1 { format!("{x:.2} s") } else { format!("{:.1} ms", x * 1e3) }
+    if x >= 10.0 {
+        format!("{x:.1} s")
+    } else if x >= 0.1 {
+        format!("{x:.2} s")
+    } else {
+        format!("{:.1} ms", x * 1e3)
+    }
 }
 
 fn sci(x: f64) -> String {
@@ -555,16 +791,37 @@ fn speed(x: Option<f64>) -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    format!("{cpu}, {cores} cores available, single-threaded runs, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!(
+        "{cpu}, {cores} cores available, single-threaded runs, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// Renders every row so far as Markdown, one table per experiment.
-fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts: &Options, elapsed: f64) -> Result<()> {
+fn write_markdown(
+    path: &Path,
+    rows: &[Row],
+    figures: &[(String, PathBuf)],
+    opts: &Options,
+    elapsed: f64,
+) -> Result<()> {
     let mut md = String::new();
-    let _ = writeln!(md, "# nrg results{}\n", if opts.quick { " (quick set)" } else { "" });
+    let _ = writeln!(
+        md,
+        "# nrg results{}\n",
+        if opts.quick { " (quick set)" } else { "" }
+    );
     let _ = writeln!(
         md,
         "Generated by `nrg reproduce{}` — {} — in {:.0} s. Times are wall-clock, single thread, observer work excluded. \
@@ -585,7 +842,10 @@ fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts
             continue;
         }
         seen.push(&r.experiment);
-        let ex: Vec<&Row> = rows.iter().filter(|x| x.experiment == r.experiment).collect();
+        let ex: Vec<&Row> = rows
+            .iter()
+            .filter(|x| x.experiment == r.experiment)
+            .collect();
         let _ = writeln!(md, "## {}\n", r.title);
         let _ = writeln!(
             md,
@@ -594,11 +854,17 @@ fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts
             r.graph.edges,
             r.claim,
             r.reference_kind,
-            r.reference.map_or(String::new(), |v| format!(" = {v:.10e}")),
+            r.reference
+                .map_or(String::new(), |v| format!(" = {v:.10e}")),
             r.command
         );
         let goal_names: Vec<String> = r.goals.iter().map(|g| g.goal.clone()).collect();
-        let mut header = vec!["method".to_string(), "time to stop".into(), "steps".into(), "best gap".into()];
+        let mut header = vec![
+            "method".to_string(),
+            "time to stop".into(),
+            "steps".into(),
+            "best gap".into(),
+        ];
         if ex.iter().any(|x| x.rho.is_some()) {
             header.push("ρ".into());
         }
@@ -611,7 +877,11 @@ fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts
         let _ = writeln!(md, "|{}", " --- |".repeat(header.len()));
         for x in ex {
             let mut cells = vec![
-                if x.diverged > 0 { format!("{} ({} of {} diverged)", x.method, x.diverged, x.seeds) } else { x.method.clone() },
+                if x.diverged > 0 {
+                    format!("{} ({} of {} diverged)", x.method, x.diverged, x.seeds)
+                } else {
+                    x.method.clone()
+                },
                 fmt_stat(&x.time_to_stop, secs),
                 fmt_stat(&x.steps, |v| format!("{v:.0}")),
                 fmt_stat(&x.gap, sci),
@@ -621,14 +891,24 @@ fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts
             }
             cells.push(speed(x.speedup_stop));
             for g in &x.goals {
-                cells.push(format!("{} ({}/{})", fmt_stat(&g.seconds, secs), g.reached, x.seeds));
+                cells.push(format!(
+                    "{} ({}/{})",
+                    fmt_stat(&g.seconds, secs),
+                    g.reached,
+                    x.seeds
+                ));
                 cells.push(speed(g.speedup));
             }
             let _ = writeln!(md, "| {} |", cells.join(" | "));
         }
         md.push('\n');
         let base = path.parent().unwrap_or(Path::new("."));
-        for (caption, file) in figures.iter().filter(|(_, f)| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{}-", r.experiment)))) {
+        for (caption, file) in figures.iter().filter(|(_, f)| {
+            f.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(&format!("{}-", r.experiment))
+            })
+        }) {
             let rel = pathdiff(file, base);
             let _ = writeln!(md, "![{caption}]({rel})\n");
         }
@@ -638,7 +918,10 @@ fn write_markdown(path: &Path, rows: &[Row], figures: &[(String, PathBuf)], opts
 
 /// The hand-written reading that the generated file includes: `<stem>-reading.md` beside it.
 fn reading_path(markdown: &Path) -> PathBuf {
-    let stem = markdown.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = markdown
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     markdown.with_file_name(format!("{stem}-reading.md"))
 }
 

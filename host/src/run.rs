@@ -16,8 +16,7 @@ use nrg_core::model::{Gcn, LatentInit, ModelConfig, ModelKind};
 use nrg_core::optim::Adam;
 use nrg_core::propagate::{PropagationKind, propagator_storage_len};
 use nrg_core::solve::{
-    Control, Observer, Report, SolveError, Stage, StepInfo, StopRule,
-    direct_work_len, solve_direct,
+    Control, Observer, Report, SolveError, Stage, StepInfo, StopRule, direct_work_len, solve_direct,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,18 +58,39 @@ const NR_NAMES: [(&str, ModelKind, PropagationKind); 10] = [
     ("nograph", ModelKind::Gcn, PropagationKind::Identity),
     ("rnograph", ModelKind::Rgcn, PropagationKind::Identity),
     ("gcn2", ModelKind::Gcn, PropagationKind::RenormalizedSquared),
-    ("rgcn2", ModelKind::Rgcn, PropagationKind::RenormalizedSquared),
+    (
+        "rgcn2",
+        ModelKind::Rgcn,
+        PropagationKind::RenormalizedSquared,
+    ),
     ("gcn-a", ModelKind::Gcn, PropagationKind::Normalized),
     ("rgcn-a", ModelKind::Rgcn, PropagationKind::Normalized),
     ("gcn-a2", ModelKind::Gcn, PropagationKind::NormalizedSquared),
-    ("rgcn-a2", ModelKind::Rgcn, PropagationKind::NormalizedSquared),
+    (
+        "rgcn-a2",
+        ModelKind::Rgcn,
+        PropagationKind::NormalizedSquared,
+    ),
 ];
 
 /// The method names the CLI accepts (NR models may also be prefixed `direct@` for the
 /// same-init control, e.g. `direct@gcn`).
 pub const METHOD_NAMES: &[&str] = &[
-    "direct", "gcn", "rgcn", "nograph", "rnograph", "gcn2", "rgcn2", "gcn-a", "rgcn-a", "gcn-a2",
-    "rgcn-a2", "direct@gcn", "gd", "rk4", "lbfgs",
+    "direct",
+    "gcn",
+    "rgcn",
+    "nograph",
+    "rnograph",
+    "gcn2",
+    "rgcn2",
+    "gcn-a",
+    "rgcn-a",
+    "gcn-a2",
+    "rgcn-a2",
+    "direct@gcn",
+    "gd",
+    "rk4",
+    "lbfgs",
 ];
 
 impl NrKind {
@@ -104,7 +124,10 @@ impl FromStr for Method {
             },
         };
         method.ok_or_else(|| {
-            format!("unknown method `{s}`; expected one of: {}", METHOD_NAMES.join(", "))
+            format!(
+                "unknown method `{s}`; expected one of: {}",
+                METHOD_NAMES.join(", ")
+            )
         })
     }
 }
@@ -352,7 +375,11 @@ impl Observer for Recorder<'_> {
         }
         let stop = self.max_seconds.is_some_and(|cap| seconds >= cap);
         self.overhead += entered.elapsed();
-        if stop { Control::Stop } else { Control::Continue }
+        if stop {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
     }
 }
 
@@ -375,7 +402,11 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
 
 /// How the latent input is drawn: N(0, 1) for heat, U(0, 2π) for phases.
 fn latent_init(phase: bool) -> LatentInit {
-    if phase { LatentInit::Phase } else { LatentInit::Normal }
+    if phase {
+        LatentInit::Phase
+    } else {
+        LatentInit::Normal
+    }
 }
 
 /// Runs `method` on `problem` from the initial state of `seed`.
@@ -425,7 +456,14 @@ pub fn run_one(
             }
             let mut work = vec![0.0; direct_work_len(n)];
             problem.with_energy(|e| {
-                solve_direct(&mut { e }, &mut w, &mut work, &adam, &settings.stop, &mut recorder)
+                solve_direct(
+                    &mut { e },
+                    &mut w,
+                    &mut work,
+                    &adam,
+                    &settings.stop,
+                    &mut recorder,
+                )
             })?
         }
         Method::Nr(nr) => {
@@ -442,7 +480,15 @@ pub fn run_one(
                 stage2: settings.stage2,
             };
             problem.with_energy(|e| {
-                solve_hybrid(&mut { e }, &model, &mut params, &mut w, &mut work, &hybrid, &mut recorder)
+                solve_hybrid(
+                    &mut { e },
+                    &model,
+                    &mut params,
+                    &mut w,
+                    &mut work,
+                    &hybrid,
+                    &mut recorder,
+                )
             })?
         }
         Method::Gd => {
@@ -454,11 +500,13 @@ pub fn run_one(
         }
         Method::Rk4 => {
             random_start(&mut rng, &mut w);
-            problem.with_energy(|e| baselines::rk4(e, &mut w, None, &settings.stop, &mut recorder))?
+            problem
+                .with_energy(|e| baselines::rk4(e, &mut w, None, &settings.stop, &mut recorder))?
         }
         Method::Lbfgs => {
             random_start(&mut rng, &mut w);
-            problem.with_energy(|e| baselines::lbfgs(e, &mut w, 10, &settings.stop, &mut recorder))?
+            problem
+                .with_energy(|e| baselines::lbfgs(e, &mut w, 10, &settings.stop, &mut recorder))?
         }
     };
     let total = recorder.elapsed();
@@ -489,9 +537,16 @@ pub fn run_one(
                 .map(|p| p.energy)
                 .filter(|e| e.is_finite())
                 .fold(f64::INFINITY, f64::min);
-            let nr = recorder.curve.iter().filter(|p| p.stage == StageName::Nr).count() as u32;
+            let nr = recorder
+                .curve
+                .iter()
+                .filter(|p| p.stage == StageName::Nr)
+                .count() as u32;
             let steps = match stage {
-                Stage::Nr => Steps { nr: step, direct: 0 },
+                Stage::Nr => Steps {
+                    nr: step,
+                    direct: 0,
+                },
                 Stage::Direct => Steps {
                     nr,
                     direct: step.saturating_sub(nr),
