@@ -6,8 +6,12 @@
 //! list and multiplies dense matrices, so it shares no code path with the sparse f32 core.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+// The pieces both test families need come from the core tests' helpers, not a second copy.
+#[path = "../common/mod.rs"]
+mod shared;
+// Each test binary uses a different subset.
+#[allow(unused_imports)]
+pub use shared::{cholesky_solve, field, golden, golden_path, lattice_edges, ring_edges, widen};
 
 use nrg_core::graph::{Csr, Edge};
 use nrg_core::model::{ModelConfig, ModelKind};
@@ -17,28 +21,6 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------------------------
 // Golden file
 // ---------------------------------------------------------------------------------------------
-
-/// `CARGO_MANIFEST_DIR/../shared/golden/golden_small.json`.
-pub fn golden_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden/golden_small.json")
-}
-
-/// The parsed golden file (loaded once; missing is a failure, never a skip).
-pub fn golden() -> &'static Value {
-    static GOLDEN: OnceLock<Value> = OnceLock::new();
-    GOLDEN.get_or_init(|| {
-        let path = golden_path();
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("golden vectors not found at {}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    })
-}
-
-/// `v[key]`, naming the key when it is missing.
-pub fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key)
-        .unwrap_or_else(|| panic!("golden entry has no field `{key}`: {v:.200}"))
-}
 
 /// A number or a (nested) array of numbers, flattened row-major, as f64.
 pub fn flat64(v: &Value) -> Vec<f64> {
@@ -156,28 +138,6 @@ impl VecGraph {
         }
         a
     }
-}
-
-/// Open `rows × cols` lattice, node `r * cols + c` (written here, not with the core builders).
-pub fn lattice_edges(rows: u32, cols: u32) -> Vec<Edge> {
-    let mut e = Vec::new();
-    for r in 0..rows {
-        for c in 0..cols {
-            let i = r * cols + c;
-            if c + 1 < cols {
-                e.push((i, i + 1, 1.0));
-            }
-            if r + 1 < rows {
-                e.push((i, i + cols, 1.0));
-            }
-        }
-    }
-    e
-}
-
-/// Ring edges on `n >= 3` nodes.
-pub fn ring_edges(n: u32) -> Vec<Edge> {
-    (0..n).map(|i| (i, (i + 1) % n, 1.0)).collect()
 }
 
 /// Hot bath = the top `k` rows, cold bath = the bottom `k` rows of a `rows × cols` lattice.
@@ -544,11 +504,6 @@ pub fn rel_floor_tol(
     move |i| rel * want[i].abs().max(floor * m).max(abs_floor)
 }
 
-/// f32 slice widened to f64.
-pub fn widen(x: &[f32]) -> Vec<f64> {
-    x.iter().map(|&v| v as f64).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Exact heat minimum (dense Newton in f64)
 // ---------------------------------------------------------------------------------------------
@@ -616,34 +571,4 @@ pub fn heat_minimum_f64(
     }
     let e = energy.value(a, &w);
     (w, e)
-}
-
-/// Solves `m x = b` for a symmetric positive definite dense `m`.
-pub fn cholesky_solve(n: usize, m: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = m[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                assert!(s > 0.0, "matrix is not positive definite");
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
-    }
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
-        y[i] = (b[i] - s) / l[i * n + i];
-    }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
-        x[i] = (y[i] - s) / l[i * n + i];
-    }
-    x
 }
