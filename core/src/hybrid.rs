@@ -12,7 +12,7 @@
 //! and retried at half the rate. So stage 2 never ends above the energy at the switch.
 //! [`Stage2Start::Fresh`] is the seed's plain restart, kept for comparison.
 
-use crate::energy::Energy;
+use crate::energy::{Energy, EnergyError};
 use crate::model::Gcn;
 use crate::optim::{Adam, AdamState};
 use crate::solve::{
@@ -124,13 +124,11 @@ pub fn solve_hybrid<E: Energy, O: Observer>(
 ) -> Result<Report, SolveError> {
     let l = *model.layout();
     let (np, n) = (l.param_len(), l.output_len());
-    if energy.n() != n || w.len() != n {
-        return Err(SolveError::Energy(
-            crate::energy::EnergyError::StateLength {
-                expected: energy.n(),
-                found: if w.len() != energy.n() { w.len() } else { n },
-            },
-        ));
+    // The energy and `w` must both have one entry per model output.
+    for found in [energy.n(), w.len()] {
+        if found != n {
+            return Err(EnergyError::StateLength { expected: n, found }.into());
+        }
     }
     if params.len() != np {
         return Err(SolveError::Model(crate::model::ModelError::Length {

@@ -319,9 +319,8 @@ pub(crate) struct DirectStage<'a, 'b> {
     pub stop: &'a StopRule,
     /// Global index of the stage's first step.
     pub first_step: u32,
-    /// Learning-rate multiplier for stage step `k`, and whether a rise above the best so far
-    /// rolls the step back (a guarded warm-up); `None` means plain Adam.
-    pub warmup: Option<crate::solve::Warmup>,
+    /// A guarded learning-rate warm-up at the start of the stage; `None` means plain Adam.
+    pub warmup: Option<Warmup>,
 }
 
 /// A guarded learning-rate warm-up for the start of a direct stage.
