@@ -1,23 +1,25 @@
-//! The two-stage solver of the seed (Algorithm 1): Adam on the reparametrization
-//! `w = GCN(z; θ)` until a switch rule fires, then Adam on `w` directly until a stop rule fires.
+//! The two-stage solver of the seed (Algorithm 1): an optimizer on the parameters of a
+//! reparametrization `w = f(params)` until a switch rule fires, then an optimizer on `w`
+//! directly until a stop rule fires. Generic over the reparametrization and both optimizers.
 //!
 //! # Switching without losing progress
 //! A fresh Adam moves every coordinate by about `lr` on its first steps, whatever the gradient's
 //! size. After a good NR stage that is far larger than the remaining error: measured on a
-//! PyTorch reproduction, heat's relative gap jumps from ~1e-5 back to 0.1–4. nrg therefore
-//! (a) returns the best iterate over both stages, and (b) by default starts stage 2 from that best
-//! iterate with [`Stage2Start::Matched`]: the learning rate starts at the size of the last NR
-//! update of `w` (root mean square per node) and grows geometrically to the configured rate,
-//! and while it grows any step that would lift the energy above the best so far is rolled back
-//! and retried at half the rate. So stage 2 never ends above the energy at the switch.
-//! [`Stage2Start::Fresh`] is the seed's plain restart, kept for comparison.
+//! PyTorch reproduction, heat's relative gap jumps from ~1e-5 back to 0.1–4. So by default
+//! ([`Stage2Start::Matched`]) stage 2 starts from the best iterate of stage 1 with the
+//! [`Guarded`] update: the rate starts at the size of the last NR update of `w` (root mean
+//! square per node, relative to the stage-2 learning rate), grows only while steps are
+//! accepted, and a step that lands above the best is rolled back and retried at half the
+//! rate, which caps the rate from then on. [`Stage2Start::Fresh`] is the seed's plain restart,
+//! kept for comparison. Either way the state returned is the best over both stages.
 
-use crate::energy::{Energy, EnergyError};
-use crate::model::Gcn;
-use crate::optim::{Adam, AdamState};
+use crate::energy::Energy;
+use crate::model::ModelError;
+use crate::optim::Optimizer;
+use crate::reparam::Reparametrization;
 use crate::solve::{
-    Control, DirectStage, Observer, Progress, Report, SolveError, Stage, StepInfo, StopReason,
-    StopRule, Warmup, split_work,
+    DirectObjective, Guarded, Objective, Observer, OptimizerUpdate, Report, SolveError, Stage,
+    StageRunner, StopReason, StopRule, check_state_len, run_stage, split_work,
 };
 
 /// When the NR stage hands over to direct descent.
@@ -39,7 +41,8 @@ pub enum SwitchRule {
 }
 
 impl SwitchRule {
-    fn as_stop_rule(self) -> StopRule {
+    /// The switch rule as the NR stage's stop rule.
+    pub fn as_stop_rule(self) -> StopRule {
         match self {
             SwitchRule::AfterSteps(steps) => StopRule::steps(steps),
             SwitchRule::Plateau {
@@ -60,11 +63,11 @@ impl SwitchRule {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Stage2Start {
-    /// A fresh Adam at the full learning rate from the last NR output (the seed's way; may
-    /// lose progress, though the best iterate is still returned).
+    /// A fresh optimizer at the full learning rate from the last NR output (the seed's way;
+    /// may lose progress, though the best iterate is still returned).
     Fresh,
-    /// From the best iterate, learning rate matched to the last NR step and grown by `growth`
-    /// per accepted step, with rises rolled back (see the module docs).
+    /// From the best iterate, with the [`Guarded`] update: rate matched to the last NR step,
+    /// grown by `growth` per accepted step, rises rolled back (see the module docs).
     Matched {
         /// Growth factor of the learning rate per accepted step (> 1).
         growth: f32,
@@ -72,33 +75,47 @@ pub enum Stage2Start {
 }
 
 impl Default for Stage2Start {
-    /// [`Stage2Start::Matched`] with growth 1.1 (full rate after ~100 steps from 1e-4).
+    /// [`Stage2Start::Matched`] with growth 1.1.
     fn default() -> Self {
         Stage2Start::Matched { growth: 1.1 }
     }
 }
 
-/// Configuration of [`solve_hybrid`].
+/// Configuration of [`solve_hybrid`] (the optimizers are passed alongside).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HybridConfig {
-    /// Adam on the model parameters.
-    pub nr_adam: Adam,
     /// When to switch.
     pub switch: SwitchRule,
-    /// Adam on `w` in stage 2.
-    pub direct_adam: Adam,
     /// When stage 2 (and the run) ends; a `target` also ends the NR stage early.
     pub stop: StopRule,
     /// How stage 2 starts.
     pub stage2: Stage2Start,
 }
 
-/// Entries of the work slice [`solve_hybrid`] needs for `model`.
-pub fn hybrid_work_len(model: &Gcn<'_>) -> usize {
-    let l = model.layout();
-    // grad, m, v over the parameters; the model's scratch; ∂E/∂w, best w, previous w.
-    3 * l.param_len() + l.scratch_len() + 3 * l.output_len()
+/// Entries of the work slice [`solve_hybrid`] needs for `model` and the two optimizers.
+pub fn hybrid_work_len<R, O1, O2>(model: &R, nr_optimizer: &O1, direct_optimizer: &O2) -> usize
+where
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+{
+    // ∂E/∂w, the best w and the previous NR output after the shared area.
+    areas(model, nr_optimizer, direct_optimizer) + 3 * model.output_len()
+}
+
+/// The larger of stage 1's area (∂params, optimizer state, model scratch) and stage 2's
+/// (optimizer state, gradient at the best state), which share the same entries.
+fn areas<R, O1, O2>(model: &R, nr_optimizer: &O1, direct_optimizer: &O2) -> usize
+where
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+{
+    let (np, n) = (model.param_len(), model.output_len());
+    let stage1 = np + nr_optimizer.state_len(np) + model.scratch_len();
+    let stage2 = direct_optimizer.state_len(n) + n;
+    stage1.max(stage2)
 }
 
 /// Root mean square of `a − b`.
@@ -110,157 +127,175 @@ fn rms_diff(a: &[f32], b: &[f32]) -> f32 {
     libm::sqrtf(s / a.len().max(1) as f32)
 }
 
-/// Minimizes `energy` over `w = model(params)` then over `w` directly. `params` holds the
-/// initialized model parameters (trained in place); on return `w` holds the best iterate seen
-/// in either stage. `work` needs [`hybrid_work_len`] entries.
-pub fn solve_hybrid<E: Energy, O: Observer>(
+/// The energy as a function of the reparametrization's parameters.
+struct NrObjective<'a, E: ?Sized, R: ?Sized> {
+    energy: &'a mut E,
+    model: &'a R,
+    scratch: &'a mut [f32],
+    w: &'a mut [f32],
+    grad_w: &'a mut [f32],
+    prev_w: &'a mut [f32],
+    /// RMS change of `w` over the last parameter update.
+    last_move: f32,
+    evaluations: u32,
+}
+
+impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjective<'_, E, R> {
+    fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> Result<f32, SolveError> {
+        let step = self.evaluations;
+        self.evaluations = self.evaluations.saturating_add(1);
+        self.prev_w.copy_from_slice(self.w);
+        match self.model.forward(params, self.scratch, self.w) {
+            Err(ModelError::NonFinite { .. }) => {
+                return Err(SolveError::Diverged {
+                    step,
+                    stage: Stage::Nr,
+                });
+            }
+            other => other?,
+        }
+        if step > 0 {
+            self.last_move = rms_diff(self.w, self.prev_w);
+        }
+        let e = self.energy.value_and_grad(self.w, self.grad_w)?;
+        if e.is_finite() {
+            self.model
+                .backward(params, self.scratch, self.grad_w, grad)?;
+        }
+        Ok(e)
+    }
+
+    fn state<'s>(&'s self, _: &'s [f32]) -> &'s [f32] {
+        self.w
+    }
+}
+
+/// Minimizes `energy` over `w = model(params)` with `nr_optimizer`, then over `w` directly
+/// with `direct_optimizer`. `params` holds the initialized model parameters (trained in
+/// place). On return, error or not, `w` holds the best iterate seen in either stage and the
+/// report's final energy is its energy. `work` needs [`hybrid_work_len`] entries; both
+/// optimizers are reset before their stage.
+#[allow(clippy::too_many_arguments)]
+pub fn solve_hybrid<E, R, O1, O2, Obs>(
     energy: &mut E,
-    model: &Gcn<'_>,
+    model: &R,
     params: &mut [f32],
     w: &mut [f32],
     work: &mut [f32],
+    nr_optimizer: &mut O1,
+    direct_optimizer: &mut O2,
     config: &HybridConfig,
-    observer: &mut O,
-) -> Result<Report, SolveError> {
-    let l = *model.layout();
-    let (np, n) = (l.param_len(), l.output_len());
+    observer: &mut Obs,
+) -> Result<Report, SolveError>
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+    Obs: Observer + ?Sized,
+{
+    let (np, n) = (model.param_len(), model.output_len());
     // The energy and `w` must both have one entry per model output.
-    for found in [energy.n(), w.len()] {
-        if found != n {
-            return Err(EnergyError::StateLength { expected: n, found }.into());
-        }
-    }
+    check_state_len(n, energy.n())?;
+    check_state_len(n, w.len())?;
     if params.len() != np {
-        return Err(SolveError::Model(crate::model::ModelError::Length {
+        return Err(SolveError::Model(ModelError::Length {
             what: "params",
             expected: np,
             found: params.len(),
         }));
     }
-    config.nr_adam.validate()?;
-    config.direct_adam.validate()?;
+    nr_optimizer.validate()?;
+    direct_optimizer.validate()?;
     config.stop.validate()?;
     if let Stage2Start::Matched { growth } = config.stage2
         && !(growth.is_finite() && growth > 1.0)
     {
         return Err(SolveError::BadConfig { name: "growth" });
     }
-    let needed = hybrid_work_len(model);
+    let needed = hybrid_work_len(model, nr_optimizer, direct_optimizer);
     if work.len() < needed {
         return Err(SolveError::WorkspaceTooShort {
             needed,
             found: work.len(),
         });
     }
-    let (nr_area, w_area) = work.split_at_mut(3 * np + l.scratch_len());
-    let [grad_w, best_w, prev_w] = split_work::<3>(w_area, n)?;
-    let switch = config.switch.as_stop_rule();
-    let mut progress = Progress::default();
+    let (area, rest) = work.split_at_mut(areas(model, nr_optimizer, direct_optimizer));
+    let [grad_w, best_w, prev_w] = split_work::<3>(rest, n)?;
+    let mut runner = StageRunner::new(best_w, observer);
 
-    // Stage 1: Adam on the parameters.
-    let (nr_steps, nr_last_energy, last_move, early_end) = {
-        let (grad_p, rest) = nr_area.split_at_mut(np);
-        let (m, rest) = rest.split_at_mut(np);
-        let (v, scratch) = rest.split_at_mut(np);
-        let mut state = AdamState::new(m, v)?;
-        let mut last_move = 0.0f32;
-        let mut k = 0u32;
-        loop {
-            model.forward(params, scratch, w)?;
-            if k > 0 {
-                last_move = rms_diff(w, prev_w);
-            }
-            prev_w.copy_from_slice(w);
-            let e = energy.value_and_grad(w, grad_w)?;
-            if !e.is_finite() {
-                return Err(SolveError::Diverged {
-                    step: k,
-                    stage: Stage::Nr,
-                });
-            }
-            let upd = progress.update(e, k, &switch);
-            if upd.improved {
-                best_w.copy_from_slice(w);
-            }
-            let info = StepInfo {
-                step: k,
-                stage: Stage::Nr,
-                stage_step: k,
-                energy: e,
-                best: progress.best,
-                w,
-            };
-            if observer.observe(&info) == Control::Stop {
-                break (k, e, last_move, Some(StopReason::Observer));
-            }
-            if config.stop.target.is_some_and(|t| e <= t) {
-                break (k, e, last_move, Some(StopReason::Target));
-            }
-            if upd.plateau || k >= switch.max_steps {
-                break (k, e, last_move, None);
-            }
-            model.backward(params, scratch, grad_w, grad_p)?;
-            config.nr_adam.step(&mut state, params, grad_p)?;
-            k += 1;
+    // Stage 1: the optimizer on the parameters. A target ends the whole run here.
+    let switch = StopRule {
+        target: config.stop.target,
+        ..config.switch.as_stop_rule()
+    };
+    let (stage1, last_move) = {
+        let (grad_p, rest) = area.split_at_mut(np);
+        let (state, scratch) = rest.split_at_mut(nr_optimizer.state_len(np));
+        nr_optimizer.reset(state);
+        let mut objective = NrObjective {
+            energy: &mut *energy,
+            model,
+            scratch,
+            w: &mut *w,
+            grad_w: &mut *grad_w,
+            prev_w,
+            last_move: 0.0,
+            evaluations: 0,
+        };
+        let mut update = OptimizerUpdate {
+            optimizer: &mut *nr_optimizer,
+            state,
+        };
+        let result = runner
+            .begin(Stage::Nr, &switch)
+            .and_then(|()| run_stage(&mut runner, &mut objective, &mut update, params, grad_p));
+        (result, objective.last_move)
+    };
+    let nr_steps = runner.stage_steps();
+    let reason = match stage1 {
+        Ok(StopReason::Plateau | StopReason::MaxSteps) => None,
+        Ok(reason) => Some(reason),
+        Err(e) => {
+            runner.restore(w);
+            return Err(e);
         }
     };
-    if let Some(reason) = early_end {
-        w.copy_from_slice(best_w);
-        return Ok(Report {
-            nr_steps,
-            direct_steps: 0,
-            best_energy: progress.best,
-            best_step: progress.best_step,
-            final_energy: nr_last_energy,
-            reason,
-        });
+    if let Some(reason) = reason {
+        runner.restore(w);
+        return Ok(runner.report(nr_steps, 0, reason));
     }
 
-    // Stage 2: Adam on w, its buffers carved from the now idle NR area.
-    let warmup = match config.stage2 {
-        Stage2Start::Fresh => None,
-        Stage2Start::Matched { growth } => {
-            w.copy_from_slice(best_w);
-            let lr = config.direct_adam.lr;
-            let start = if lr > 0.0 {
-                (last_move / lr).clamp(1e-4, 1.0)
-            } else {
-                1.0
-            };
-            Some(Warmup {
-                start,
-                growth,
-                max_rejects: 30,
-            })
-        }
-    };
-    // Stage 2 has its own patience: the switch rule's stall count does not carry over.
-    progress.stall = 0;
-    let [m, v] = split_work::<2>(nr_area, n)?;
-    let mut stage = DirectStage {
-        adam: &config.direct_adam,
-        state: AdamState::new(m, v)?,
-        stop: &config.stop,
-        first_step: nr_steps + 1,
-        warmup,
-    };
-    // The switch step itself was the last NR evaluation; stage 2 re-evaluates its start.
-    let (direct_steps, final_energy, reason) = crate::solve::run_direct_stage(
-        energy,
-        w,
-        best_w,
-        grad_w,
-        &mut stage,
-        &mut progress,
-        observer,
-    )?;
-    w.copy_from_slice(best_w);
-    Ok(Report {
-        nr_steps,
-        direct_steps,
-        best_energy: progress.best,
-        best_step: progress.best_step,
-        final_energy,
-        reason,
-    })
+    // Stage 2: the optimizer on w, its buffers carved from the now idle stage-1 area. The
+    // switch step was the last NR evaluation; stage 2 re-evaluates its start.
+    let (state, rest) = area.split_at_mut(direct_optimizer.state_len(n));
+    let best_grad = &mut rest[..n];
+    direct_optimizer.reset(state);
+    let mut objective = DirectObjective { energy };
+    let stage2 = runner
+        .begin(Stage::Direct, &config.stop)
+        .and_then(|()| match config.stage2 {
+            Stage2Start::Fresh => {
+                let mut update = OptimizerUpdate {
+                    optimizer: &mut *direct_optimizer,
+                    state,
+                };
+                run_stage(&mut runner, &mut objective, &mut update, w, grad_w)
+            }
+            Stage2Start::Matched { growth } => {
+                runner.restore(w);
+                let lr = direct_optimizer.lr();
+                let start = if lr > 0.0 {
+                    (last_move / lr).clamp(1e-4, 1.0)
+                } else {
+                    1.0
+                };
+                let mut update =
+                    Guarded::new(&mut *direct_optimizer, state, best_grad, start, growth)?;
+                run_stage(&mut runner, &mut objective, &mut update, w, grad_w)
+            }
+        });
+    runner.restore(w);
+    let reason = stage2?;
+    Ok(runner.report(nr_steps, runner.stage_steps(), reason))
 }

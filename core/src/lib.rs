@@ -33,4 +33,5 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod propagate;
+pub mod reparam;
 pub mod solve;

@@ -663,3 +663,45 @@ impl Gcn<'_> {
 }
 
 impl core::error::Error for ModelError {}
+
+impl crate::reparam::Reparametrization for Gcn<'_> {
+    fn param_len(&self) -> usize {
+        self.layout.param_len()
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.layout.scratch_len()
+    }
+
+    fn output_len(&self) -> usize {
+        self.layout.output_len()
+    }
+
+    fn init_params(
+        &self,
+        rng: &mut crate::init::Rand,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        Gcn::init_params(self, rng, params, latent)
+    }
+
+    fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        Gcn::forward(self, params, scratch, w)
+    }
+
+    fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        Gcn::backward(self, params, scratch, grad_w, grad)
+    }
+}

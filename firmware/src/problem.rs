@@ -254,12 +254,10 @@ impl Method {
 pub const RHO_SYNC: f32 = 0.99;
 
 /// Adam for the direct solver and for the NR solver's second stage.
-pub const DIRECT_ADAM: Adam = Adam {
-    lr: 0.05,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-};
+pub const DIRECT_ADAM: Adam = Adam::with_lr(0.05);
+
+/// Adam for the NR solver's first stage (on the model's parameters).
+pub const NR_ADAM: Adam = Adam::with_lr(0.01);
 
 /// When a direct run (or stage) stops: synchronized (the target is set per graph, see
 /// [`Topology::target_energy`]), stalled, or out of steps.
@@ -289,12 +287,7 @@ pub const MODEL: ModelConfig = ModelConfig {
 /// The switch comes after 20 NR steps (the seed uses 100; here NR alone reaches the target in
 /// 8–95 steps, so 20 leaves both stages something to do).
 pub const HYBRID: HybridConfig = HybridConfig {
-    nr_adam: Adam {
-        lr: 0.01,
-        ..DIRECT_ADAM
-    },
     switch: SwitchRule::AfterSteps(20),
-    direct_adam: DIRECT_ADAM,
     stop: DIRECT_STOP,
     stage2: Stage2Start::Matched { growth: 1.05 },
 };
@@ -304,8 +297,8 @@ pub const HYBRID: HybridConfig = HybridConfig {
 pub const NR_PARAMS: usize = NODES * HIDDEN + HIDDEN * HIDDEN + HIDDEN + HIDDEN + 1;
 /// Forward/backward scratch of [`MODEL`] on [`NODES`] nodes (one layer: `n·h + 2h`).
 pub const NR_SCRATCH: usize = NODES * HIDDEN + 2 * HIDDEN;
-/// The two-stage solver's work: gradient and Adam moments of the parameters, the model's
-/// scratch, and three node vectors.
+/// The two-stage solver's work: gradient and Adam moments of the parameters and the model's
+/// scratch (stage 2's Adam moments and best gradient reuse them), and three node vectors.
 pub const NR_WORK: usize = 3 * NR_PARAMS + NR_SCRATCH + 3 * NODES;
 
 /// Floats of work storage the largest run needs: energy scratch and phases, then either the
@@ -313,7 +306,7 @@ pub const NR_WORK: usize = 3 * NR_PARAMS + NR_SCRATCH + 3 * NODES;
 pub const WORK_LEN: usize = KURAMOTO_SCRATCH_PER_NODE * NODES
     + NODES
     + max(
-        direct_work_len(NODES),
+        direct_work_len(NODES, 2 * NODES),
         propagator_storage_len(NODES) + NR_PARAMS + NR_WORK,
     );
 
@@ -442,7 +435,8 @@ fn run_direct<O: Observer>(
     observer: &mut O,
 ) -> Result<Report, SolveError> {
     init::phase_state(rng, w);
-    solve_direct(energy, w, work, &DIRECT_ADAM, stop, observer)
+    let mut adam = DIRECT_ADAM;
+    solve_direct(energy, w, work, &mut adam, stop, observer)
 }
 
 /// The NR arm of [`run`]: model, parameters and two-stage solve, carved from `work`.
@@ -468,7 +462,18 @@ fn run_nr<O: Observer>(
         .split_at_mut_checked(model.layout().param_len())
         .ok_or(short)?;
     model.init_params(rng, params, LatentInit::Phase)?;
-    solve_hybrid(energy, &model, params, w, rest, config, observer)
+    let (mut nr_adam, mut direct_adam) = (NR_ADAM, DIRECT_ADAM);
+    solve_hybrid(
+        energy,
+        &model,
+        params,
+        w,
+        rest,
+        &mut nr_adam,
+        &mut direct_adam,
+        config,
+        observer,
+    )
 }
 
 /// The model's layout lengths on `n` nodes `(params, scratch, hybrid work)`, as the core
@@ -476,7 +481,11 @@ fn run_nr<O: Observer>(
 pub fn nr_lengths(graph: Csr<'_>, storage: &mut [f32]) -> Option<(usize, usize, usize)> {
     let model = Gcn::new(&MODEL, graph, storage).ok()?;
     let l = model.layout();
-    Some((l.param_len(), l.scratch_len(), hybrid_work_len(&model)))
+    Some((
+        l.param_len(),
+        l.scratch_len(),
+        hybrid_work_len(&model, &NR_ADAM, &DIRECT_ADAM),
+    ))
 }
 
 /// Which sin/cos the core was built with, `"libm"` or `"micromath"`. The feature belongs to

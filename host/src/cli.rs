@@ -16,7 +16,7 @@ use crate::problem::{EnergyKind, Problem};
 use crate::report::{
     compare_rows, compare_table, read_state, runs_table, write_curves, write_json, write_state,
 };
-use crate::run::{Method, Outcome, RunRecord, Settings, progress_bar, run_one};
+use crate::run::{Method, OptimizerChoice, Outcome, RunRecord, Settings, progress_bar, run_one};
 
 /// nrg minimizes energies on sparse graphs (heat diffusion with baths, Kuramoto and
 /// Hopf–Kuramoto synchronization) by neural reparametrization: the node states are the output
@@ -100,7 +100,7 @@ struct HkArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
     seeds: u64,
     /// The NR method compared with direct Adam.
-    #[arg(long, default_value = "gcn")]
+    #[arg(long, default_value = "gcn", long_help = Method::help())]
     method: Method,
     /// Output directory.
     #[arg(long, default_value = "out/hk-sweep")]
@@ -278,10 +278,16 @@ struct ProblemArgs {
 /// Solver settings; every one defaults to the seed paper's value for the chosen energy.
 #[derive(Debug, Clone, Args)]
 struct SolverArgs {
-    /// Adam learning rate on w (direct, and NR stage 2). Default 0.02 heat, 0.01 phases.
+    /// Optimizer on w (direct, and NR stage 2).
+    #[arg(long, default_value = "adam", long_help = OptimizerChoice::help())]
+    optimizer: OptimizerChoice,
+    /// Learning rate on w (direct, and NR stage 2). Default 0.02 heat, 0.01 phases.
     #[arg(long, value_parser = positive_f32)]
     lr: Option<f32>,
-    /// Adam learning rate on the NR model. Default: same as --lr's default.
+    /// Optimizer on the NR model's parameters (stage 1).
+    #[arg(long, default_value = "adam", long_help = OptimizerChoice::help())]
+    nr_optimizer: OptimizerChoice,
+    /// Learning rate on the NR model. Default: same as --lr's default.
     #[arg(long, value_parser = positive_f32)]
     nr_lr: Option<f32>,
     /// Hidden width h of the GCN. Default 16 heat, 10 phases.
@@ -318,7 +324,7 @@ struct SolverArgs {
     /// How NR's stage 2 starts.
     #[arg(long, value_enum, default_value_t = Stage2Arg::Matched)]
     stage2: Stage2Arg,
-    /// Learning-rate growth per step during the matched start.
+    /// Stage 2's learning-rate growth per accepted step (matched start).
     #[arg(long, default_value_t = 1.1, value_parser = growth)]
     growth: f32,
     /// Wall-time cap per run, in seconds.
@@ -344,8 +350,8 @@ struct OutputArgs {
 struct RunArgs {
     #[command(flatten)]
     problem: ProblemArgs,
-    /// Method: direct, gcn, rgcn, nograph, gcn2, rgcn2, gcn-a, rgcn-a.
-    #[arg(long, default_value = "gcn")]
+    /// Method (see the list below, or `nrg methods`).
+    #[arg(long, default_value = "gcn", long_help = Method::help())]
     method: Method,
     /// Seeds of the initial state, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0")]
@@ -364,7 +370,7 @@ struct CompareArgs {
     #[command(flatten)]
     problem: ProblemArgs,
     /// Methods, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "direct,gcn,rgcn")]
+    #[arg(long, value_delimiter = ',', default_value = "direct,gcn,rgcn", long_help = Method::help())]
     methods: Vec<Method>,
     /// Seeds, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
@@ -567,9 +573,10 @@ impl ProblemArgs {
     fn build(&self) -> Result<Problem> {
         let graph = load_graph(&self.graph, self.graph_seed, self.largest_component)?;
         let energy = self.energy();
-        let baths = match energy {
-            EnergyKind::Heat(_) => Some(self.baths(&graph)?),
-            _ => None,
+        let baths = if energy.describe().baths {
+            Some(self.baths(&graph)?)
+        } else {
+            None
         };
         Problem::new(energy, graph, baths)
     }
@@ -578,6 +585,8 @@ impl ProblemArgs {
 impl SolverArgs {
     fn settings(&self, energy: &EnergyKind) -> Settings {
         let mut s = Settings::seed_defaults(energy);
+        s.optimizer = self.optimizer;
+        s.nr_optimizer = self.nr_optimizer;
         if let Some(lr) = self.lr {
             s.lr = lr;
             if self.nr_lr.is_none() {
@@ -978,14 +987,14 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
             bunny.display().to_string(),
         ),
     ];
-    let methods = [Method::Direct, "gcn".parse().map_err(anyhow::Error::msg)?];
+    let methods = [Method::Direct, Method::GCN];
     for (title, energy, spec) in cases {
         let mut graph = load_graph(&spec, 0, false)?;
         if spec.ends_with("bunny.obj") {
             graph.set_name("bunny");
         }
         let baths = match energy {
-            EnergyKind::Heat(_) => Some(baths_by_coordinate(&graph, None, 0.1, 0.1)?),
+            e if e.describe().baths => Some(baths_by_coordinate(&graph, None, 0.1, 0.1)?),
             _ => None,
         };
         let problem = Problem::new(energy, graph, baths)?;

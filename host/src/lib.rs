@@ -18,6 +18,7 @@ pub mod cli;
 pub mod graph;
 pub mod plot;
 pub mod problem;
+pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;

@@ -10,7 +10,107 @@ use nrg_core::energy::{
     KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
 };
 
+use nrg_core::hybrid::SwitchRule;
+use nrg_core::init;
+use nrg_core::model::LatentInit;
+
+use crate::baselines::exact_heat_minimum;
 use crate::graph::{Baths, Graph, components_without_bath};
+
+/// Where an energy's node states live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Real values (heat): direct starts `w ~ N(0, 1/n)`, NR latents `z ~ N(0, 1)`.
+    Real,
+    /// Phases (Kuramoto, Hopf–Kuramoto): `w, z ~ U(0, 2π)`; ρ is meaningful.
+    Phase,
+}
+
+impl Domain {
+    /// Draws the direct methods' initial state.
+    pub fn initial_state(&self, rng: &mut init::Rand, w: &mut [f32]) {
+        match self {
+            Domain::Real => init::heat_state(rng, w),
+            Domain::Phase => init::phase_state(rng, w),
+        }
+    }
+
+    /// How NR models draw their latent input.
+    pub fn latent_init(&self) -> LatentInit {
+        match self {
+            Domain::Real => LatentInit::Normal,
+            Domain::Phase => LatentInit::Phase,
+        }
+    }
+}
+
+/// Where the reference minimum of an energy's gaps comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceKind {
+    /// The exact minimum by Newton's method in f64 (heat).
+    ExactNewton,
+    /// The closed-form ground state `−Σ_ij A_ij` (Kuramoto).
+    GroundState,
+    /// None in closed form: the best energy any method found (Hopf–Kuramoto).
+    BestFound,
+}
+
+/// One energy, described once: its name, state domain, the seed's solver defaults and its
+/// reference minimum. Everything that varies by energy reads it from here.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnergyDescription {
+    /// Short name used in reports and on the command line.
+    pub name: &'static str,
+    /// Where its states live.
+    pub domain: Domain,
+    /// Whether it needs heat baths.
+    pub baths: bool,
+    /// The seed's learning rate (both stages).
+    pub lr: f32,
+    /// The seed's hidden width.
+    pub hidden: usize,
+    /// The seed's switch rule.
+    pub switch: SwitchRule,
+    /// The stop rule's relative tolerance (the seed's 1e-10 for heat; 1e-15 for phases).
+    pub rel_tol: f32,
+    /// Its reference minimum.
+    pub reference: ReferenceKind,
+}
+
+/// Heat diffusion with baths (seed eq. 4–5).
+pub const HEAT: EnergyDescription = EnergyDescription {
+    name: "heat",
+    domain: Domain::Real,
+    baths: true,
+    lr: 0.02,
+    hidden: 16,
+    switch: SwitchRule::Plateau {
+        patience: 10,
+        rel_tol: 1e-6,
+        max_steps: 5_000,
+    },
+    rel_tol: 1e-10,
+    reference: ReferenceKind::ExactNewton,
+};
+
+/// Kuramoto synchronization (seed eq. 6).
+pub const KURAMOTO: EnergyDescription = EnergyDescription {
+    name: "kuramoto",
+    domain: Domain::Phase,
+    baths: false,
+    lr: 0.01,
+    hidden: 10,
+    switch: SwitchRule::AfterSteps(100),
+    rel_tol: 1e-15,
+    reference: ReferenceKind::GroundState,
+};
+
+/// Hopf–Kuramoto (seed eq. 7/14).
+pub const HOPF_KURAMOTO: EnergyDescription = EnergyDescription {
+    name: "hopf-kuramoto",
+    reference: ReferenceKind::BestFound,
+    ..KURAMOTO
+};
 
 /// Which energy, with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,18 +124,23 @@ pub enum EnergyKind {
 }
 
 impl EnergyKind {
+    /// The energy's description.
+    pub fn describe(&self) -> &'static EnergyDescription {
+        match self {
+            EnergyKind::Heat(_) => &HEAT,
+            EnergyKind::Kuramoto => &KURAMOTO,
+            EnergyKind::HopfKuramoto(_) => &HOPF_KURAMOTO,
+        }
+    }
+
     /// Short name used in reports (`heat`, `kuramoto`, `hopf-kuramoto`).
     pub fn name(&self) -> &'static str {
-        match self {
-            EnergyKind::Heat(_) => "heat",
-            EnergyKind::Kuramoto => "kuramoto",
-            EnergyKind::HopfKuramoto(_) => "hopf-kuramoto",
-        }
+        self.describe().name
     }
 
     /// Whether the states are phases (ρ is meaningful, initial states are U(0, 2π)).
     pub fn is_phase(&self) -> bool {
-        !matches!(self, EnergyKind::Heat(_))
+        self.describe().domain == Domain::Phase
     }
 }
 
@@ -60,7 +165,7 @@ impl Problem {
         if graph.n() == 0 {
             bail!("graph {} has no nodes", graph.name());
         }
-        if let EnergyKind::Heat(_) = energy {
+        if energy.describe().baths {
             let Some(b) = &baths else {
                 bail!("heat diffusion needs hot and/or cold bath nodes");
             };
@@ -129,11 +234,40 @@ impl Problem {
     /// The known minimum energy where it has a closed form: the Kuramoto ground state
     /// `−Σ_ij A_ij`. (Heat's exact minimum comes from a Newton solve; see the baselines.)
     pub fn known_minimum(&self) -> Option<f64> {
-        match self.energy {
-            EnergyKind::Kuramoto => {
+        match self.energy.describe().reference {
+            ReferenceKind::GroundState => {
                 Some(-self.graph.weights().iter().map(|&a| a as f64).sum::<f64>())
             }
-            _ => None,
+            ReferenceKind::ExactNewton | ReferenceKind::BestFound => None,
+        }
+    }
+
+    /// The reference minimum of this problem's gaps and how it was obtained: heat's exact
+    /// minimizer (Newton in f64) evaluated by the same f32 code as the runs, Kuramoto's ground
+    /// state, or `None` where no closed form exists (Hopf–Kuramoto: use the best found).
+    pub fn reference(&self) -> Result<(Option<f64>, String)> {
+        match (self.energy.describe().reference, self.energy) {
+            (ReferenceKind::ExactNewton, EnergyKind::Heat(params)) => {
+                let baths = self.baths.as_ref().context("heat without baths")?;
+                let exact =
+                    exact_heat_minimum(self.graph.csr()?, baths.hot(), baths.cold(), params)?;
+                // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the
+                // same f32 code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative
+                // at 2500 nodes) would otherwise swamp the small gaps.
+                let w32: Vec<f32> = exact.w.iter().map(|&x| x as f32).collect();
+                let e32 = self.energy_of(&w32)? as f64;
+                Ok((
+                    Some(e32),
+                    format!(
+                        "exact minimizer (Newton in f64, |grad| = {:.1e}, E = {:.10e}) evaluated in f32",
+                        exact.grad_norm, exact.energy
+                    ),
+                ))
+            }
+            (ReferenceKind::GroundState, _) => {
+                Ok((self.known_minimum(), "ground state −Σ A_ij".into()))
+            }
+            _ => Ok((None, "best energy found by any method".into())),
         }
     }
 }

@@ -17,10 +17,9 @@ use nrg_core::hybrid::SwitchRule;
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{Goal, HEAT_GOALS, PHASE_GOALS, Reached, first_reached};
-use crate::baselines::exact_heat_minimum;
 use crate::graph::{Baths, Graph, GraphSpec, baths_by_block, baths_by_coordinate};
 use crate::plot::{Series, energy_curves, rho_curves, state_on_graph};
-use crate::problem::{EnergyKind, Problem};
+use crate::problem::{EnergyKind, Problem, ReferenceKind};
 use crate::report::{Stat, write_atomic, write_json};
 use crate::run::{GraphInfo, Method, Outcome, Settings, progress_bar, run_one};
 
@@ -157,14 +156,9 @@ fn heat() -> EnergyKind {
 /// The standard method set of an energy.
 fn methods(energy: &EnergyKind) -> Vec<(String, Method, Settings)> {
     let s = settings_for(energy);
-    let names: &[&str] = if energy.is_phase() {
-        &["direct", "gcn", "rgcn", "direct@gcn", "direct@rgcn"]
-    } else {
-        &["direct", "gcn", "rgcn", "gd", "rk4", "lbfgs"]
-    };
-    names
-        .iter()
-        .filter_map(|n| n.parse::<Method>().ok().map(|m| (n.to_string(), m, s)))
+    Method::standard_set(energy.is_phase())
+        .into_iter()
+        .map(|m| (m.to_string(), m, s))
         .collect()
 }
 
@@ -335,7 +329,7 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
     // Hopf–Kuramoto rows compare direct and the NR models only.
     for e in list
         .iter_mut()
-        .filter(|e| matches!(e.energy, EnergyKind::HopfKuramoto(_)))
+        .filter(|e| e.energy.describe().reference == ReferenceKind::BestFound)
     {
         e.methods
             .retain(|(name, _, _)| matches!(name.as_str(), "direct" | "gcn" | "rgcn"));
@@ -365,9 +359,7 @@ fn depth_width_sweep(quick: bool) -> Experiment {
                 max_seconds: Some(if quick { 5.0 } else { 15.0 }),
                 ..base
             };
-            if let Ok(m) = "gcn".parse::<Method>() {
-                methods.push((format!("gcn L={l} h={h}"), m, s));
-            }
+            methods.push((format!("gcn L={l} h={h}"), Method::GCN, s));
         }
     }
     Experiment {
@@ -391,16 +383,14 @@ fn switch_sweep(quick: bool) -> Experiment {
     };
     let mut methods = vec![("direct".to_string(), Method::Direct, base)];
     for k in [20, 50, 100] {
-        if let Ok(m) = "gcn".parse::<Method>() {
-            methods.push((
-                format!("gcn switch@{k}"),
-                m,
-                Settings {
-                    switch: SwitchRule::AfterSteps(k),
-                    ..base
-                },
-            ));
-        }
+        methods.push((
+            format!("gcn switch@{k}"),
+            Method::GCN,
+            Settings {
+                switch: SwitchRule::AfterSteps(k),
+                ..base
+            },
+        ));
     }
     Experiment {
         id: "sweep-switch".into(),
@@ -436,43 +426,20 @@ fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
         graph = graph.largest_component()?.0;
         graph.set_name(format!("{name} (largest component)"));
     }
-    let baths: Option<Baths> = match e.energy {
-        EnergyKind::Heat(_) if graph.blocks().is_some() => {
-            let last = graph
-                .blocks()
-                .and_then(|b| b.iter().copied().max())
-                .unwrap_or(0);
+    let baths: Option<Baths> = match (e.energy.describe().baths, graph.blocks()) {
+        (false, _) => None,
+        (true, Some(blocks)) => {
+            let last = blocks.iter().copied().max().unwrap_or(0);
             Some(baths_by_block(&graph, &[0], &[last])?)
         }
-        EnergyKind::Heat(_) => Some(baths_by_coordinate(&graph, None, 0.1, 0.1)?),
-        _ => None,
+        (true, None) => Some(baths_by_coordinate(&graph, None, 0.1, 0.1)?),
     };
     Problem::new(e.energy, graph, baths)
 }
 
 /// The reference energy of an experiment's gaps, and how it was obtained.
 fn reference(problem: &Problem) -> Result<(Option<f64>, String)> {
-    match problem.energy {
-        EnergyKind::Heat(params) => {
-            let baths = problem.baths.as_ref().context("heat without baths")?;
-            let exact =
-                exact_heat_minimum(problem.graph.csr()?, baths.hot(), baths.cold(), params)?;
-            // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the same f32
-            // code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative at 2500
-            // nodes) would otherwise swamp the small gaps.
-            let w32: Vec<f32> = exact.w.iter().map(|&x| x as f32).collect();
-            let e32 = problem.energy_of(&w32)? as f64;
-            Ok((
-                Some(e32),
-                format!(
-                    "exact minimizer (Newton in f64, |grad| = {:.1e}, E = {:.10e}) evaluated in f32",
-                    exact.grad_norm, exact.energy
-                ),
-            ))
-        }
-        EnergyKind::Kuramoto => Ok((problem.known_minimum(), "ground state −Σ A_ij".into())),
-        EnergyKind::HopfKuramoto(_) => Ok((None, "best energy found by any method".into())),
-    }
+    problem.reference()
 }
 
 /// Runs the experiment set, writing rows as they finish. Returns the rows.
@@ -516,7 +483,7 @@ pub fn reproduce(opts: &Options) -> Result<Vec<Row>> {
                 runs.push(run_one(&problem, *method, settings, seed, bar.as_ref())?);
             }
             // Phase problems without a closed-form minimum: the best energy found so far.
-            if matches!(problem.energy, EnergyKind::HopfKuramoto(_)) {
+            if problem.energy.describe().reference == ReferenceKind::BestFound {
                 let best = runs
                     .iter()
                     .map(|o| o.record.best_energy)

@@ -3,8 +3,6 @@
 //! Wall time excludes the observer's own work (curve recording, ρ, progress drawing): the
 //! recorder measures what it spends and subtracts it, so recording never tilts a comparison.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -12,9 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
 use nrg_core::init;
 use nrg_core::metrics::{order_parameter, relative_gap};
-use nrg_core::model::{Gcn, LatentInit, ModelConfig, ModelKind};
-use nrg_core::optim::Adam;
-use nrg_core::propagate::{PropagationKind, propagator_storage_len};
+use nrg_core::model::{Gcn, ModelConfig};
+use nrg_core::propagate::propagator_storage_len;
 use nrg_core::solve::{
     Control, Observer, Report, SolveError, Stage, StepInfo, StopRule, direct_work_len, solve_direct,
 };
@@ -23,134 +20,18 @@ use serde::{Deserialize, Serialize};
 use crate::baselines;
 use crate::problem::{EnergyKind, Problem};
 
-/// A way to minimize: direct Adam, a reparametrization followed by direct Adam, the same-init
-/// control, or a baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// Adam on `w` ("Linear" in the seed).
-    Direct,
-    /// The two-stage NR solver with this layer kind and propagation.
-    Nr(NrKind),
-    /// Direct Adam started from the NR model's initial output (same seed): separates the gain
-    /// of the optimization from the gain of the starting point.
-    DirectFrom(NrKind),
-    /// Plain gradient descent at `1/λ_max` of the initial Hessian.
-    Gd,
-    /// RK4 on the gradient flow at its stability limit.
-    Rk4,
-    /// L-BFGS (argmin, memory 10, Hager–Zhang line search).
-    Lbfgs,
-}
-
-/// The model of an NR method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NrKind {
-    /// Plain or residual layers.
-    pub kind: ModelKind,
-    /// The aggregation.
-    pub propagation: PropagationKind,
-}
-
-/// NR model names, in the order the CLI lists them.
-const NR_NAMES: [(&str, ModelKind, PropagationKind); 10] = [
-    ("gcn", ModelKind::Gcn, PropagationKind::Renormalized),
-    ("rgcn", ModelKind::Rgcn, PropagationKind::Renormalized),
-    ("nograph", ModelKind::Gcn, PropagationKind::Identity),
-    ("rnograph", ModelKind::Rgcn, PropagationKind::Identity),
-    ("gcn2", ModelKind::Gcn, PropagationKind::RenormalizedSquared),
-    (
-        "rgcn2",
-        ModelKind::Rgcn,
-        PropagationKind::RenormalizedSquared,
-    ),
-    ("gcn-a", ModelKind::Gcn, PropagationKind::Normalized),
-    ("rgcn-a", ModelKind::Rgcn, PropagationKind::Normalized),
-    ("gcn-a2", ModelKind::Gcn, PropagationKind::NormalizedSquared),
-    (
-        "rgcn-a2",
-        ModelKind::Rgcn,
-        PropagationKind::NormalizedSquared,
-    ),
-];
-
-/// The method names the CLI accepts (NR models may also be prefixed `direct@` for the
-/// same-init control, e.g. `direct@gcn`).
-pub const METHOD_NAMES: &[&str] = &[
-    "direct",
-    "gcn",
-    "rgcn",
-    "nograph",
-    "rnograph",
-    "gcn2",
-    "rgcn2",
-    "gcn-a",
-    "rgcn-a",
-    "gcn-a2",
-    "rgcn-a2",
-    "direct@gcn",
-    "gd",
-    "rk4",
-    "lbfgs",
-];
-
-impl NrKind {
-    fn parse(s: &str) -> Option<NrKind> {
-        NR_NAMES
-            .iter()
-            .find(|(name, _, _)| *name == s)
-            .map(|&(_, kind, propagation)| NrKind { kind, propagation })
-    }
-
-    fn name(&self) -> &'static str {
-        NR_NAMES
-            .iter()
-            .find(|(_, k, p)| *k == self.kind && *p == self.propagation)
-            .map_or("nr", |(name, _, _)| name)
-    }
-}
-
-impl FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.to_ascii_lowercase();
-        let method = match s.as_str() {
-            "direct" | "linear" => Some(Method::Direct),
-            "gd" => Some(Method::Gd),
-            "rk4" => Some(Method::Rk4),
-            "lbfgs" | "l-bfgs" => Some(Method::Lbfgs),
-            other => match other.strip_prefix("direct@") {
-                Some(model) => NrKind::parse(model).map(Method::DirectFrom),
-                None => NrKind::parse(other).map(Method::Nr),
-            },
-        };
-        method.ok_or_else(|| {
-            format!(
-                "unknown method `{s}`; expected one of: {}",
-                METHOD_NAMES.join(", ")
-            )
-        })
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Method::Direct => f.write_str("direct"),
-            Method::Nr(k) => f.write_str(k.name()),
-            Method::DirectFrom(k) => write!(f, "direct@{}", k.name()),
-            Method::Gd => f.write_str("gd"),
-            Method::Rk4 => f.write_str("rk4"),
-            Method::Lbfgs => f.write_str("lbfgs"),
-        }
-    }
-}
+pub use crate::registry::{Method, NrKind, OptimizerChoice};
 
 /// Everything a run needs besides the problem, the method and the seed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    /// Adam learning rate on `w` (direct method and stage 2).
+    /// The optimizer on `w` (direct method and stage 2).
+    pub optimizer: OptimizerChoice,
+    /// Its learning rate.
     pub lr: f32,
-    /// Adam learning rate on the model parameters (stage 1).
+    /// The optimizer on the model parameters (stage 1).
+    pub nr_optimizer: OptimizerChoice,
+    /// Its learning rate.
     pub nr_lr: f32,
     /// Hidden width `h`.
     pub hidden: usize,
@@ -171,42 +52,23 @@ impl Settings {
     /// stopping with patience 10; NR switches on a loss plateau (heat) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
     pub fn seed_defaults(energy: &EnergyKind) -> Self {
-        if energy.is_phase() {
-            Settings {
-                lr: 0.01,
-                nr_lr: 0.01,
-                hidden: 10,
-                layers: 1,
-                switch: SwitchRule::AfterSteps(100),
-                stop: StopRule {
-                    max_steps: 100_000,
-                    patience: 10,
-                    rel_tol: 1e-15,
-                    target: None,
-                },
-                stage2: Stage2Start::default(),
-                max_seconds: None,
-            }
-        } else {
-            Settings {
-                lr: 0.02,
-                nr_lr: 0.02,
-                hidden: 16,
-                layers: 1,
-                switch: SwitchRule::Plateau {
-                    patience: 10,
-                    rel_tol: 1e-6,
-                    max_steps: 5_000,
-                },
-                stop: StopRule {
-                    max_steps: 100_000,
-                    patience: 10,
-                    rel_tol: 1e-10,
-                    target: None,
-                },
-                stage2: Stage2Start::default(),
-                max_seconds: None,
-            }
+        let d = energy.describe();
+        Settings {
+            optimizer: OptimizerChoice::adam(),
+            lr: d.lr,
+            nr_optimizer: OptimizerChoice::adam(),
+            nr_lr: d.lr,
+            hidden: d.hidden,
+            layers: 1,
+            switch: d.switch,
+            stop: StopRule {
+                max_steps: 100_000,
+                patience: 10,
+                rel_tol: d.rel_tol,
+                target: None,
+            },
+            stage2: Stage2Start::default(),
+            max_seconds: None,
         }
     }
 
@@ -268,9 +130,9 @@ pub struct RunRecord {
     pub steps: Steps,
     /// Wall time per stage.
     pub time_s: Times,
-    /// Energy at the last evaluated iterate.
+    /// Energy of the returned state (the best seen; recomputed from it).
     pub final_energy: f64,
-    /// Lowest energy seen (the returned state's).
+    /// Lowest energy seen (equal to `final_energy`: every method returns its best state).
     pub best_energy: f64,
     /// Order parameter of the returned state (phase problems).
     pub rho: Option<f64>,
@@ -400,15 +262,6 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
     Some(bar)
 }
 
-/// How the latent input is drawn: N(0, 1) for heat, U(0, 2π) for phases.
-fn latent_init(phase: bool) -> LatentInit {
-    if phase {
-        LatentInit::Phase
-    } else {
-        LatentInit::Normal
-    }
-}
-
 /// Runs `method` on `problem` from the initial state of `seed`.
 ///
 /// Divergence is not an error: it comes back as a record with `stop_reason = "diverged"`.
@@ -433,14 +286,10 @@ pub fn run_one(
     };
     let mut w = vec![0.0f32; n];
     let mut rng = init::rng(seed);
-    let random_start = |rng: &mut init::Rand, w: &mut [f32]| {
-        if phase {
-            init::phase_state(rng, w);
-        } else {
-            init::heat_state(rng, w);
-        }
-    };
-    let adam = Adam::with_lr(settings.lr);
+    let domain = problem.energy.describe().domain;
+    let random_start = |rng: &mut init::Rand, w: &mut [f32]| domain.initial_state(rng, w);
+    let mut optimizer = settings.optimizer.build(settings.lr);
+    let state_len = optimizer.state_len(n);
     recorder.start = Instant::now();
     let result: Result<Report, SolveError> = match method {
         Method::Direct | Method::DirectFrom(_) => {
@@ -448,19 +297,19 @@ pub fn run_one(
                 let mut storage = vec![0.0; propagator_storage_len(n)];
                 let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
                 let mut params = vec![0.0; model.layout().param_len()];
-                model.init_params(&mut rng, &mut params, latent_init(phase))?;
+                model.init_params(&mut rng, &mut params, domain.latent_init())?;
                 let mut scratch = vec![0.0; model.layout().scratch_len()];
                 model.forward(&params, &mut scratch, &mut w)?;
             } else {
                 random_start(&mut rng, &mut w);
             }
-            let mut work = vec![0.0; direct_work_len(n)];
+            let mut work = vec![0.0; direct_work_len(n, state_len)];
             problem.with_energy(|e| {
                 solve_direct(
-                    &mut { e },
+                    e,
                     &mut w,
                     &mut work,
-                    &adam,
+                    &mut *optimizer,
                     &settings.stop,
                     &mut recorder,
                 )
@@ -470,22 +319,23 @@ pub fn run_one(
             let mut storage = vec![0.0; propagator_storage_len(n)];
             let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
             let mut params = vec![0.0; model.layout().param_len()];
-            model.init_params(&mut rng, &mut params, latent_init(phase))?;
-            let mut work = vec![0.0; hybrid_work_len(&model)];
+            model.init_params(&mut rng, &mut params, domain.latent_init())?;
+            let mut nr_optimizer = settings.nr_optimizer.build(settings.nr_lr);
+            let mut work = vec![0.0; hybrid_work_len(&model, &*nr_optimizer, &*optimizer)];
             let hybrid = HybridConfig {
-                nr_adam: Adam::with_lr(settings.nr_lr),
                 switch: settings.switch,
-                direct_adam: adam,
                 stop: settings.stop,
                 stage2: settings.stage2,
             };
             problem.with_energy(|e| {
                 solve_hybrid(
-                    &mut { e },
+                    e,
                     &model,
                     &mut params,
                     &mut w,
                     &mut work,
+                    &mut *nr_optimizer,
+                    &mut *optimizer,
                     &hybrid,
                     &mut recorder,
                 )
@@ -519,44 +369,40 @@ pub fn run_one(
         .find(|p| p.stage == StageName::Direct)
         .map(|p| p.seconds);
     let reference = problem.known_minimum();
-    let (steps, final_energy, best_energy, stop_reason, error) = match result {
+    let nr_evaluations = recorder
+        .curve
+        .iter()
+        .filter(|p| p.stage == StageName::Nr)
+        .count() as u32;
+    // Every solver leaves the best state it saw in `w`, errors included: the energy reported
+    // is that state's.
+    let returned_energy = problem.energy_of(&w)? as f64;
+    let (steps, stop_reason, error) = match result {
         Ok(r) => (
             Steps {
                 nr: r.nr_steps,
                 direct: r.direct_steps,
             },
-            r.final_energy as f64,
-            r.best_energy as f64,
             r.reason.to_string(),
             None,
         ),
         Err(SolveError::Diverged { step, stage }) => {
-            let best = recorder
-                .curve
-                .iter()
-                .map(|p| p.energy)
-                .filter(|e| e.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            let nr = recorder
-                .curve
-                .iter()
-                .filter(|p| p.stage == StageName::Nr)
-                .count() as u32;
             let steps = match stage {
                 Stage::Nr => Steps {
                     nr: step,
                     direct: 0,
                 },
                 Stage::Direct => Steps {
-                    nr,
-                    direct: step.saturating_sub(nr),
+                    nr: nr_evaluations.saturating_sub(1),
+                    direct: step.saturating_sub(nr_evaluations),
                 },
             };
             let msg = SolveError::Diverged { step, stage }.to_string();
-            (steps, f64::NAN, best, "diverged".to_string(), Some(msg))
+            (steps, "diverged".to_string(), Some(msg))
         }
         Err(e) => return Err(e.into()),
     };
+    let (final_energy, best_energy) = (returned_energy, returned_energy);
     let nr_time = match method {
         Method::Nr(_) => switch_time.unwrap_or(total),
         _ => 0.0,
@@ -578,7 +424,7 @@ pub fn run_one(
         },
         final_energy,
         best_energy,
-        rho: (phase && error.is_none()).then(|| order_parameter(&w) as f64),
+        rho: phase.then(|| order_parameter(&w) as f64),
         stop_reason,
         reference_energy: reference,
         relative_gap: reference.map(|r| relative_gap(best_energy as f32, r as f32) as f64),

@@ -1,10 +1,13 @@
-//! Plain gradient descent on the node states: `w ← w − lr·∇E(w)`.
+//! Plain gradient descent on the node states: `w ← w − lr·∇E(w)`, through the core's stage
+//! runner with [`Sgd::plain`].
 
 use nrg_core::energy::Energy;
-use nrg_core::optim::Sgd;
-use nrg_core::solve::{Observer, Report, SolveError, StopRule};
+use nrg_core::optim::{Optimizer, Sgd};
+use nrg_core::solve::{
+    DirectObjective, Observer, OptimizerUpdate, Report, SolveError, StopRule, run_stage,
+};
 
-use super::{Tracker, check_state};
+use super::{check_state, run_direct_baseline};
 
 /// Minimizes `energy` by plain gradient descent `w ← w − lr·∇E(w)` from `w`; on return `w` holds
 /// the best iterate. One observer call and one energy-and-gradient evaluation per iteration.
@@ -20,27 +23,16 @@ pub fn gradient_descent(
     observer: &mut dyn Observer,
 ) -> Result<Report, SolveError> {
     check_state(energy, w)?;
-    let sgd = Sgd { lr, momentum: 0.0 };
+    let mut sgd = Sgd::plain(lr);
     sgd.validate()?;
-    let n = w.len();
-    let mut tracker = Tracker::new(stop, observer, w)?;
-    let mut grad = vec![0.0f32; n];
-    let mut velocity = vec![0.0f32; n];
-    let mut k = 0u32;
-    loop {
-        let e = match energy.value_and_grad(w, &mut grad) {
-            Ok(e) => e,
-            Err(err) => return tracker.fail(w, err.into()),
+    let mut grad = vec![0.0f32; w.len()];
+    run_direct_baseline(w, stop, observer, |runner, w| {
+        let mut objective = DirectObjective { energy };
+        // Plain SGD keeps no state.
+        let mut update = OptimizerUpdate {
+            optimizer: &mut sgd,
+            state: &mut [],
         };
-        match tracker.record(k, e, w) {
-            Ok(Some(reason)) => return Ok(tracker.finish(w, k, reason)),
-            Ok(None) => {}
-            Err(err) => return tracker.fail(w, err),
-        }
-        // With momentum 0 the velocity is the gradient: this is exactly w −= lr·g.
-        if let Err(err) = sgd.step(&mut velocity, w, &grad) {
-            return tracker.fail(w, err.into());
-        }
-        k += 1;
-    }
+        run_stage(runner, &mut objective, &mut update, w, &mut grad)
+    })
 }

@@ -46,9 +46,9 @@ use argmin::core::{
 use argmin::solver::linesearch::{HagerZhangLineSearch, MoreThuenteLineSearch};
 use argmin::solver::quasinewton::LBFGS;
 use nrg_core::energy::{Energy, EnergyError};
-use nrg_core::solve::{Observer, Report, SolveError, StopReason, StopRule};
+use nrg_core::solve::{Observer, Report, SolveError, StageRunner, StopReason, StopRule};
 
-use super::{Tracker, check_state};
+use super::{check_state, run_direct_baseline};
 
 /// A usual L-BFGS memory (pairs `(s, y)` kept).
 pub const LBFGS_DEFAULT_MEMORY: usize = 10;
@@ -188,7 +188,6 @@ pub fn lbfgs_with(
     if memory == 0 {
         return Err(SolveError::BadConfig { name: "memory" });
     }
-    let tracker = Tracker::new(stop, observer, w)?;
     let n = w.len();
     let cell = RefCell::new(Cached {
         energy,
@@ -202,7 +201,7 @@ pub fn lbfgs_with(
     });
     // Tolerances 0: argmin's own convergence tests never fire; the nrg stop rule decides.
     let bad = |_| SolveError::BadConfig { name: "lbfgs" };
-    match line_search {
+    run_direct_baseline(w, stop, observer, |runner, w| match line_search {
         LineSearch::MoreThuente => drive(
             || {
                 LBFGS::new(MoreThuenteLineSearch::new(), memory)
@@ -211,7 +210,7 @@ pub fn lbfgs_with(
                     .map_err(bad)
             },
             &cell,
-            tracker,
+            runner,
             w,
         ),
         LineSearch::HagerZhang => drive(
@@ -222,19 +221,19 @@ pub fn lbfgs_with(
                     .map_err(bad)
             },
             &cell,
-            tracker,
+            runner,
             w,
         ),
-    }
+    })
 }
 
 /// Steps a fresh solver from `make` (restarted on a failed line search) under the nrg stop rule.
 fn drive<'c, 'e, S>(
     make: impl Fn() -> Result<S, SolveError>,
     cell: &'c RefCell<Cached<'e>>,
-    mut tracker: Tracker<'_>,
+    runner: &mut StageRunner<'_, dyn Observer + '_>,
     w: &mut [f32],
-) -> Result<Report, SolveError>
+) -> Result<StopReason, SolveError>
 where
     S: Solver<F32Problem<'c, 'e>, LbfgsState>,
 {
@@ -251,10 +250,9 @@ where
     };
     let (mut solver, mut problem, mut state) = match start(w) {
         Ok(s) => s,
-        Err(err) => return tracker.fail(w, err),
+        Err(err) => return Err(err),
     };
     let mut fresh = true;
-    let mut k = 0u32;
     loop {
         let energy_k = state.get_cost() as f32;
         if let Some(x) = state.get_param() {
@@ -262,10 +260,16 @@ where
                 *wi = xi as f32;
             }
         }
-        match tracker.record(k, energy_k, w) {
-            Ok(Some(reason)) => return Ok(tracker.finish(w, k, reason)),
-            Ok(None) => {}
-            Err(err) => return tracker.fail(w, err),
+        let cached = cell.borrow();
+        let grad: &[f32] = if cached.valid && cached.key == w {
+            &cached.grad
+        } else {
+            &[]
+        };
+        let end = runner.record(energy_k, w, grad);
+        drop(cached);
+        if let Some(reason) = end? {
+            return Ok(reason);
         }
         loop {
             cell.borrow_mut().calls = 0;
@@ -279,23 +283,23 @@ where
                 Ok(_) => {}
                 // The call budget ran out outside the line search.
                 Err(_) if cell.borrow().error.is_none() && over_budget(cell) => {}
-                Err(err) => return tracker.fail(w, map_error(cell, &err)),
+                Err(err) => return Err(map_error(cell, &err)),
             }
             if let Some(e) = cell.borrow().error {
-                return tracker.fail(w, SolveError::Energy(e));
+                return Err(SolveError::Energy(e));
             }
             if fresh {
                 // Even steepest descent finds no decrease the f32 energy can resolve.
-                return Ok(tracker.finish(w, k, StopReason::Plateau));
+                return Ok(StopReason::Plateau);
             }
             // Restart: forget the curvature pairs and search along the gradient.
             (solver, problem, state) = match start(w) {
                 Ok(s) => s,
-                Err(err) => return tracker.fail(w, err),
+                Err(err) => return Err(err),
             };
             fresh = true;
         }
         state.increment_iter();
-        k += 1;
+        runner.advance();
     }
 }

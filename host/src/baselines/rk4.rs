@@ -27,9 +27,11 @@
 
 use nrg_core::energy::Energy;
 use nrg_core::init;
-use nrg_core::solve::{Observer, Report, SolveError, Stage, StopRule};
+use nrg_core::solve::{
+    DirectObjective, Observer, Report, SolveError, Stage, StepContext, StopRule, Update, run_stage,
+};
 
-use super::{Tracker, check_state};
+use super::{check_state, run_direct_baseline};
 
 /// `dt = RK4_DT_FACTOR / λ_max` when RK4 picks its own step (RK4's real-axis stability limit is
 /// ≈ 2.785).
@@ -85,44 +87,71 @@ pub fn rk4(
     {
         return Err(SolveError::BadConfig { name: "dt" });
     }
-    let mut tracker = Tracker::new(stop, observer, w)?;
     let adaptive = dt.is_none();
-    let mut dt = match dt {
+    let dt = match dt {
         Some(d) => d,
-        None => match dt_at(energy, w, 0) {
-            Ok(d) => d,
-            Err(err) => return tracker.fail(w, err),
-        },
+        None => dt_at(energy, w, 0)?,
     };
     let n = w.len();
-    let mut g = vec![0.0f32; n];
-    let mut acc = vec![0.0f32; n];
-    let mut tmp = vec![0.0f32; n];
-    let mut prev = f32::NAN;
-    let mut k = 0u32;
-    loop {
-        let e = match energy.value_and_grad(w, &mut g) {
-            Ok(e) => e,
-            Err(err) => return tracker.fail(w, err.into()),
+    let mut grad = vec![0.0f32; n];
+    run_direct_baseline(w, stop, observer, |runner, w| {
+        let mut update = Rk4Update {
+            dt,
+            adaptive,
+            prev: f32::NAN,
+            g: vec![0.0; n],
+            acc: vec![0.0; n],
+            tmp: vec![0.0; n],
         };
-        match tracker.record(k, e, w) {
-            Ok(Some(reason)) => return Ok(tracker.finish(w, k, reason)),
-            Ok(None) => {}
-            Err(err) => return tracker.fail(w, err),
-        }
-        if adaptive && prev.is_finite() && e > prev + RISE_TOL * prev.abs() {
+        run_stage(
+            runner,
+            &mut DirectObjective { energy },
+            &mut update,
+            w,
+            &mut grad,
+        )
+    })
+}
+
+/// RK4 as the stage runner's update: the step size, its adaptation and the stage buffers.
+struct Rk4Update {
+    dt: f32,
+    adaptive: bool,
+    /// Energy at the previous step's start.
+    prev: f32,
+    g: Vec<f32>,
+    acc: Vec<f32>,
+    tmp: Vec<f32>,
+}
+
+impl<'e> Update<DirectObjective<&'e mut dyn Energy>> for Rk4Update {
+    fn update(
+        &mut self,
+        objective: &mut DirectObjective<&'e mut dyn Energy>,
+        w: &mut [f32],
+        grad: &[f32],
+        ctx: &StepContext<'_>,
+    ) -> Result<(), SolveError> {
+        let energy = &mut *objective.energy;
+        let e = ctx.energy;
+        if self.adaptive && self.prev.is_finite() && e > self.prev + RISE_TOL * self.prev.abs() {
             // Unstable: the Hessian here is stiffer than where dt was chosen.
-            match dt_at(energy, w, k) {
-                Ok(d) => dt = dt.min(d),
+            match dt_at(energy, w, ctx.step) {
+                Ok(d) => self.dt = self.dt.min(d),
                 Err(SolveError::BadConfig { .. }) => {}
-                Err(err) => return tracker.fail(w, err),
+                Err(err) => return Err(err),
             }
         }
-        prev = e;
-        if let Err(err) = rk4_step(energy, w, dt, &mut g, &mut acc, &mut tmp) {
-            return tracker.fail(w, err);
-        }
-        k += 1;
+        self.prev = e;
+        self.g.copy_from_slice(grad);
+        rk4_step(
+            energy,
+            w,
+            self.dt,
+            &mut self.g,
+            &mut self.acc,
+            &mut self.tmp,
+        )
     }
 }
 

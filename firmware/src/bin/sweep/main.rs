@@ -24,11 +24,11 @@ use nrg_core::energy::{Energy, KURAMOTO_SCRATCH_PER_NODE, Kuramoto};
 use nrg_core::graph::Csr;
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, Layout};
-use nrg_core::optim::AdamState;
+use nrg_core::optim::Optimizer;
 use nrg_core::propagate::propagator_storage_len;
 use nrg_firmware::board::{self, MACHINE, RAM_BYTES};
 use nrg_firmware::counter::Counter;
-use nrg_firmware::problem::{self, DIRECT_ADAM, HYBRID, MODEL, Topology};
+use nrg_firmware::problem::{self, DIRECT_ADAM, MODEL, NR_ADAM, Topology};
 
 use heap_csr::{HeapCsr, try_filled};
 
@@ -157,7 +157,7 @@ fn direct_kernels(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> 
     let (scratch, rest) = arena.split_at_mut(KURAMOTO_SCRATCH_PER_NODE * n);
     let (w, rest) = rest.split_at_mut(n);
     let (grad, rest) = rest.split_at_mut(n);
-    let (m, v) = rest.split_at_mut(n);
+    let state = rest;
     init::phase_state(&mut init::rng(1), w);
     let mut energy = Kuramoto::new(graph, scratch).ok()?;
     let mut ok = true;
@@ -166,10 +166,11 @@ fn direct_kernels(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> 
         "energy_grad",
         measure(counter, || ok &= energy.value_and_grad(w, grad).is_ok()),
     );
-    let mut state = AdamState::new(m, v).ok()?;
+    let mut adam = DIRECT_ADAM;
+    adam.reset(state);
     let step = measure(counter, || {
         ok &= energy.value_and_grad(w, grad).is_ok();
-        ok &= DIRECT_ADAM.step(&mut state, w, grad).is_ok();
+        ok &= adam.step(state, w, grad, 1.0).is_ok();
     });
     cost(t, "direct_step", step);
     ok.then_some(())
@@ -196,15 +197,14 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
     let (grad_w, rest) = rest.split_at_mut(n);
     let (params, rest) = rest.split_at_mut(np);
     let (grad_p, rest) = rest.split_at_mut(np);
-    let (m, rest) = rest.split_at_mut(np);
-    let (v, model_scratch) = rest.split_at_mut(np);
+    let (state, model_scratch) = rest.split_at_mut(2 * np);
     let model = Gcn::new(&MODEL, graph, storage).ok()?;
     model
         .init_params(&mut init::rng(1), params, LatentInit::Phase)
         .ok()?;
     let mut energy = Kuramoto::new(graph, scratch).ok()?;
-    let mut state = AdamState::new(m, v).ok()?;
-    let adam = &HYBRID.nr_adam;
+    let mut adam = NR_ADAM;
+    adam.reset(state);
     let mut ok = true;
     let step = measure(counter, || {
         ok &= model.forward(params, model_scratch, w).is_ok();
@@ -212,7 +212,7 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
         ok &= model
             .backward(params, model_scratch, grad_w, grad_p)
             .is_ok();
-        ok &= adam.step(&mut state, params, grad_p).is_ok();
+        ok &= adam.step(state, params, grad_p, 1.0).is_ok();
     });
     cost(t, "nr_step", step);
     let forward = measure(counter, || {
@@ -231,7 +231,7 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
         t,
         "nr_adam",
         measure(counter, || {
-            ok &= adam.step(&mut state, params, grad_p).is_ok()
+            ok &= adam.step(state, params, grad_p, 1.0).is_ok()
         }),
     );
     ok.then_some(())

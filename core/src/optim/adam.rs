@@ -1,0 +1,161 @@
+//! Adam (Kingma & Ba), bias-corrected, as `torch.optim.Adam` computes it.
+
+use super::{OptimError, Optimizer, check_grad, decay, non_negative, positive, state_buffers};
+use crate::math::sqrt;
+
+/// Adam: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
+/// `p −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)`. State: `m` then `v` (2 n entries).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f32,
+    /// First-moment decay β1.
+    pub beta1: f32,
+    /// Second-moment decay β2.
+    pub beta2: f32,
+    /// Denominator guard ε.
+    pub eps: f32,
+    /// Steps taken since the last reset.
+    steps: u32,
+}
+
+impl Default for Adam {
+    /// lr 0.001, β1 0.9, β2 0.999, ε 1e-8 (torch's defaults).
+    fn default() -> Self {
+        Adam::new(0.001, 0.9, 0.999, 1e-8)
+    }
+}
+
+impl Adam {
+    /// Adam with every hyper-parameter given.
+    pub const fn new(lr: f32, beta1: f32, beta2: f32, eps: f32) -> Self {
+        Adam {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            steps: 0,
+        }
+    }
+
+    /// Adam with learning rate `lr` and torch's β1 0.9, β2 0.999, ε 1e-8.
+    pub const fn with_lr(lr: f32) -> Self {
+        Adam::new(lr, 0.9, 0.999, 1e-8)
+    }
+
+    /// Steps taken since the last reset.
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+}
+
+impl Optimizer for Adam {
+    fn state_len(&self, n: usize) -> usize {
+        2 * n
+    }
+
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        non_negative("lr", self.lr)?;
+        decay("beta1", self.beta1)?;
+        decay("beta2", self.beta2)?;
+        positive("eps", self.eps)
+    }
+
+    fn reset(&mut self, state: &mut [f32]) {
+        state.fill(0.0);
+        self.steps = 0;
+    }
+
+    fn step(
+        &mut self,
+        state: &mut [f32],
+        params: &mut [f32],
+        grad: &[f32],
+        lr_scale: f32,
+    ) -> Result<(), OptimError> {
+        check_grad(params.len(), grad.len())?;
+        let [m, v] = state_buffers::<2>(state, params.len())?;
+        self.steps = self.steps.saturating_add(1);
+        let t = self.steps as f32;
+        let bc1 = 1.0 - libm::powf(self.beta1, t);
+        let bc2 = 1.0 - libm::powf(self.beta2, t);
+        let k = AdamKernel {
+            b1: self.beta1,
+            b2: self.beta2,
+            c1: 1.0 - self.beta1,
+            c2: 1.0 - self.beta2,
+            step_size: self.lr * lr_scale / bc1,
+            inv_sqrt_bc2: 1.0 / sqrt(bc2),
+            eps: self.eps,
+        };
+        // Blocks of LANES so the moment updates and the division vectorize (the square root is
+        // libm's scalar instruction, which the compiler cannot widen); every element sees the
+        // same operations in the same order as the scalar tail, so results do not depend on the
+        // position of a parameter.
+        let (pb, pt) = params.as_chunks_mut::<LANES>();
+        let (gb, gt) = grad.as_chunks::<LANES>();
+        let (mb, mt) = m.as_chunks_mut::<LANES>();
+        let (vb, vt) = v.as_chunks_mut::<LANES>();
+        for (((p, g), m), v) in pb.iter_mut().zip(gb).zip(mb).zip(vb) {
+            k.block(p, g, m, v);
+        }
+        for (((p, &g), m), v) in pt.iter_mut().zip(gt).zip(mt).zip(vt) {
+            let (mm, vv) = k.moments(g, *m, *v);
+            *m = mm;
+            *v = vv;
+            *p -= k.update(mm, sqrt(vv));
+        }
+        Ok(())
+    }
+}
+
+/// Block length of the Adam loop.
+const LANES: usize = 8;
+
+/// Adam's per-step constants and its per-element arithmetic.
+struct AdamKernel {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    step_size: f32,
+    inv_sqrt_bc2: f32,
+    eps: f32,
+}
+
+impl AdamKernel {
+    /// New first and second moments.
+    #[inline(always)]
+    fn moments(&self, g: f32, m: f32, v: f32) -> (f32, f32) {
+        (self.b1 * m + self.c1 * g, self.b2 * v + self.c2 * g * g)
+    }
+
+    /// The decrement of a parameter, from its new first moment and the root of the second.
+    #[inline(always)]
+    fn update(&self, m: f32, sqrt_v: f32) -> f32 {
+        self.step_size * m / (sqrt_v * self.inv_sqrt_bc2 + self.eps)
+    }
+
+    /// One block: moments, roots, updates, each a separate loop over the block.
+    #[inline(always)]
+    fn block(
+        &self,
+        p: &mut [f32; LANES],
+        g: &[f32; LANES],
+        m: &mut [f32; LANES],
+        v: &mut [f32; LANES],
+    ) {
+        for l in 0..LANES {
+            (m[l], v[l]) = self.moments(g[l], m[l], v[l]);
+        }
+        let r = v.map(sqrt);
+        for l in 0..LANES {
+            p[l] -= self.update(m[l], r[l]);
+        }
+    }
+}

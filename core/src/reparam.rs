@@ -1,0 +1,82 @@
+//! The model side of neural reparametrization: `w = f(params)`, as a trait.
+//!
+//! A [`Reparametrization`] lays its trainable parameters out in one flat slice, initializes
+//! them, maps them to the node states (`forward`) and maps `∂E/∂w` back to `∂E/∂params`
+//! (`backward`), with a caller-owned scratch slice for what the backward pass needs. The
+//! two-stage solver ([`crate::hybrid::solve_hybrid`]) is generic over it; the GCN family
+//! ([`crate::model::Gcn`]: GCN, RGCN, NoGraph, A², 1–3 layers) implements it.
+
+use crate::init::Rand;
+use crate::model::{LatentInit, ModelError};
+
+/// A differentiable map from a flat parameter vector to the node states `w`.
+pub trait Reparametrization {
+    /// Length of the flat parameter slice.
+    fn param_len(&self) -> usize;
+
+    /// Length of the scratch slice `forward` fills and `backward` reads.
+    fn scratch_len(&self) -> usize;
+
+    /// Length of the output `w`.
+    fn output_len(&self) -> usize;
+
+    /// Draws initial parameters from `rng` (the latent input as `latent` says).
+    fn init_params(
+        &self,
+        rng: &mut Rand,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError>;
+
+    /// Computes `w = f(params)`, caching what `backward` needs in `scratch`. A non-finite
+    /// parameter is [`ModelError::NonFinite`].
+    fn forward(&self, params: &[f32], scratch: &mut [f32], w: &mut [f32])
+    -> Result<(), ModelError>;
+
+    /// Given `∂E/∂w` at the `w` of the last `forward` (same `params` and `scratch`), writes
+    /// `∂E/∂params` into `grad`. May overwrite `scratch`.
+    fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError>;
+}
+
+impl<R: Reparametrization + ?Sized> Reparametrization for &R {
+    fn param_len(&self) -> usize {
+        (**self).param_len()
+    }
+    fn scratch_len(&self) -> usize {
+        (**self).scratch_len()
+    }
+    fn output_len(&self) -> usize {
+        (**self).output_len()
+    }
+    fn init_params(
+        &self,
+        rng: &mut Rand,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        (**self).init_params(rng, params, latent)
+    }
+    fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        (**self).forward(params, scratch, w)
+    }
+    fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        (**self).backward(params, scratch, grad_w, grad)
+    }
+}

@@ -1,0 +1,40 @@
+//! Solvers and what they share: the stage runner (best iterate, stop rule, observer,
+//! divergence), the direct solver, the guarded stage-2 update, reports and errors.
+//!
+//! Every solver returns the **best** iterate it has seen in `w`, on every exit, errors
+//! included, and reports that iterate's energy as its final energy. The two-stage solver lives
+//! in [`crate::hybrid`] and is built from the same parts.
+
+mod direct;
+mod guard;
+mod observe;
+mod report;
+mod runner;
+mod stop;
+
+pub(crate) use direct::check_state_len;
+pub use direct::{DirectObjective, direct_work_len, solve_direct};
+pub use guard::{Guarded, NOISE_FACTOR};
+pub use observe::{Control, NoObserver, Observer, Stage, StepInfo};
+pub use report::{Report, SolveError};
+pub use runner::{
+    BLOWUP_FACTOR, Objective, OptimizerUpdate, StageRunner, StepContext, Update, run_stage,
+};
+pub use stop::{Progress, ProgressUpdate, StopReason, StopRule};
+
+/// Splits `work` into `K` slices of `n` entries.
+pub(crate) fn split_work<const K: usize>(
+    work: &mut [f32],
+    n: usize,
+) -> Result<[&mut [f32]; K], SolveError> {
+    let needed = K * n;
+    let found = work.len();
+    let mut rest = work
+        .get_mut(..needed)
+        .ok_or(SolveError::WorkspaceTooShort { needed, found })?;
+    Ok(core::array::from_fn(|_| {
+        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        head
+    }))
+}
