@@ -23,7 +23,7 @@ use nrg_core::energy::{
 };
 use nrg_core::graph::FixedCsr;
 use nrg_core::init;
-use nrg_core::optim::{Adam, AdamState};
+use nrg_core::optim::{Adam, Optimizer};
 
 /// 50×50 lattice: 2 500 nodes, 4 900 edges.
 type Lattice50 = FixedCsr<2500, 9800>;
@@ -133,15 +133,17 @@ fn bench_step<E: Energy, M: Measurement>(
 ) {
     let n = w0.len();
     let mut w = w0.to_vec();
-    let (mut grad, mut m, mut v) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
-    let mut state = AdamState::new(&mut m, &mut v).expect("adam state");
-    let adam = Adam::with_lr(lr);
+    let mut grad = vec![0.0f32; n];
+    let mut adam = Adam::with_lr(lr);
+    let mut state = vec![0.0f32; adam.state_len(n)];
+    adam.reset(&mut state);
     g.bench_function(name, |b| {
         b.iter(|| {
             let e = energy
                 .value_and_grad(&w, &mut grad)
                 .expect("value_and_grad");
-            adam.step(&mut state, &mut w, &grad).expect("adam step");
+            adam.step(&mut state, &mut w, &grad, 1.0)
+                .expect("adam step");
             black_box(e)
         })
     });

@@ -15,7 +15,7 @@ use nrg_core::energy::{Energy, Heat, HeatParams, Kuramoto};
 use nrg_core::graph::{Csr, Edge};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
-use nrg_core::optim::{Adam, AdamState};
+use nrg_core::optim::{Adam, Optimizer};
 
 /// CSR arrays in `Vec`s from undirected edges.
 struct Graph {
@@ -68,9 +68,9 @@ fn bench_step<E: Energy>(
     let mut w = vec![0.0f32; l.output_len()];
     let mut grad_w = vec![0.0f32; l.output_len()];
     let mut grad = vec![0.0f32; l.param_len()];
-    let (mut m, mut v) = (vec![0.0f32; l.param_len()], vec![0.0f32; l.param_len()]);
-    let mut state = AdamState::new(&mut m, &mut v).unwrap();
-    let adam = Adam::with_lr(lr);
+    let mut adam = Adam::with_lr(lr);
+    let mut state = vec![0.0f32; adam.state_len(l.param_len())];
+    adam.reset(&mut state);
     c.bench_function(id, |b| {
         b.iter(|| {
             model.forward(&params, &mut scratch, &mut w).unwrap();
@@ -78,7 +78,7 @@ fn bench_step<E: Energy>(
             model
                 .backward(&params, &mut scratch, &grad_w, &mut grad)
                 .unwrap();
-            adam.step(&mut state, &mut params, &grad).unwrap();
+            adam.step(&mut state, &mut params, &grad, 1.0).unwrap();
             black_box(e)
         })
     });

@@ -441,7 +441,11 @@ fn observer_sees_every_step_and_can_stop() {
             "{baseline:?} did not descend"
         );
         assert_eq!(r.best_energy, best);
-        assert_eq!(r.final_energy, seen[7].energy);
+        assert_eq!(r.last_energy, seen[7].energy);
+        assert_eq!(
+            r.final_energy, r.best_energy,
+            "{baseline:?}: final is the best"
+        );
         assert_eq!(
             heat.value(&w).unwrap(),
             best,

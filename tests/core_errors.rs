@@ -8,7 +8,7 @@ use nrg_core::energy::{
     Energy, EnergyError, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto,
 };
 use nrg_core::graph::{Capacity, Csr, Edge, FixedCsr, GraphError};
-use nrg_core::optim::{Adam, AdamState, OptimError, Sgd};
+use nrg_core::optim::{Adagrad, Adam, OptimError, Optimizer, RmsProp, Sgd};
 use nrg_core::solve::{NoObserver, SolveError, Stage, StopRule, direct_work_len, solve_direct};
 
 /// Asserts `err` is `want` and its message is non-empty and mentions every string in `mentions`.
@@ -352,21 +352,26 @@ fn bad_energy_parameters() {
 
 #[test]
 fn optimizer_lengths_and_hyper_parameters() {
-    let (mut m, mut v) = ([0.0f32; 3], [0.0f32; 4]);
+    // Adam's state is m then v: 2 n entries; a shorter slice is refused, naming n and what the
+    // slice holds per buffer.
+    let mut adam = Adam::default();
+    assert_eq!(adam.state_len(3), 6);
+    let mut state = [0.0f32; 5];
+    adam.reset(&mut state);
+    let mut p = [0.0f32; 3];
     check(
-        AdamState::new(&mut m, &mut v).unwrap_err(),
+        adam.step(&mut state, &mut p, &[0.0; 3], 1.0).unwrap_err(),
         OptimError::LengthMismatch {
             params: 3,
-            other: 4,
+            other: 2,
         },
-        &["3", "4"],
+        &["3", "2"],
     );
-    let (mut m, mut v) = ([0.0f32; 3], [0.0f32; 3]);
-    let mut state = AdamState::new(&mut m, &mut v).unwrap();
-    let adam = Adam::default();
+    let mut state = [0.0f32; 6];
+    adam.reset(&mut state);
     let mut p = [0.0f32; 2];
     check(
-        adam.step(&mut state, &mut p, &[0.0; 2]).unwrap_err(),
+        adam.step(&mut state, &mut p, &[0.0; 3], 1.0).unwrap_err(),
         OptimError::LengthMismatch {
             params: 2,
             other: 3,
@@ -375,32 +380,26 @@ fn optimizer_lengths_and_hyper_parameters() {
     );
     let mut p = [0.0f32; 3];
     check(
-        adam.step(&mut state, &mut p, &[0.0; 5]).unwrap_err(),
+        adam.step(&mut state, &mut p, &[0.0; 5], 1.0).unwrap_err(),
         OptimError::LengthMismatch {
             params: 3,
             other: 5,
         },
         &[],
     );
-    assert_eq!(state.steps(), 0, "a refused step does not count");
+    assert_eq!(adam.steps(), 0, "a refused step does not count");
+    // The step count is private, so variants are made by setting the public fields (struct
+    // update syntax `..adam` is not available outside the crate).
+    fn set<O: Copy>(mut o: O, f: impl FnOnce(&mut O)) -> O {
+        f(&mut o);
+        o
+    }
     for (bad, name) in [
-        (
-            Adam {
-                lr: f32::NAN,
-                ..adam
-            },
-            "lr",
-        ),
-        (Adam { lr: -0.1, ..adam }, "lr"),
-        (Adam { beta1: 1.0, ..adam }, "beta1"),
-        (
-            Adam {
-                beta2: -0.5,
-                ..adam
-            },
-            "beta2",
-        ),
-        (Adam { eps: 0.0, ..adam }, "eps"),
+        (set(adam, |a| a.lr = f32::NAN), "lr"),
+        (set(adam, |a| a.lr = -0.1), "lr"),
+        (set(adam, |a| a.beta1 = 1.0), "beta1"),
+        (set(adam, |a| a.beta2 = -0.5), "beta2"),
+        (set(adam, |a| a.eps = 0.0), "eps"),
     ] {
         check(
             bad.validate().unwrap_err(),
@@ -408,25 +407,83 @@ fn optimizer_lengths_and_hyper_parameters() {
             &[name],
         );
     }
-    let sgd = Sgd {
-        lr: 0.1,
-        momentum: 1.5,
-    };
+    let sgd = Sgd::momentum(0.1, 1.5);
     check(
         sgd.validate().unwrap_err(),
         OptimError::BadHyperParameter { name: "momentum" },
         &[],
     );
+    for (bad, name) in [
+        (Sgd::plain(-1.0).validate(), "lr"),
+        (Sgd::nesterov(0.1, 0.0).validate(), "nesterov"),
+        (
+            set(Sgd::nesterov(0.1, 0.9), |o| o.dampening = 0.5).validate(),
+            "nesterov",
+        ),
+        (
+            set(Sgd::momentum(0.1, 0.9), |o| o.dampening = 1.0).validate(),
+            "dampening",
+        ),
+        (
+            RmsProp {
+                alpha: 1.0,
+                ..RmsProp::with_lr(0.01)
+            }
+            .validate(),
+            "alpha",
+        ),
+        (
+            RmsProp {
+                eps: 0.0,
+                ..RmsProp::with_lr(0.01)
+            }
+            .validate(),
+            "eps",
+        ),
+        (
+            set(Adagrad::with_lr(0.1), |o| o.lr_decay = -1.0).validate(),
+            "lr_decay",
+        ),
+        (
+            set(Adagrad::with_lr(0.1), |o| o.initial_accumulator = f32::NAN).validate(),
+            "initial_accumulator",
+        ),
+    ] {
+        check(
+            bad.unwrap_err(),
+            OptimError::BadHyperParameter { name },
+            &[name],
+        );
+    }
+    // Momentum SGD keeps one buffer of n entries; plain SGD needs none.
+    let mut sgd = Sgd::momentum(0.1, 0.9);
+    assert_eq!((sgd.state_len(3), Sgd::plain(0.1).state_len(3)), (3, 0));
     check(
-        Sgd {
-            lr: 0.1,
-            momentum: 0.9,
-        }
-        .step(&mut [0.0; 2], &mut [0.0; 3], &[0.0; 3])
-        .unwrap_err(),
+        sgd.step(&mut [0.0; 2], &mut [0.0; 3], &[0.0; 3], 1.0)
+            .unwrap_err(),
         OptimError::LengthMismatch {
             params: 3,
             other: 2,
+        },
+        &[],
+    );
+    check(
+        RmsProp::with_lr(0.01)
+            .step(&mut [0.0; 3], &mut [0.0; 3], &[0.0; 2], 1.0)
+            .unwrap_err(),
+        OptimError::LengthMismatch {
+            params: 3,
+            other: 2,
+        },
+        &[],
+    );
+    check(
+        Adagrad::with_lr(0.1)
+            .step(&mut [0.0; 1], &mut [0.0; 3], &[0.0; 3], 1.0)
+            .unwrap_err(),
+        OptimError::LengthMismatch {
+            params: 3,
+            other: 1,
         },
         &[],
     );
@@ -440,11 +497,11 @@ fn heat_on_path3() -> Heat<'static> {
 fn solver_configuration_errors() {
     let mut heat = heat_on_path3();
     let mut w = [0.5f32; 3];
-    let mut work = [0.0f32; direct_work_len(3)];
+    let mut work = [0.0f32; direct_work_len(3, 2 * 3)];
     let stop = StopRule::default();
     let adam = Adam::default();
     let mut solve = |w: &mut [f32], work: &mut [f32], adam: &Adam, stop: &StopRule| {
-        solve_direct(&mut heat, w, work, adam, stop, &mut NoObserver).unwrap_err()
+        solve_direct(&mut heat, w, work, &mut { *adam }, stop, &mut NoObserver).unwrap_err()
     };
     check(
         solve(&mut w, &mut [0.0; 11], &adam, &stop),
@@ -498,14 +555,14 @@ fn solver_configuration_errors() {
 #[test]
 fn divergence_is_an_error() {
     let mut heat = heat_on_path3();
-    let mut work = [0.0f32; direct_work_len(3)];
+    let mut work = [0.0f32; direct_work_len(3, 2 * 3)];
     // A NaN start diverges at once.
     let mut w = [0.5, f32::NAN, 0.5];
     let err = solve_direct(
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::default(),
+        &mut Adam::default(),
         &StopRule::default(),
         &mut NoObserver,
     )
@@ -516,15 +573,17 @@ fn divergence_is_an_error() {
             step: 0,
             stage: Stage::Direct,
         },
-        &["NaN", "step 0"],
+        &["non-finite", "step 0"],
     );
+    // Nothing was evaluated successfully: the state is left as it was.
+    assert!(w[1].is_nan() && w[0] == 0.5 && w[2] == 0.5);
     // A huge learning rate throws w to ~1e30 in one step, where (w − T)⁴ overflows f32.
     let mut w = [0.9f32, 0.5, 0.1];
     let err = solve_direct(
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(1e30),
+        &mut Adam::with_lr(1e30),
         &StopRule::default(),
         &mut NoObserver,
     )
@@ -535,6 +594,8 @@ fn divergence_is_an_error() {
             step: 1,
             stage: Stage::Direct,
         },
-        &["step 1"],
+        &["step 1", "best state"],
     );
+    // The best state seen (the start) is returned, not the overflowed iterate.
+    assert_eq!(w, [0.9, 0.5, 0.1]);
 }

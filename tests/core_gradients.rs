@@ -233,7 +233,7 @@ fn heat_minimum_on_path_matches_newton_and_direct_solver() {
     );
 
     let mut w = vec![0.0f32; n];
-    let mut work = vec![0.0; direct_work_len(n)];
+    let mut work = vec![0.0; direct_work_len(n, 2 * n)];
     let stop = StopRule {
         max_steps: 20_000,
         ..StopRule::default()
@@ -242,7 +242,7 @@ fn heat_minimum_on_path_matches_newton_and_direct_solver() {
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &stop,
         &mut NoObserver,
     )

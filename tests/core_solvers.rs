@@ -9,8 +9,8 @@ use nrg_core::energy::{Energy, Heat, HeatParams, KURAMOTO_SCRATCH_PER_NODE, Kura
 use nrg_core::graph::FixedCsr;
 use nrg_core::optim::Adam;
 use nrg_core::solve::{
-    Control, NoObserver, Report, Stage, StepInfo, StopReason, StopRule, direct_work_len,
-    solve_direct,
+    Control, NoObserver, Report, SolveError, Stage, StepInfo, StopReason, StopRule,
+    direct_work_len, solve_direct,
 };
 use nrg_core::{builders, init, metrics};
 
@@ -92,13 +92,14 @@ fn heat_start(seed: u64, n: usize) -> Vec<f32> {
     w
 }
 
-fn report_bits(r: &Report) -> [u32; 6] {
+fn report_bits(r: &Report) -> [u32; 7] {
     [
         r.nr_steps,
         r.direct_steps,
         r.best_energy.to_bits(),
         r.best_step,
         r.final_energy.to_bits(),
+        r.last_energy.to_bits(),
         r.reason as u32,
     ]
 }
@@ -112,7 +113,7 @@ fn kuramoto_ring16_synchronizes() {
     let mut w = [0.0f32; 16];
     init::phase_state(&mut init::rng(6), &mut w);
     let rho0 = metrics::order_parameter(&w);
-    let mut work = [0.0f32; direct_work_len(16)];
+    let mut work = [0.0f32; direct_work_len(16, 2 * 16)];
     let stop = StopRule {
         max_steps: 20_000,
         ..StopRule::default()
@@ -121,7 +122,7 @@ fn kuramoto_ring16_synchronizes() {
         &mut k,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.05),
+        &mut Adam::with_lr(0.05),
         &stop,
         &mut NoObserver,
     )
@@ -148,7 +149,7 @@ fn heat_lattice10_reaches_exact_minimum() {
     let e_star = lat.exact();
     let mut heat = lat.heat();
     let mut w = heat_start(3, 100);
-    let mut work = vec![0.0; direct_work_len(100)];
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
     let stop = StopRule {
         max_steps: 50_000,
         ..StopRule::default()
@@ -157,7 +158,7 @@ fn heat_lattice10_reaches_exact_minimum() {
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &stop,
         &mut NoObserver,
     )
@@ -175,13 +176,13 @@ fn returned_state_is_the_best_iterate() {
     let lat = Lattice10::new();
     let mut heat = lat.heat();
     let mut w = heat_start(11, 100);
-    let mut work = vec![0.0; direct_work_len(100)];
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
     let mut rec = Recorder::default();
     let report = solve_direct(
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.5),
+        &mut Adam::with_lr(0.5),
         &StopRule::steps(60),
         &mut rec,
     )
@@ -189,8 +190,13 @@ fn returned_state_is_the_best_iterate() {
     println!("{report:?}");
     assert_eq!(report.reason, StopReason::MaxSteps);
     assert!(
-        report.final_energy > report.best_energy,
+        report.last_energy > report.best_energy,
         "this setup should end above its best: {report:?}"
+    );
+    assert_eq!(
+        report.final_energy.to_bits(),
+        report.best_energy.to_bits(),
+        "the final energy is the energy of the returned (best) state"
     );
     assert!(report.best_step < report.direct_steps);
     let mut grad = vec![0.0; 100];
@@ -217,7 +223,7 @@ fn returned_state_is_the_best_iterate() {
     let last = rec.steps.last().unwrap();
     assert_eq!(last.best, report.best_energy);
     assert_ne!(last.w, w, "the last iterate differs from the returned best");
-    assert_eq!(rec.steps.last().unwrap().energy, report.final_energy);
+    assert_eq!(rec.steps.last().unwrap().energy, report.last_energy);
 }
 
 #[test]
@@ -227,7 +233,7 @@ fn target_energy_stops_the_run() {
     let target = e_star * 1.05;
     let mut heat = lat.heat();
     let mut w = heat_start(5, 100);
-    let mut work = vec![0.0; direct_work_len(100)];
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
     let stop = StopRule {
         target: Some(target),
         ..StopRule::default()
@@ -237,7 +243,7 @@ fn target_energy_stops_the_run() {
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &stop,
         &mut rec,
     )
@@ -261,7 +267,7 @@ fn plateau_stops_the_run() {
     let mut k = Kuramoto::new(ring.view().unwrap(), &mut scratch).unwrap();
     let mut w = [0.0f32; 8];
     init::phase_state(&mut init::rng(1), &mut w);
-    let mut work = [0.0f32; direct_work_len(8)];
+    let mut work = [0.0f32; direct_work_len(8, 2 * 8)];
     let stop = StopRule {
         max_steps: 100_000,
         patience: 10,
@@ -273,7 +279,7 @@ fn plateau_stops_the_run() {
         &mut k,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.05),
+        &mut Adam::with_lr(0.05),
         &stop,
         &mut rec,
     )
@@ -311,7 +317,7 @@ fn observer_stops_the_run() {
     let lat = Lattice10::new();
     let mut heat = lat.heat();
     let mut w = heat_start(2, 100);
-    let mut work = vec![0.0; direct_work_len(100)];
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
     let mut calls = 0u32;
     let mut observer = |info: &StepInfo<'_>| {
         assert_eq!(info.w.len(), 100);
@@ -329,7 +335,7 @@ fn observer_stops_the_run() {
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &StopRule::default(),
         &mut observer,
     )
@@ -346,13 +352,13 @@ fn max_steps_stops_the_run() {
     let mut heat = lat.heat();
     let start = heat_start(4, 100);
     let mut w = start.clone();
-    let mut work = vec![0.0; direct_work_len(100)];
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
     let mut rec = Recorder::default();
     let report = solve_direct(
         &mut heat,
         &mut w,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &StopRule::steps(25),
         &mut rec,
     )
@@ -370,7 +376,7 @@ fn max_steps_stops_the_run() {
         &mut heat,
         &mut w0,
         &mut work,
-        &Adam::with_lr(0.02),
+        &mut Adam::with_lr(0.02),
         &StopRule::steps(0),
         &mut NoObserver,
     )
@@ -386,12 +392,12 @@ fn seeded_runs_are_bit_identical() {
     let run = |seed: u64| {
         let mut heat = lat.heat();
         let mut w = heat_start(seed, 100);
-        let mut work = vec![0.0; direct_work_len(100)];
+        let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
         let report = solve_direct(
             &mut heat,
             &mut w,
             &mut work,
-            &Adam::with_lr(0.02),
+            &mut Adam::with_lr(0.02),
             &StopRule::steps(300),
             &mut NoObserver,
         )
@@ -413,12 +419,12 @@ fn seeded_runs_are_bit_identical() {
         let mut w = [0.0f32; 16];
         init::phase_state(&mut init::rng(99), &mut w);
         let start: Vec<u32> = w.iter().map(|x| x.to_bits()).collect();
-        let mut work = [0.0f32; direct_work_len(16)];
+        let mut work = [0.0f32; direct_work_len(16, 2 * 16)];
         let report = solve_direct(
             &mut k,
             &mut w,
             &mut work,
-            &Adam::with_lr(0.05),
+            &mut Adam::with_lr(0.05),
             &StopRule::default(),
             &mut NoObserver,
         )
@@ -427,4 +433,62 @@ fn seeded_runs_are_bit_identical() {
         (start, end, report_bits(&report))
     };
     assert_eq!(phase_run(), phase_run());
+}
+
+#[test]
+fn huge_learning_rate_diverges_and_keeps_the_best_state() {
+    // Adam at lr 1e6 throws w to ~1e6 on its first step, where the quartic bath terms are ~1e24:
+    // far more than BLOWUP_FACTOR times the start energy above the best, so the run is an error,
+    // not a "plateau" at a huge energy; the best state (here the start) is still returned.
+    let lat = Lattice10::new();
+    let mut heat = lat.heat();
+    let start = heat_start(7, 100);
+    let e0 = heat.value(&start).unwrap();
+    let mut w = start.clone();
+    let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
+    let mut rec = Recorder::default();
+    let err = solve_direct(
+        &mut heat,
+        &mut w,
+        &mut work,
+        &mut Adam::with_lr(1e6),
+        &StopRule::default(),
+        &mut rec,
+    )
+    .unwrap_err();
+    println!(
+        "lr 1e6: {err}; E0 {e0}; observed energies {:?}",
+        rec.steps.iter().map(|s| s.energy).collect::<Vec<_>>()
+    );
+    assert!(
+        matches!(
+            err,
+            SolveError::Diverged {
+                stage: Stage::Direct,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(w.iter().all(|x| x.is_finite()), "returned w is not finite");
+    let e = heat.value(&w).unwrap();
+    let seen_min = rec
+        .steps
+        .iter()
+        .map(|s| s.energy)
+        .fold(f32::INFINITY, f32::min);
+    assert!(!rec.steps.is_empty(), "the start was evaluated");
+    assert_eq!(rec.steps[0].energy, e0);
+    assert_eq!(
+        e.to_bits(),
+        seen_min.to_bits(),
+        "returned energy {e} vs lowest seen {seen_min}"
+    );
+    assert!(e <= e0, "returned energy {e} above the start {e0}");
+    let best = rec
+        .steps
+        .iter()
+        .find(|s| s.energy.to_bits() == seen_min.to_bits())
+        .unwrap();
+    assert_eq!(best.w, w, "returned w is the iterate of the lowest energy");
 }

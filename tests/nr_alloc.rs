@@ -1,7 +1,8 @@
 //! The NR step allocates nothing: a counting global allocator (wrapping `System`) sees zero
 //! allocations on the test's thread during ten full steps — forward, energy value and gradient,
 //! backward, Adam on the flat parameters — after setup, for several models and energies; and
-//! none during whole `solve_hybrid` runs with fixed step counts.
+//! none during whole `solve_hybrid` and `solve_direct` runs with fixed step counts, with every
+//! optimizer (through `dyn Optimizer`).
 //!
 //! This file is its own test binary so the allocator is only installed here.
 
@@ -18,9 +19,11 @@ use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, s
 use nrg_core::init;
 use nrg_core::metrics::order_parameter;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig, ModelKind};
-use nrg_core::optim::{Adam, AdamState};
+use nrg_core::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use nrg_core::propagate::PropagationKind;
-use nrg_core::solve::{Control, StepInfo, StopRule};
+use nrg_core::solve::{
+    Control, NoObserver, SolveError, StepInfo, StopRule, direct_work_len, solve_direct,
+};
 
 /// Counts allocations (alloc, zeroed alloc, realloc) made while the current thread is armed.
 struct Counting;
@@ -102,9 +105,9 @@ fn nr_steps<E: Energy>(energy: &mut E, csr: Csr<'_>, config: &ModelConfig) -> (u
     let mut w = vec![0.0f32; l.output_len()];
     let mut grad_w = vec![0.0f32; l.output_len()];
     let mut grad = vec![0.0f32; l.param_len()];
-    let (mut m, mut v) = (vec![0.0f32; l.param_len()], vec![0.0f32; l.param_len()]);
-    let mut state = AdamState::new(&mut m, &mut v).unwrap();
-    let adam = Adam::with_lr(0.01);
+    let mut adam = Adam::with_lr(0.01);
+    let mut state = vec![0.0f32; adam.state_len(l.param_len())];
+    adam.reset(&mut state);
     let (mut first, mut last) = (0.0, 0.0);
     let count = allocations_during(|| {
         for k in 0..10 {
@@ -113,7 +116,7 @@ fn nr_steps<E: Energy>(energy: &mut E, csr: Csr<'_>, config: &ModelConfig) -> (u
             model
                 .backward(&params, &mut scratch, &grad_w, &mut grad)
                 .unwrap();
-            adam.step(&mut state, &mut params, &grad).unwrap();
+            adam.step(&mut state, &mut params, &grad, 1.0).unwrap();
             if k == 0 {
                 first = e;
             }
@@ -182,11 +185,10 @@ fn solve_hybrid_allocates_nothing() {
             .init_params(&mut init::rng(2), &mut params, LatentInit::Phase)
             .unwrap();
         let mut w = vec![0.0f32; 625];
-        let mut work = vec![0.0f32; hybrid_work_len(&model)];
+        let (mut nr_adam, mut direct_adam) = (Adam::with_lr(0.01), Adam::with_lr(0.01));
+        let mut work = vec![0.0f32; hybrid_work_len(&model, &nr_adam, &direct_adam)];
         let config = HybridConfig {
-            nr_adam: Adam::with_lr(0.01),
             switch: SwitchRule::AfterSteps(30),
-            direct_adam: Adam::with_lr(0.01),
             stop: StopRule::steps(30),
             stage2,
         };
@@ -204,6 +206,8 @@ fn solve_hybrid_allocates_nothing() {
                 &mut params,
                 &mut w,
                 &mut work,
+                &mut nr_adam,
+                &mut direct_adam,
                 &config,
                 &mut observer,
             ));
@@ -217,5 +221,83 @@ fn solve_hybrid_allocates_nothing() {
         );
         assert_eq!(report.steps(), 60);
         assert_eq!(count, 0);
+    }
+}
+
+#[test]
+fn every_optimizer_steps_without_allocating() {
+    let g = VecGraph::from_edges(400, &lattice_edges(20, 20));
+    let csr = g.csr();
+    let (hot, cold) = lattice_baths(20, 20, 2);
+    let mut energy = Heat::new(csr, &hot, &cold, HeatParams::default()).unwrap();
+    let mut storage = vec![0.0f32; 400];
+    let model = Gcn::new(&ModelConfig::gcn(8), csr, &mut storage).unwrap();
+    let make = |k: usize| -> (&str, Box<dyn Optimizer>) {
+        match k {
+            0 => ("adam", Box::new(Adam::with_lr(0.02))),
+            1 => ("sgd", Box::new(Sgd::plain(0.01))),
+            2 => ("sgd-momentum", Box::new(Sgd::momentum(0.01, 0.9))),
+            3 => ("sgd-nesterov", Box::new(Sgd::nesterov(0.01, 0.9))),
+            4 => ("rmsprop", Box::new(RmsProp::with_lr(0.01))),
+            _ => ("adagrad", Box::new(Adagrad::with_lr(0.1))),
+        }
+    };
+    for k in 0..6 {
+        let (name, mut opt) = make(k);
+        let (_, mut nr_opt) = make(k);
+        // Direct, then hybrid with the same optimizer in both stages (through `dyn Optimizer`).
+        let mut w = vec![0.0f32; 400];
+        init::heat_state(&mut init::rng(3), &mut w);
+        let mut work = vec![0.0f32; direct_work_len(400, opt.state_len(400))];
+        let mut direct = None;
+        let count = allocations_during(|| {
+            direct = Some(solve_direct(
+                &mut energy,
+                &mut w,
+                &mut work,
+                &mut *opt,
+                &StopRule::steps(20),
+                &mut NoObserver,
+            ));
+        });
+        let direct = direct.unwrap().unwrap();
+        assert_eq!(count, 0, "solve_direct with {name}");
+        let mut params = vec![0.0f32; model.layout().param_len()];
+        model
+            .init_params(&mut init::rng(3), &mut params, LatentInit::Normal)
+            .unwrap();
+        let mut work = vec![0.0f32; hybrid_work_len(&model, &*nr_opt, &*opt)];
+        let config = HybridConfig {
+            switch: SwitchRule::AfterSteps(10),
+            stop: StopRule::steps(10),
+            stage2: Stage2Start::default(),
+        };
+        let mut hybrid = None;
+        let count = allocations_during(|| {
+            hybrid = Some(solve_hybrid(
+                &mut energy,
+                &model,
+                &mut params,
+                &mut w,
+                &mut work,
+                &mut *nr_opt,
+                &mut *opt,
+                &config,
+                &mut NoObserver,
+            ));
+        });
+        // Plain SGD at these rates may blow up on the GCN's parameters; the error path must not
+        // allocate either.
+        let hybrid = hybrid.unwrap();
+        assert!(
+            matches!(hybrid, Ok(_) | Err(SolveError::Diverged { .. })),
+            "{name}: {hybrid:?}"
+        );
+        println!(
+            "{name}: direct best {:.4}, hybrid {:?}",
+            direct.best_energy,
+            hybrid.map(|r| r.best_energy)
+        );
+        assert_eq!(count, 0, "solve_hybrid with {name}");
     }
 }

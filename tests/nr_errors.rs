@@ -15,7 +15,7 @@ use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, Layout, ModelConfig, ModelError};
 use nrg_core::optim::{Adam, OptimError};
 use nrg_core::propagate::PropagationKind;
-use nrg_core::solve::{NoObserver, SolveError, StopRule};
+use nrg_core::solve::{NoObserver, SolveError, Stage, StopRule};
 use proptest::prelude::*;
 
 /// Asserts the error's `Display` is non-empty and prints it.
@@ -31,12 +31,20 @@ fn ring(n: u32) -> VecGraph {
 
 fn hybrid_config(stage2: Stage2Start) -> HybridConfig {
     HybridConfig {
-        nr_adam: Adam::with_lr(0.01),
         switch: SwitchRule::AfterSteps(5),
-        direct_adam: Adam::with_lr(0.01),
         stop: StopRule::steps(5),
         stage2,
     }
+}
+
+/// The optimizer of both stages in these tests.
+fn adam() -> Adam {
+    Adam::with_lr(0.01)
+}
+
+/// Work entries `solve_hybrid` needs for `model` with [`adam`] in both stages.
+fn work_len(model: &Gcn<'_>) -> usize {
+    hybrid_work_len(model, &adam(), &adam())
 }
 
 #[test]
@@ -213,21 +221,32 @@ fn non_finite_parameters_are_refused() {
         assert_eq!(e, ModelError::NonFinite { index });
         shows(&format!("forward, {bad} at {index}"), e);
 
-        // The hybrid solver reports it as a model error before any step.
+        // The hybrid solver reports it as a divergence of the NR stage at its first step (a
+        // run to record, not a refused call), and leaves `w` as it was: no iterate was seen.
         let mut energy_scratch = vec![0.0f32; 12];
         let mut energy = Kuramoto::new(g.csr(), &mut energy_scratch).unwrap();
-        let mut work = vec![0.0f32; hybrid_work_len(&model)];
+        let mut work = vec![0.0f32; work_len(&model)];
+        w.fill(0.25);
         let e = solve_hybrid(
             &mut energy,
             &model,
             &mut p,
             &mut w,
             &mut work,
+            &mut adam(),
+            &mut adam(),
             &hybrid_config(Stage2Start::default()),
             &mut NoObserver,
         )
         .unwrap_err();
-        assert_eq!(e, SolveError::Model(ModelError::NonFinite { index }));
+        assert_eq!(
+            e,
+            SolveError::Diverged {
+                step: 0,
+                stage: Stage::Nr
+            }
+        );
+        assert!(w.iter().all(|&x| x == 0.25), "w changed: {w:?}");
         shows("solve_hybrid, non-finite parameter", e);
     }
 }
@@ -243,7 +262,7 @@ fn hybrid_refuses_mismatched_inputs() {
     model
         .init_params(&mut init::rng(3), &mut params, LatentInit::Phase)
         .unwrap();
-    let needed = hybrid_work_len(&model);
+    let needed = work_len(&model);
     let config = hybrid_config(Stage2Start::default());
 
     // An energy on another graph (7 nodes for a 6-node model).
@@ -257,6 +276,8 @@ fn hybrid_refuses_mismatched_inputs() {
         &mut params,
         &mut w,
         &mut work,
+        &mut adam(),
+        &mut adam(),
         &config,
         &mut NoObserver,
     )
@@ -269,20 +290,35 @@ fn hybrid_refuses_mismatched_inputs() {
 
     let mut s6 = vec![0.0f32; 12];
     let mut energy = Kuramoto::new(g.csr(), &mut s6).unwrap();
-    let mut run = |params: &mut [f32], w: &mut [f32], work: &mut [f32], config: &HybridConfig| {
+    let mut run_with = |params: &mut [f32],
+                        w: &mut [f32],
+                        work: &mut [f32],
+                        mut nr: Adam,
+                        mut direct: Adam,
+                        config: &HybridConfig| {
         solve_hybrid(
             &mut energy,
             &model,
             params,
             w,
             work,
+            &mut nr,
+            &mut direct,
             config,
             &mut NoObserver,
         )
     };
 
     // w of the wrong length.
-    let e = run(&mut params.clone(), &mut [0.0; 5], &mut work, &config).unwrap_err();
+    let e = run_with(
+        &mut params.clone(),
+        &mut [0.0; 5],
+        &mut work,
+        adam(),
+        adam(),
+        &config,
+    )
+    .unwrap_err();
     assert!(
         matches!(e, SolveError::Energy(EnergyError::StateLength { .. })),
         "{e:?}"
@@ -292,7 +328,7 @@ fn hybrid_refuses_mismatched_inputs() {
     // Parameters of the wrong length.
     let mut long = params.clone();
     long.push(0.0);
-    let e = run(&mut long, &mut w, &mut work, &config).unwrap_err();
+    let e = run_with(&mut long, &mut w, &mut work, adam(), adam(), &config).unwrap_err();
     assert_eq!(
         e,
         SolveError::Model(ModelError::Length {
@@ -304,10 +340,12 @@ fn hybrid_refuses_mismatched_inputs() {
     shows("params too long", e);
 
     // A workspace one entry short.
-    let e = run(
+    let e = run_with(
         &mut params.clone(),
         &mut w,
         &mut work[..needed - 1],
+        adam(),
+        adam(),
         &config,
     )
     .unwrap_err();
@@ -323,7 +361,15 @@ fn hybrid_refuses_mismatched_inputs() {
     // Bad warm-up growth for the matched stage-2 start.
     for growth in [1.0f32, 0.5, 0.0, -2.0, f32::NAN, f32::INFINITY] {
         let config = hybrid_config(Stage2Start::Matched { growth });
-        let e = run(&mut params.clone(), &mut w, &mut work, &config).unwrap_err();
+        let e = run_with(
+            &mut params.clone(),
+            &mut w,
+            &mut work,
+            adam(),
+            adam(),
+            &config,
+        )
+        .unwrap_err();
         assert_eq!(
             e,
             SolveError::BadConfig { name: "growth" },
@@ -333,17 +379,34 @@ fn hybrid_refuses_mismatched_inputs() {
     }
 
     // Bad optimizer and stop-rule settings.
-    let mut config = hybrid_config(Stage2Start::Fresh);
-    config.nr_adam.lr = f32::NAN;
-    let e = run(&mut params.clone(), &mut w, &mut work, &config).unwrap_err();
+    let config = hybrid_config(Stage2Start::Fresh);
+    let mut nan_lr = adam();
+    nan_lr.lr = f32::NAN;
+    let e = run_with(
+        &mut params.clone(),
+        &mut w,
+        &mut work,
+        nan_lr,
+        adam(),
+        &config,
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         SolveError::Optim(OptimError::BadHyperParameter { name: "lr" })
     );
     shows("NaN NR learning rate", e);
-    let mut config = hybrid_config(Stage2Start::Fresh);
-    config.direct_adam.beta1 = 1.0;
-    let e = run(&mut params.clone(), &mut w, &mut work, &config).unwrap_err();
+    let mut beta1_one = adam();
+    beta1_one.beta1 = 1.0;
+    let e = run_with(
+        &mut params.clone(),
+        &mut w,
+        &mut work,
+        adam(),
+        beta1_one,
+        &config,
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         SolveError::Optim(OptimError::BadHyperParameter { name: "beta1" })
@@ -351,12 +414,20 @@ fn hybrid_refuses_mismatched_inputs() {
     shows("β1 = 1 in stage 2", e);
     let mut config = hybrid_config(Stage2Start::Fresh);
     config.stop.rel_tol = -1.0;
-    let e = run(&mut params.clone(), &mut w, &mut work, &config).unwrap_err();
+    let e = run_with(
+        &mut params.clone(),
+        &mut w,
+        &mut work,
+        adam(),
+        adam(),
+        &config,
+    )
+    .unwrap_err();
     assert_eq!(e, SolveError::BadConfig { name: "rel_tol" });
     shows("negative rel_tol", e);
 
     // And the untouched inputs still run.
-    let report = run(&mut params, &mut w, &mut work, &config_ok()).unwrap();
+    let report = run_with(&mut params, &mut w, &mut work, adam(), adam(), &config_ok()).unwrap();
     assert_eq!(report.steps(), 10);
 }
 

@@ -8,7 +8,7 @@ mod nr_common;
 use nr_common::*;
 use nrg_core::energy::{Energy, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto};
 use nrg_core::model::{Gcn, Layout, ModelConfig};
-use nrg_core::optim::{Adam, AdamState};
+use nrg_core::optim::{Adam, Optimizer};
 use serde_json::Value;
 
 /// The model configuration of a golden `kind`.
@@ -208,9 +208,9 @@ fn rgcn_adam_steps_match_golden() {
     let mut w = vec![0.0f32; l.output_len()];
     let mut grad_w = vec![0.0f32; l.output_len()];
     let mut grad = vec![0.0f32; l.param_len()];
-    let (mut m, mut v) = (vec![0.0f32; l.param_len()], vec![0.0f32; l.param_len()]);
-    let mut state = AdamState::new(&mut m, &mut v).unwrap();
-    let adam = Adam::with_lr(lr);
+    let mut adam = Adam::with_lr(lr);
+    let mut state = vec![f32::NAN; adam.state_len(l.param_len())];
+    adam.reset(&mut state);
     let mut energy_scratch = vec![0.0f32; 2 * g.n];
     let mut energy = Kuramoto::new(csr, &mut energy_scratch).unwrap();
 
@@ -266,7 +266,7 @@ fn rgcn_adam_steps_match_golden() {
                 ));
             }
         }
-        adam.step(&mut state, &mut params, &grad).unwrap();
+        adam.step(&mut state, &mut params, &grad, 1.0).unwrap();
 
         let want_loss = field(step, "loss_before_step").as_f64().unwrap();
         let worst = compare(&[loss as f64], &[want_loss], |_| REL * want_loss.abs());

@@ -10,11 +10,15 @@
 //!
 //! - [`graph`], [`builders`]: symmetric CSR graphs and heap-free edge iterators.
 //! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
+//! - [`reparam`]: the [`reparam::Reparametrization`] trait, the model side of NR.
 //! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
 //!   aggregation operator and dense kernels, with a hand-written backward pass.
-//! - [`optim`]: Adam and SGD with momentum over flat slices.
-//! - [`solve`]: the direct solver, stop rules, observer, report.
-//! - [`hybrid`]: the two-stage solver (NR, then direct Adam) of the seed's Algorithm 1.
+//! - [`optim`]: the [`optim::Optimizer`] trait and Adam, SGD (momentum, Nesterov), RMSprop,
+//!   Adagrad over flat slices, as `torch.optim` computes them.
+//! - [`solve`]: the stage runner every solver shares (best iterate, stop rule, observer,
+//!   divergence), the direct solver, the guarded stage-2 update, reports and errors.
+//! - [`hybrid`]: the two-stage solver (NR, then direct) of the seed's Algorithm 1, generic over
+//!   the reparametrization and both optimizers.
 //! - [`metrics`], [`init`]: order parameter, energy gaps, seeded initial states.
 //!
 //! Features: `micromath` (fast sin/cos for microcontrollers), `defmt` (derive `defmt::Format`).

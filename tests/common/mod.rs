@@ -23,19 +23,33 @@ pub fn golden_path() -> PathBuf {
 /// The parsed golden file, loaded once. Missing or malformed is a failure, never a skip.
 pub fn golden() -> &'static Value {
     static GOLDEN: OnceLock<Value> = OnceLock::new();
-    GOLDEN.get_or_init(|| {
-        let path = golden_path();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "golden vectors not found at {}: {e}. They belong in shared/golden/ beside the \
-                 repository (CARGO_MANIFEST_DIR/../shared/golden/golden_small.json); these tests \
-                 fail rather than skip without them.",
-                path.display()
-            )
-        });
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("golden file {} is not valid JSON: {e}", path.display()))
-    })
+    GOLDEN.get_or_init(|| load_json(&golden_path()))
+}
+
+/// Where the optimizer trajectories live: `../shared/golden/golden_optim.json`.
+pub fn golden_optim_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden/golden_optim.json")
+}
+
+/// The parsed optimizer trajectories (torch.optim), loaded once. Missing or malformed is a
+/// failure, never a skip.
+pub fn golden_optim() -> &'static Value {
+    static GOLDEN: OnceLock<Value> = OnceLock::new();
+    GOLDEN.get_or_init(|| load_json(&golden_optim_path()))
+}
+
+/// Reads and parses a golden JSON file, panicking with its path when it is missing or invalid.
+fn load_json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "golden vectors not found at {}: {e}. They belong in shared/golden/ beside the \
+             repository (CARGO_MANIFEST_DIR/../shared/golden/); these tests fail rather than \
+             skip without them.",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("golden file {} is not valid JSON: {e}", path.display()))
 }
 
 /// `v[key]`, failing with the key's name when it is missing.

@@ -248,10 +248,7 @@ where
             Err(err) => Err(map_error(cell, &err)),
         }
     };
-    let (mut solver, mut problem, mut state) = match start(w) {
-        Ok(s) => s,
-        Err(err) => return Err(err),
-    };
+    let (mut solver, mut problem, mut state) = start(w)?;
     let mut fresh = true;
     loop {
         let energy_k = state.get_cost() as f32;
@@ -293,10 +290,7 @@ where
                 return Ok(StopReason::Plateau);
             }
             // Restart: forget the curvature pairs and search along the gradient.
-            (solver, problem, state) = match start(w) {
-                Ok(s) => s,
-                Err(err) => return Err(err),
-            };
+            (solver, problem, state) = start(w)?;
             fresh = true;
         }
         state.increment_iter();
