@@ -100,8 +100,8 @@ where
     O1: Optimizer + ?Sized,
     O2: Optimizer + ?Sized,
 {
-    // ∂E/∂w, the best w and the previous NR output after the shared area.
-    areas(model, nr_optimizer, direct_optimizer) + 3 * model.output_len()
+    // ∂E/∂w and the best w after the shared area.
+    areas(model, nr_optimizer, direct_optimizer) + 2 * model.output_len()
 }
 
 /// The larger of stage 1's area (∂params, optimizer state, model scratch) and stage 2's
@@ -133,8 +133,9 @@ struct NrObjective<'a, E: ?Sized, R: ?Sized> {
     model: &'a R,
     scratch: &'a mut [f32],
     w: &'a mut [f32],
+    /// `∂E/∂w`; between evaluations (its value spent by the last backward pass) it holds the
+    /// previous output, so the move needs no buffer of its own.
     grad_w: &'a mut [f32],
-    prev_w: &'a mut [f32],
     /// RMS change of `w` over the last parameter update.
     last_move: f32,
     evaluations: u32,
@@ -144,7 +145,7 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
     fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> Result<f32, SolveError> {
         let step = self.evaluations;
         self.evaluations = self.evaluations.saturating_add(1);
-        self.prev_w.copy_from_slice(self.w);
+        self.grad_w.copy_from_slice(self.w);
         match self.model.forward(params, self.scratch, self.w) {
             Err(ModelError::NonFinite { .. }) => {
                 return Err(SolveError::Diverged {
@@ -155,7 +156,7 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
             other => other?,
         }
         if step > 0 {
-            self.last_move = rms_diff(self.w, self.prev_w);
+            self.last_move = rms_diff(self.w, self.grad_w);
         }
         let e = self.energy.value_and_grad(self.w, self.grad_w)?;
         if e.is_finite() {
@@ -221,7 +222,7 @@ where
         });
     }
     let (area, rest) = work.split_at_mut(areas(model, nr_optimizer, direct_optimizer));
-    let [grad_w, best_w, prev_w] = split_work::<3>(rest, n)?;
+    let [grad_w, best_w] = split_work::<2>(rest, n)?;
     let mut runner = StageRunner::new(best_w, observer);
 
     // Stage 1: the optimizer on the parameters. A target ends the whole run here.
@@ -229,29 +230,17 @@ where
         target: config.stop.target,
         ..config.switch.as_stop_rule()
     };
-    let (stage1, last_move) = {
-        let (grad_p, rest) = area.split_at_mut(np);
-        let (state, scratch) = rest.split_at_mut(nr_optimizer.state_len(np));
-        nr_optimizer.reset(state);
-        let mut objective = NrObjective {
-            energy: &mut *energy,
-            model,
-            scratch,
-            w: &mut *w,
-            grad_w: &mut *grad_w,
-            prev_w,
-            last_move: 0.0,
-            evaluations: 0,
-        };
-        let mut update = OptimizerUpdate {
-            optimizer: &mut *nr_optimizer,
-            state,
-        };
-        let result = runner
-            .begin(Stage::Nr, &switch)
-            .and_then(|()| run_stage(&mut runner, &mut objective, &mut update, params, grad_p));
-        (result, objective.last_move)
-    };
+    let (stage1, last_move) = nr_stage(
+        &mut runner,
+        &switch,
+        &mut *energy,
+        model,
+        params,
+        &mut *w,
+        &mut *grad_w,
+        area,
+        &mut *nr_optimizer,
+    );
     let nr_steps = runner.stage_steps();
     let reason = match stage1 {
         Ok(StopReason::Plateau | StopReason::MaxSteps) => None,
@@ -268,34 +257,112 @@ where
 
     // Stage 2: the optimizer on w, its buffers carved from the now idle stage-1 area. The
     // switch step was the last NR evaluation; stage 2 re-evaluates its start.
+    let stage2 = direct_stage(
+        &mut runner,
+        &config.stop,
+        config.stage2,
+        energy,
+        w,
+        grad_w,
+        area,
+        direct_optimizer,
+        last_move,
+    );
+    runner.restore(w);
+    let reason = stage2?;
+    Ok(runner.report(nr_steps, runner.stage_steps(), reason))
+}
+
+/// Stage 1 of [`solve_hybrid`]: `nr_optimizer` on the parameters until `switch` fires.
+/// Returns how it ended and the RMS move of `w` over its last update. Never inlined, like
+/// [`direct_stage`]: the two stages' frames are then never on the stack at once, which is what
+/// keeps the 64-node run within the 16 KB of a Cortex-M0.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn nr_stage<E, R, O1, Obs>(
+    runner: &mut StageRunner<'_, Obs>,
+    switch: &StopRule,
+    energy: &mut E,
+    model: &R,
+    params: &mut [f32],
+    w: &mut [f32],
+    grad_w: &mut [f32],
+    area: &mut [f32],
+    nr_optimizer: &mut O1,
+) -> (Result<StopReason, SolveError>, f32)
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    Obs: Observer + ?Sized,
+{
+    let np = model.param_len();
+    let (grad_p, rest) = area.split_at_mut(np);
+    let (state, scratch) = rest.split_at_mut(nr_optimizer.state_len(np));
+    nr_optimizer.reset(state);
+    let mut objective = NrObjective {
+        energy,
+        model,
+        scratch,
+        w,
+        grad_w,
+        last_move: 0.0,
+        evaluations: 0,
+    };
+    let mut update = OptimizerUpdate {
+        optimizer: nr_optimizer,
+        state,
+    };
+    let result = runner
+        .begin(Stage::Nr, switch)
+        .and_then(|()| run_stage(runner, &mut objective, &mut update, params, grad_p));
+    (result, objective.last_move)
+}
+
+/// Stage 2 of [`solve_hybrid`]: `direct_optimizer` on `w`, fresh or guarded as `start` says
+/// (`last_move` is stage 1's last RMS move of `w`). Never inlined (see [`nr_stage`]).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn direct_stage<E, O2, Obs>(
+    runner: &mut StageRunner<'_, Obs>,
+    stop: &StopRule,
+    start: Stage2Start,
+    energy: &mut E,
+    w: &mut [f32],
+    grad_w: &mut [f32],
+    area: &mut [f32],
+    direct_optimizer: &mut O2,
+    last_move: f32,
+) -> Result<StopReason, SolveError>
+where
+    E: Energy + ?Sized,
+    O2: Optimizer + ?Sized,
+    Obs: Observer + ?Sized,
+{
+    let n = w.len();
     let (state, rest) = area.split_at_mut(direct_optimizer.state_len(n));
     let best_grad = &mut rest[..n];
     direct_optimizer.reset(state);
     let mut objective = DirectObjective { energy };
-    let stage2 = runner
-        .begin(Stage::Direct, &config.stop)
-        .and_then(|()| match config.stage2 {
-            Stage2Start::Fresh => {
-                let mut update = OptimizerUpdate {
-                    optimizer: &mut *direct_optimizer,
-                    state,
-                };
-                run_stage(&mut runner, &mut objective, &mut update, w, grad_w)
-            }
-            Stage2Start::Matched { growth } => {
-                runner.restore(w);
-                let lr = direct_optimizer.lr();
-                let start = if lr > 0.0 {
-                    (last_move / lr).clamp(1e-4, 1.0)
-                } else {
-                    1.0
-                };
-                let mut update =
-                    Guarded::new(&mut *direct_optimizer, state, best_grad, start, growth)?;
-                run_stage(&mut runner, &mut objective, &mut update, w, grad_w)
-            }
-        });
-    runner.restore(w);
-    let reason = stage2?;
-    Ok(runner.report(nr_steps, runner.stage_steps(), reason))
+    runner.begin(Stage::Direct, stop)?;
+    match start {
+        Stage2Start::Fresh => {
+            let mut update = OptimizerUpdate {
+                optimizer: direct_optimizer,
+                state,
+            };
+            run_stage(runner, &mut objective, &mut update, w, grad_w)
+        }
+        Stage2Start::Matched { growth } => {
+            runner.restore(w);
+            let lr = direct_optimizer.lr();
+            let start = if lr > 0.0 {
+                (last_move / lr).clamp(1e-4, 1.0)
+            } else {
+                1.0
+            };
+            let mut update = Guarded::new(direct_optimizer, state, best_grad, start, growth)?;
+            run_stage(runner, &mut objective, &mut update, w, grad_w)
+        }
+    }
 }

@@ -364,6 +364,7 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Mo
 impl<'a> Gcn<'a> {
     /// Builds the model on `graph`, computing the propagation's normalization into `storage`
     /// ([`crate::propagate::propagator_storage_len`]`(n)` entries).
+    #[inline(never)] // set-up code: its frame stays off the solver's stack (Cortex-M0)
     pub fn new(
         config: &ModelConfig,
         graph: Csr<'a>,
@@ -388,6 +389,7 @@ impl<'a> Gcn<'a> {
 
     /// Initializes `params`: `z` as `latent` says, every weight and bias uniform in
     /// `±1/√fan_in` (`fan_in = h`), as `torch.nn.Linear` does.
+    #[inline(never)] // set-up code: its frame stays off the solver's stack (Cortex-M0)
     pub fn init_params<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
@@ -449,6 +451,9 @@ impl<'a> Gcn<'a> {
     }
 
     /// Computes `w = GCN(z; θ)` and caches what [`Gcn::backward`] needs in `scratch`.
+    // Never inlined: forward and backward then have frames of their own that are never live at
+    // once, which is what keeps the 64-node NR run within the 16 KB of a Cortex-M0.
+    #[inline(never)]
     pub fn forward(
         &self,
         params: &[f32],
@@ -526,6 +531,7 @@ impl<'a> Gcn<'a> {
 impl Gcn<'_> {
     /// Given `∂E/∂w` at the `w` of the last [`Gcn::forward`] (same `params`, same `scratch`),
     /// writes `∂E/∂params` into `grad` (one entry per parameter). Overwrites the scratch cache.
+    #[inline(never)] // see `forward`
     pub fn backward(
         &self,
         params: &[f32],
@@ -537,128 +543,154 @@ impl Gcn<'_> {
         self.check(params, scratch.len())?;
         check_len("grad_w", l.output_len(), grad_w.len())?;
         check_len("grad", l.param_len(), grad.len())?;
+        let mut s = self.split(scratch);
+        grad.fill(0.0);
+        self.readout_backward(params, &mut s, grad_w, grad);
+        for layer in (0..l.layers()).rev() {
+            self.layer_backward(layer, params, &mut s, grad_w, grad);
+        }
+        Ok(())
+    }
+
+    /// Readout part of [`Gcn::backward`]: `∂W_o = H_Lᵀ dw`, `∂b_o = Σ_i dw_i`, with `H_L`
+    /// rebuilt from `pre_L`. Never inlined, like [`Gcn::layer_backward`]: on a Cortex-M0 the
+    /// pieces' frames would otherwise add up in one.
+    #[inline(never)]
+    fn readout_backward(
+        &self,
+        params: &[f32],
+        s: &mut Scratch<'_>,
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let l = self.layout;
         let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
         let residual = l.config.kind == ModelKind::Rgcn;
-        let s = self.split(scratch);
-        let wo = &params[l.readout_weights()];
-        grad.fill(0.0);
+        let last = layers - 1;
+        let pre = &s.pre[last * nh..layers * nh];
+        let input: &[f32] = if last == 0 {
+            &params[l.latent()]
+        } else {
+            &s.hidden[(last - 1) * nh..last * nh]
+        };
+        let (dwo, dbo) = grad[l.readout_weights().start..].split_at_mut(h * d);
+        for i in 0..l.n() {
+            for ((hv, &p), &x) in s
+                .row
+                .iter_mut()
+                .zip(&pre[i * h..(i + 1) * h])
+                .zip(&input[i * h..(i + 1) * h])
+            {
+                *hv = leaky(p) + if residual { x } else { 0.0 };
+            }
+            let dw_i = &grad_w[i * d..(i + 1) * d];
+            add_outer(s.row, dw_i, dwo);
+            for (g, &dw) in dbo.iter_mut().zip(dw_i) {
+                *g += dw;
+            }
+        }
+    }
 
+    /// One layer of [`Gcn::backward`], from `∂E/∂H_layer` (or `∂E/∂w` for the last layer) to
+    /// `∂Θ`, `∂b` and `∂E/∂H_{layer−1}` (`∂z` for the first).
+    #[inline(never)]
+    fn layer_backward(
+        &self,
+        layer: usize,
+        params: &[f32],
+        s: &mut Scratch<'_>,
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let l = self.layout;
+        let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let wo = &params[l.readout_weights()];
         // ∂E/∂H_L, row i, is dw_i W_oᵀ: formed on the fly, never stored.
         let dh_last = |i: usize, out: &mut [f32]| {
             row_times_matrix_t(&grad_w[i * d..(i + 1) * d], wo, d, out);
         };
+        let last = layer + 1 == layers;
+        let theta = &params[l.theta(layer)];
+        let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
+        // `below` ends with the input block H_layer (layer ≥ 1); `here` starts with the
+        // block that now holds ∂E/∂(this layer's output) when this is not the last layer.
+        let (below, here) = s.hidden.split_at_mut(layer * nh);
+        let dh_out = &here[..if last { 0 } else { nh }];
 
-        // Readout: ∂W_o = H_Lᵀ dw, ∂b_o = Σ_i dw_i, with H_L rebuilt from pre_L.
-        {
-            let last = layers - 1;
-            let pre = &s.pre[last * nh..layers * nh];
-            let input: &[f32] = if last == 0 {
-                &params[l.latent()]
+        // Pass A: ∂pre = ∂H ⊙ σ'(pre), in place; ∂b = Σ_i ∂pre_i.
+        let db = &mut grad[l.bias(layer)];
+        for i in 0..l.n() {
+            if last {
+                dh_last(i, s.row2);
             } else {
-                &s.hidden[(last - 1) * nh..last * nh]
-            };
-            let (dwo, dbo) = grad[l.readout_weights().start..].split_at_mut(h * d);
-            for i in 0..l.n() {
-                for ((hv, &p), &x) in s
-                    .row
-                    .iter_mut()
-                    .zip(&pre[i * h..(i + 1) * h])
-                    .zip(&input[i * h..(i + 1) * h])
-                {
-                    *hv = leaky(p) + if residual { x } else { 0.0 };
-                }
-                let dw_i = &grad_w[i * d..(i + 1) * d];
-                add_outer(s.row, dw_i, dwo);
-                for (g, &dw) in dbo.iter_mut().zip(dw_i) {
-                    *g += dw;
-                }
+                s.row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
+            }
+            for ((p, &g), b) in pre[i * h..(i + 1) * h]
+                .iter_mut()
+                .zip(s.row2.iter())
+                .zip(db.iter_mut())
+            {
+                *p = g * leaky_slope(*p);
+                *b += *p;
             }
         }
+        let dpre: &mut [f32] = pre;
 
-        for layer in (0..layers).rev() {
-            let last = layer + 1 == layers;
-            let theta = &params[l.theta(layer)];
-            let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
-            // `below` ends with the input block H_layer (layer ≥ 1); `here` starts with the
-            // block that now holds ∂E/∂(this layer's output) when this is not the last layer.
-            let (below, here) = s.hidden.split_at_mut(layer * nh);
-            let dh_out = &here[..if last { 0 } else { nh }];
+        // The ∂z block of `grad` is free until layer 0 fills it: it holds P H_in, then
+        // Q = P ∂pre.
+        let theta_at = l.theta(layer);
+        let (grad_latent, grad_rest) = grad.split_at_mut(nh);
+        let dtheta = &mut grad_rest[theta_at.start - nh..theta_at.end - nh];
 
-            // Pass A: ∂pre = ∂H ⊙ σ'(pre), in place; ∂b = Σ_i ∂pre_i.
-            let db = &mut grad[l.bias(layer)];
-            for i in 0..l.n() {
+        // Pass B: ∂Θ = Σ_i (P H_in)_iᵀ ∂pre_i (H_in is z for the first layer), every entry
+        // summed over the rows in order.
+        let input: &[f32] = if layer == 0 {
+            &params[l.latent()]
+        } else {
+            &below[(layer - 1) * nh..layer * nh]
+        };
+        self.prop.apply(input, grad_latent, h, s.hop);
+        add_transpose_product(grad_latent, dpre, h, h, dtheta);
+
+        // Q = P ∂pre; then ∂pre is spent and its block holds Θᵀ (when it fits, h ≤ n), so
+        // that Q_i Θᵀ streams over contiguous rows.
+        self.prop.apply(dpre, grad_latent, h, s.hop);
+        let theta_t: Option<&[f32]> = match dpre.get_mut(..h * h) {
+            Some(tt) => {
+                transpose(theta, h, h, tt);
+                Some(tt)
+            }
+            None => None,
+        };
+
+        // Pass C: ∂H_in,i = Q_i Θᵀ (+ ∂H_out,i): into ∂z for the first layer (in place over
+        // Q, through a row temporary), over H_in (spent) above it.
+        let (row, row2) = (&mut *s.row, &mut *s.row2);
+        for i in 0..l.n() {
+            let (q_i, dest_i): (&[f32], &mut [f32]) = if layer == 0 {
+                row.copy_from_slice(&grad_latent[i * h..(i + 1) * h]);
+                (&*row, &mut grad_latent[i * h..(i + 1) * h])
+            } else {
+                let at = (layer - 1) * nh + i * h;
+                (&grad_latent[i * h..(i + 1) * h], &mut below[at..at + h])
+            };
+            // dest_k = dot(Q_i, Θ_k), the same sums with or without Θᵀ.
+            match theta_t {
+                Some(tt) => row_times_transposed(q_i, tt, h, dest_i),
+                None => row_times_matrix_t(q_i, theta, h, dest_i),
+            }
+            if residual {
                 if last {
-                    dh_last(i, s.row2);
+                    dh_last(i, row2);
                 } else {
-                    s.row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
+                    row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
                 }
-                for ((p, &g), b) in pre[i * h..(i + 1) * h]
-                    .iter_mut()
-                    .zip(s.row2.iter())
-                    .zip(db.iter_mut())
-                {
-                    *p = g * leaky_slope(*p);
-                    *b += *p;
-                }
-            }
-            let dpre: &mut [f32] = pre;
-
-            // The ∂z block of `grad` is free until layer 0 fills it: it holds P H_in, then
-            // Q = P ∂pre.
-            let theta_at = l.theta(layer);
-            let (grad_latent, grad_rest) = grad.split_at_mut(nh);
-            let dtheta = &mut grad_rest[theta_at.start - nh..theta_at.end - nh];
-
-            // Pass B: ∂Θ = Σ_i (P H_in)_iᵀ ∂pre_i (H_in is z for the first layer), every entry
-            // summed over the rows in order.
-            let input: &[f32] = if layer == 0 {
-                &params[l.latent()]
-            } else {
-                &below[(layer - 1) * nh..layer * nh]
-            };
-            self.prop.apply(input, grad_latent, h, s.hop);
-            add_transpose_product(grad_latent, dpre, h, h, dtheta);
-
-            // Q = P ∂pre; then ∂pre is spent and its block holds Θᵀ (when it fits, h ≤ n), so
-            // that Q_i Θᵀ streams over contiguous rows.
-            self.prop.apply(dpre, grad_latent, h, s.hop);
-            let theta_t: Option<&[f32]> = match dpre.get_mut(..h * h) {
-                Some(tt) => {
-                    transpose(theta, h, h, tt);
-                    Some(tt)
-                }
-                None => None,
-            };
-
-            // Pass C: ∂H_in,i = Q_i Θᵀ (+ ∂H_out,i): into ∂z for the first layer (in place over
-            // Q, through a row temporary), over H_in (spent) above it.
-            let (row, row2) = (&mut *s.row, &mut *s.row2);
-            for i in 0..l.n() {
-                let (q_i, dest_i): (&[f32], &mut [f32]) = if layer == 0 {
-                    row.copy_from_slice(&grad_latent[i * h..(i + 1) * h]);
-                    (&*row, &mut grad_latent[i * h..(i + 1) * h])
-                } else {
-                    let at = (layer - 1) * nh + i * h;
-                    (&grad_latent[i * h..(i + 1) * h], &mut below[at..at + h])
-                };
-                // dest_k = dot(Q_i, Θ_k), the same sums with or without Θᵀ.
-                match theta_t {
-                    Some(tt) => row_times_transposed(q_i, tt, h, dest_i),
-                    None => row_times_matrix_t(q_i, theta, h, dest_i),
-                }
-                if residual {
-                    if last {
-                        dh_last(i, row2);
-                    } else {
-                        row2.copy_from_slice(&dh_out[i * h..(i + 1) * h]);
-                    }
-                    for (g, &v) in dest_i.iter_mut().zip(row2.iter()) {
-                        *g += v;
-                    }
+                for (g, &v) in dest_i.iter_mut().zip(row2.iter()) {
+                    *g += v;
                 }
             }
         }
-        Ok(())
     }
 }
 

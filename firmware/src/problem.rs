@@ -298,8 +298,9 @@ pub const NR_PARAMS: usize = NODES * HIDDEN + HIDDEN * HIDDEN + HIDDEN + HIDDEN 
 /// Forward/backward scratch of [`MODEL`] on [`NODES`] nodes (one layer: `n·h + 2h`).
 pub const NR_SCRATCH: usize = NODES * HIDDEN + 2 * HIDDEN;
 /// The two-stage solver's work: gradient and Adam moments of the parameters and the model's
-/// scratch (stage 2's Adam moments and best gradient reuse them), and three node vectors.
-pub const NR_WORK: usize = 3 * NR_PARAMS + NR_SCRATCH + 3 * NODES;
+/// scratch (stage 2's Adam moments and best gradient reuse them), then `∂E/∂w` and the best
+/// `w`.
+pub const NR_WORK: usize = 3 * NR_PARAMS + NR_SCRATCH + 2 * NODES;
 
 /// Floats of work storage the largest run needs: energy scratch and phases, then either the
 /// direct solver's work or the propagation storage, parameters and NR work.
