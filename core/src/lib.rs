@@ -12,6 +12,7 @@
 //! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
 //! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
 //!   aggregation operator and dense kernels, with a hand-written backward pass.
+//! - [`gat`], [`gn`]: graph-attention and graph-network reparametrizations (one layer each).
 //! - [`optim`]: Adam and SGD with momentum over flat slices.
 //! - [`solve`]: the direct solver, stop rules, observer, report.
 //! - [`hybrid`]: the two-stage solver (NR, then direct Adam) of the seed's Algorithm 1.
@@ -24,6 +25,8 @@
 
 pub mod builders;
 pub mod energy;
+pub mod gat;
+pub mod gn;
 pub mod graph;
 pub mod hybrid;
 pub mod init;
