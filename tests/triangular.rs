@@ -17,8 +17,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nrg_host::graph::{Graph, GraphSpec, baths_by_coordinate, triangular};
 
-/// `(m, n, nodes, edges, [(degree, count)])` from networkx.
-const NETWORKX: &[(u32, u32, usize, usize, &[(u32, usize)])] = &[
+/// A node label `(i, j)`: column, row.
+type Label = (u32, u32);
+
+/// One networkx case: `(m, n, nodes, edges, [(degree, count)])`.
+type Case = (u32, u32, usize, usize, &'static [(u32, usize)]);
+
+/// The cases, from networkx.
+const NETWORKX: &[Case] = &[
     (1, 1, 3, 3, &[(2, 3)]),
     (1, 2, 4, 5, &[(2, 2), (3, 2)]),
     (2, 3, 8, 13, &[(2, 4), (4, 2), (5, 2)]),
@@ -37,7 +43,7 @@ const NETWORKX: &[(u32, u32, usize, usize, &[(u32, usize)])] = &[
 ];
 
 /// networkx's edges of `triangular_lattice_graph(2, 3)`, nodes labelled `(i, j)` = (column, row).
-const EDGES_2X3: &[((u32, u32), (u32, u32))] = &[
+const EDGES_2X3: &[(Label, Label)] = &[
     ((0, 0), (0, 1)),
     ((0, 0), (1, 0)),
     ((0, 1), (0, 2)),
@@ -54,7 +60,7 @@ const EDGES_2X3: &[((u32, u32), (u32, u32))] = &[
 ];
 
 /// networkx's edges of `triangular_lattice_graph(3, 4)`.
-const EDGES_3X4: &[((u32, u32), (u32, u32))] = &[
+const EDGES_3X4: &[(Label, Label)] = &[
     ((0, 0), (0, 1)),
     ((0, 0), (1, 0)),
     ((0, 1), (0, 2)),
@@ -90,7 +96,7 @@ fn degree_histogram(g: &Graph) -> Vec<(u32, usize)> {
 
 /// networkx's label `(i, j)` of every node, recovered from its position
 /// `(i + (j mod 2)/2, j·√3/2)` (networkx's `pos` attribute).
-fn labels(g: &Graph) -> Vec<(u32, u32)> {
+fn labels(g: &Graph) -> Vec<Label> {
     let h = 3f64.sqrt() / 2.0;
     g.coords()
         .unwrap()
