@@ -75,6 +75,16 @@ pub enum ModelError {
         /// Entries needed.
         needed: usize,
     },
+    /// The attention head count is outside `1..=`[`crate::gat::MAX_HEADS`].
+    BadHeads {
+        /// Heads asked for.
+        heads: usize,
+    },
+    /// A one-block model (GAT, GN) was asked for another depth.
+    OneBlock {
+        /// Layers asked for.
+        layers: usize,
+    },
     /// A parameter is NaN or infinite.
     NonFinite {
         /// Its index in the flat parameter slice.
@@ -104,6 +114,15 @@ impl fmt::Display for ModelError {
             ModelError::StorageTooShort { needed } => write!(
                 f,
                 "propagation storage is too short; it needs {needed} entries"
+            ),
+            ModelError::BadHeads { heads } => write!(
+                f,
+                "an attention model has 1 to {} heads, not {heads}",
+                crate::gat::MAX_HEADS
+            ),
+            ModelError::OneBlock { layers } => write!(
+                f,
+                "GAT and GN models have exactly one layer (block), not {layers}"
             ),
             ModelError::NonFinite { index } => {
                 write!(f, "parameter {index} is NaN or infinite")
@@ -193,11 +212,11 @@ pub struct Layout {
     scratch: usize,
 }
 
-fn mul(a: usize, b: usize) -> Result<usize, ModelError> {
+pub(crate) fn mul(a: usize, b: usize) -> Result<usize, ModelError> {
     a.checked_mul(b).ok_or(ModelError::TooLarge)
 }
 
-fn add(a: usize, b: usize) -> Result<usize, ModelError> {
+pub(crate) fn add(a: usize, b: usize) -> Result<usize, ModelError> {
     a.checked_add(b).ok_or(ModelError::TooLarge)
 }
 
@@ -340,16 +359,20 @@ struct Scratch<'s> {
 }
 
 #[inline]
-fn leaky(x: f32) -> f32 {
+pub(crate) fn leaky(x: f32) -> f32 {
     if x > 0.0 { x } else { LEAKY_SLOPE * x }
 }
 
 #[inline]
-fn leaky_slope(x: f32) -> f32 {
+pub(crate) fn leaky_slope(x: f32) -> f32 {
     if x > 0.0 { 1.0 } else { LEAKY_SLOPE }
 }
 
-fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), ModelError> {
+pub(crate) fn check_len(
+    what: &'static str,
+    expected: usize,
+    found: usize,
+) -> Result<(), ModelError> {
     if expected == found {
         Ok(())
     } else {

@@ -4,7 +4,8 @@
 //! them, maps them to the node states (`forward`) and maps `∂E/∂w` back to `∂E/∂params`
 //! (`backward`), with a caller-owned scratch slice for what the backward pass needs. The
 //! two-stage solver ([`crate::hybrid::solve_hybrid`]) is generic over it; the GCN family
-//! ([`crate::model::Gcn`]: GCN, RGCN, NoGraph, A², 1–3 layers) implements it.
+//! ([`crate::model::Gcn`]: GCN, RGCN, NoGraph, A², 1–3 layers), the graph-attention network
+//! ([`crate::gat::Gat`]) and the graph network ([`crate::gn::Gn`]) implement it.
 
 use crate::init::Rand;
 use crate::model::{LatentInit, ModelError};

@@ -8,9 +8,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use nrg_core::model::ModelKind;
+use nrg_core::gat::{Gat, GatConfig};
+use nrg_core::gn::{Gn, GnConfig};
+use nrg_core::graph::Csr;
+use nrg_core::model::{Gcn, ModelConfig, ModelError, ModelKind};
 use nrg_core::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
-use nrg_core::propagate::PropagationKind;
+use nrg_core::propagate::{PropagationKind, propagator_storage_len};
+use nrg_core::reparam::Reparametrization;
 
 /// A way to minimize: direct descent, a reparametrization followed by direct descent, the
 /// same-init control, or a baseline.
@@ -19,10 +23,10 @@ pub enum Method {
     /// The optimizer on `w` ("Linear" in the seed).
     Direct,
     /// The two-stage NR solver with this model.
-    Nr(NrKind),
+    Nr(NrModel),
     /// Direct descent started from the NR model's initial output (same seed): separates the
     /// gain of the optimization from the gain of the starting point.
-    DirectFrom(NrKind),
+    DirectFrom(NrModel),
     /// Plain gradient descent at `1/λ_max` of the initial Hessian.
     Gd,
     /// RK4 on the gradient flow at its stability limit.
@@ -31,13 +35,77 @@ pub enum Method {
     Lbfgs,
 }
 
-/// The model of an NR method (the GCN family: layer kind and aggregation).
+/// The size of an NR model, as the run settings give it, whatever the architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NrKind {
-    /// Plain or residual layers.
-    pub kind: ModelKind,
-    /// The aggregation.
-    pub propagation: PropagationKind,
+pub struct ModelSize {
+    /// Hidden width `h`.
+    pub hidden: usize,
+    /// Layers (GCN family: 1–3; GAT and GN: 1).
+    pub layers: usize,
+}
+
+/// An NR model bound to its graph, borrowing storage the caller owns.
+pub type BoxedModel<'a> = Box<dyn Reparametrization + 'a>;
+
+/// Builds a registered NR model of `size` on a graph, over caller-owned storage of
+/// [`NrModel::storage_len`] entries.
+pub type BuildModel =
+    for<'a> fn(&ModelSize, Csr<'a>, &'a mut [f32]) -> Result<BoxedModel<'a>, ModelError>;
+
+/// The model of an NR method: the name of its row in [`METHODS`], whose `build` makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NrModel(&'static str);
+
+impl NrModel {
+    /// The method name of this model.
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+
+    /// Entries of the storage [`NrModel::build`] needs on a graph of `n` nodes.
+    pub fn storage_len(n: usize) -> usize {
+        propagator_storage_len(n)
+    }
+
+    /// Builds the model of `size` on `graph` over `storage`.
+    pub fn build<'a>(
+        &self,
+        size: &ModelSize,
+        graph: Csr<'a>,
+        storage: &'a mut [f32],
+    ) -> Result<BoxedModel<'a>, ModelError> {
+        match entry_named(self.0).and_then(|e| e.build) {
+            Some(build) => build(size, graph, storage),
+            // Every NrModel is made from a row with a builder (see `nr_row`).
+            None => Err(ModelError::ZeroWidth),
+        }
+    }
+}
+
+/// A GCN-family model (layer kind and aggregation) of `size`.
+fn gcn<'a>(
+    size: &ModelSize,
+    graph: Csr<'a>,
+    storage: &'a mut [f32],
+    kind: ModelKind,
+    propagation: PropagationKind,
+) -> Result<BoxedModel<'a>, ModelError> {
+    let config = ModelConfig {
+        kind,
+        propagation,
+        hidden: size.hidden,
+        layers: size.layers,
+        outputs: 1,
+    };
+    Ok(Box::new(Gcn::new(&config, graph, storage)?))
+}
+
+/// A one-block model accepts only `layers = 1`.
+fn one_block(size: &ModelSize) -> Result<(), ModelError> {
+    match size.layers {
+        1 => Ok(()),
+        layers => Err(ModelError::OneBlock { layers }),
+    }
 }
 
 /// One row of the method table.
@@ -51,6 +119,8 @@ pub struct MethodEntry {
     pub help: &'static str,
     /// What it runs.
     pub method: Method,
+    /// How an NR method builds its model (`None` for the others).
+    pub build: Option<BuildModel>,
     /// In the standard method set of `reproduce` for heat / phase problems.
     pub standard: Standard,
 }
@@ -77,110 +147,173 @@ const HEAT: Standard = Standard {
     phase: false,
 };
 
-const fn nr(kind: ModelKind, propagation: PropagationKind) -> Method {
-    Method::Nr(NrKind { kind, propagation })
+/// A row that runs no model.
+const fn row(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    help: &'static str,
+    method: Method,
+    standard: Standard,
+) -> MethodEntry {
+    MethodEntry {
+        name,
+        aliases,
+        help,
+        method,
+        build: None,
+        standard,
+    }
+}
+
+/// The row of an NR method: its model is built by `build`.
+const fn nr_row(
+    name: &'static str,
+    help: &'static str,
+    build: BuildModel,
+    standard: Standard,
+) -> MethodEntry {
+    MethodEntry {
+        name,
+        aliases: &[],
+        help,
+        method: Method::Nr(NrModel(name)),
+        build: Some(build),
+        standard,
+    }
 }
 
 /// Every method nrg runs. `direct@NAME` (NAME an NR method) is the same-init control of NAME.
 pub const METHODS: &[MethodEntry] = &[
-    MethodEntry {
-        name: "direct",
-        aliases: &["linear"],
-        help: "the optimizer on the node states w (the seed's \"Linear\")",
-        method: Method::Direct,
-        standard: BOTH,
-    },
-    MethodEntry {
-        name: "gcn",
-        aliases: &[],
-        help: "GCN reparametrization, P = D^-1/2 (A+I) D^-1/2, then direct",
-        method: nr(ModelKind::Gcn, PropagationKind::Renormalized),
-        standard: BOTH,
-    },
-    MethodEntry {
-        name: "rgcn",
-        aliases: &[],
-        help: "residual GCN (H = z + LeakyReLU(P z Θ + b)), then direct",
-        method: nr(ModelKind::Rgcn, PropagationKind::Renormalized),
-        standard: BOTH,
-    },
-    MethodEntry {
-        name: "nograph",
-        aliases: &[],
-        help: "the GCN with P = I (the graph removed), then direct",
-        method: nr(ModelKind::Gcn, PropagationKind::Identity),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "rnograph",
-        aliases: &[],
-        help: "residual NoGraph, then direct",
-        method: nr(ModelKind::Rgcn, PropagationKind::Identity),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "gcn2",
-        aliases: &[],
-        help: "GCN with two hops, P² (the seed's A² rule), then direct",
-        method: nr(ModelKind::Gcn, PropagationKind::RenormalizedSquared),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "rgcn2",
-        aliases: &[],
-        help: "residual GCN with P², then direct",
-        method: nr(ModelKind::Rgcn, PropagationKind::RenormalizedSquared),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "gcn-a",
-        aliases: &[],
-        help: "GCN with P = D^-1/2 A D^-1/2 (no self-loops), then direct",
-        method: nr(ModelKind::Gcn, PropagationKind::Normalized),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "rgcn-a",
-        aliases: &[],
-        help: "residual GCN with P = D^-1/2 A D^-1/2, then direct",
-        method: nr(ModelKind::Rgcn, PropagationKind::Normalized),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "gcn-a2",
-        aliases: &[],
-        help: "GCN with (D^-1/2 A D^-1/2)², then direct",
-        method: nr(ModelKind::Gcn, PropagationKind::NormalizedSquared),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "rgcn-a2",
-        aliases: &[],
-        help: "residual GCN with (D^-1/2 A D^-1/2)², then direct",
-        method: nr(ModelKind::Rgcn, PropagationKind::NormalizedSquared),
-        standard: NONE,
-    },
-    MethodEntry {
-        name: "gd",
-        aliases: &[],
-        help: "plain gradient descent at 1/λ_max of the initial Hessian",
-        method: Method::Gd,
-        standard: HEAT,
-    },
-    MethodEntry {
-        name: "rk4",
-        aliases: &[],
-        help: "classical RK4 on the gradient flow at its stability limit",
-        method: Method::Rk4,
-        standard: HEAT,
-    },
-    MethodEntry {
-        name: "lbfgs",
-        aliases: &["l-bfgs"],
-        help: "L-BFGS (argmin, memory 10, Moré–Thuente line search)",
-        method: Method::Lbfgs,
-        standard: HEAT,
-    },
+    row(
+        "direct",
+        &["linear"],
+        "the optimizer on the node states w (the seed's \"Linear\")",
+        Method::Direct,
+        BOTH,
+    ),
+    nr_row(
+        "gcn",
+        "GCN reparametrization, P = D^-1/2 (A+I) D^-1/2, then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Renormalized),
+        BOTH,
+    ),
+    nr_row(
+        "rgcn",
+        "residual GCN (H = z + LeakyReLU(P z Θ + b)), then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Renormalized),
+        BOTH,
+    ),
+    nr_row(
+        "nograph",
+        "the GCN with P = I (the graph removed), then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Identity),
+        NONE,
+    ),
+    nr_row(
+        "rnograph",
+        "residual NoGraph, then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Identity),
+        NONE,
+    ),
+    nr_row(
+        "gcn2",
+        "GCN with two hops, P² (the seed's A² rule), then direct",
+        |s, g, st| {
+            gcn(
+                s,
+                g,
+                st,
+                ModelKind::Gcn,
+                PropagationKind::RenormalizedSquared,
+            )
+        },
+        NONE,
+    ),
+    nr_row(
+        "rgcn2",
+        "residual GCN with P², then direct",
+        |s, g, st| {
+            gcn(
+                s,
+                g,
+                st,
+                ModelKind::Rgcn,
+                PropagationKind::RenormalizedSquared,
+            )
+        },
+        NONE,
+    ),
+    nr_row(
+        "gcn-a",
+        "GCN with P = D^-1/2 A D^-1/2 (no self-loops), then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Normalized),
+        NONE,
+    ),
+    nr_row(
+        "rgcn-a",
+        "residual GCN with P = D^-1/2 A D^-1/2, then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Normalized),
+        NONE,
+    ),
+    nr_row(
+        "gcn-a2",
+        "GCN with (D^-1/2 A D^-1/2)², then direct",
+        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::NormalizedSquared),
+        NONE,
+    ),
+    nr_row(
+        "rgcn-a2",
+        "residual GCN with (D^-1/2 A D^-1/2)², then direct",
+        |s, g, st| {
+            gcn(
+                s,
+                g,
+                st,
+                ModelKind::Rgcn,
+                PropagationKind::NormalizedSquared,
+            )
+        },
+        NONE,
+    ),
+    nr_row(
+        "gat",
+        "graph attention (one head over A+I, softmax per row), then direct",
+        |s, g, _| {
+            one_block(s)?;
+            Ok(Box::new(Gat::new(&GatConfig::new(s.hidden), g)?))
+        },
+        NONE,
+    ),
+    nr_row(
+        "gn",
+        "graph network block (edge MLP, sum, node MLP), then direct",
+        |s, g, _| {
+            one_block(s)?;
+            Ok(Box::new(Gn::new(&GnConfig::new(s.hidden), g)?))
+        },
+        NONE,
+    ),
+    row(
+        "gd",
+        &[],
+        "plain gradient descent at 1/λ_max of the initial Hessian",
+        Method::Gd,
+        HEAT,
+    ),
+    row(
+        "rk4",
+        &[],
+        "classical RK4 on the gradient flow at its stability limit",
+        Method::Rk4,
+        HEAT,
+    ),
+    row(
+        "lbfgs",
+        &["l-bfgs"],
+        "L-BFGS (argmin, memory 10, Moré–Thuente line search)",
+        Method::Lbfgs,
+        HEAT,
+    ),
 ];
 
 /// Prefix of the same-init control (`direct@gcn`).
@@ -201,7 +334,7 @@ fn entry_of(method: Method) -> Option<&'static MethodEntry> {
 
 impl Method {
     /// The seed's GCN hybrid (`gcn`), the NR method experiments default to.
-    pub const GCN: Method = nr(ModelKind::Gcn, PropagationKind::Renormalized);
+    pub const GCN: Method = Method::Nr(NrModel("gcn"));
 
     /// Every accepted method name (canonical names, then `direct@NAME` for the NR ones).
     pub fn names() -> Vec<String> {
@@ -434,6 +567,41 @@ mod tests {
         assert!("direct@gd".parse::<Method>().is_err());
         assert!("nope".parse::<Method>().is_err());
         assert!("nope".parse::<OptimizerChoice>().is_err());
+    }
+
+    #[test]
+    fn nr_models_build_through_the_table() {
+        // A path 0–1–2: 4 stored entries.
+        let (indptr, nbrs, wts) = ([0u32, 1, 3, 4], [1u32, 0, 2, 1], [1.0f32; 4]);
+        let csr = Csr::from_indptr(&indptr, &nbrs, &wts).unwrap();
+        let size = ModelSize {
+            hidden: 4,
+            layers: 1,
+        };
+        // (name, parameters): GCN 3·4 + 16 + 4 + 4 + 1, GAT + 2h, GN 3·4 + 4·16 + 8 + 4 + 1.
+        for (name, params) in [("gcn", 37), ("gat", 45), ("gn", 89)] {
+            let Method::Nr(model) = name.parse::<Method>().unwrap() else {
+                panic!("{name} is not an NR method");
+            };
+            assert_eq!(model.name(), name);
+            let control: Method = format!("direct@{name}").parse().unwrap();
+            assert_eq!(control, Method::DirectFrom(model));
+            let mut storage = vec![0.0; NrModel::storage_len(3)];
+            let built = model.build(&size, csr, &mut storage).unwrap();
+            assert_eq!((built.param_len(), built.output_len()), (params, 3));
+        }
+        for name in ["gat", "gn"] {
+            let Ok(Method::Nr(model)) = name.parse::<Method>() else {
+                panic!("{name}");
+            };
+            let mut storage = vec![0.0; 3];
+            let deep = ModelSize {
+                hidden: 4,
+                layers: 2,
+            };
+            let err = model.build(&deep, csr, &mut storage).err();
+            assert_eq!(err, Some(ModelError::OneBlock { layers: 2 }));
+        }
     }
 
     #[test]

@@ -10,8 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
 use nrg_core::init;
 use nrg_core::metrics::{order_parameter, relative_gap};
-use nrg_core::model::{Gcn, ModelConfig};
-use nrg_core::propagate::propagator_storage_len;
+use nrg_core::reparam::Reparametrization;
 use nrg_core::solve::{
     Control, Observer, Report, SolveError, Stage, StepInfo, StopRule, direct_work_len, solve_direct,
 };
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::baselines;
 use crate::problem::{EnergyKind, Problem};
 
-pub use crate::registry::{Method, NrKind, OptimizerChoice};
+pub use crate::registry::{Method, ModelSize, NrModel, OptimizerChoice};
 
 /// Everything a run needs besides the problem, the method and the seed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,14 +71,11 @@ impl Settings {
         }
     }
 
-    /// The model configuration for an NR method.
-    pub fn model(&self, nr: NrKind) -> ModelConfig {
-        ModelConfig {
-            kind: nr.kind,
-            propagation: nr.propagation,
+    /// The size of an NR method's model.
+    pub fn model_size(&self) -> ModelSize {
+        ModelSize {
             hidden: self.hidden,
             layers: self.layers,
-            outputs: 1,
         }
     }
 }
@@ -294,11 +290,11 @@ pub fn run_one(
     let result: Result<Report, SolveError> = match method {
         Method::Direct | Method::DirectFrom(_) => {
             if let Method::DirectFrom(nr) = method {
-                let mut storage = vec![0.0; propagator_storage_len(n)];
-                let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
-                let mut params = vec![0.0; model.layout().param_len()];
+                let mut storage = vec![0.0; NrModel::storage_len(n)];
+                let model = nr.build(&settings.model_size(), csr, &mut storage)?;
+                let mut params = vec![0.0; model.param_len()];
                 model.init_params(&mut rng, &mut params, domain.latent_init())?;
-                let mut scratch = vec![0.0; model.layout().scratch_len()];
+                let mut scratch = vec![0.0; model.scratch_len()];
                 model.forward(&params, &mut scratch, &mut w)?;
             } else {
                 random_start(&mut rng, &mut w);
@@ -316,12 +312,13 @@ pub fn run_one(
             })?
         }
         Method::Nr(nr) => {
-            let mut storage = vec![0.0; propagator_storage_len(n)];
-            let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
-            let mut params = vec![0.0; model.layout().param_len()];
+            let mut storage = vec![0.0; NrModel::storage_len(n)];
+            let model = nr.build(&settings.model_size(), csr, &mut storage)?;
+            let model: &dyn Reparametrization = &*model;
+            let mut params = vec![0.0; model.param_len()];
             model.init_params(&mut rng, &mut params, domain.latent_init())?;
             let mut nr_optimizer = settings.nr_optimizer.build(settings.nr_lr);
-            let mut work = vec![0.0; hybrid_work_len(&model, &*nr_optimizer, &*optimizer)];
+            let mut work = vec![0.0; hybrid_work_len(model, &*nr_optimizer, &*optimizer)];
             let hybrid = HybridConfig {
                 switch: settings.switch,
                 stop: settings.stop,
@@ -330,7 +327,7 @@ pub fn run_one(
             problem.with_energy(|e| {
                 solve_hybrid(
                     e,
-                    &model,
+                    model,
                     &mut params,
                     &mut w,
                     &mut work,

@@ -18,7 +18,7 @@ use super::xyz::read_xyz_knn;
 /// |---|---|
 /// | `lattice2d:RxC[:periodic]` | square lattice, R rows × C columns, optionally wrapped |
 /// | `lattice3d:XxYxZ[:periodic]` | cubic lattice |
-/// | `triangular:RxC` | triangular lattice, R rows × C columns |
+/// | `triangular:RxC` | triangular lattice of R rows × C columns of triangles, as networkx's `triangular_lattice_graph(R, C)` |
 /// | `ring:N` | cycle on N nodes |
 /// | `tree:B:H` | balanced tree, branching B, height H |
 /// | `sbm:KxS:P:Q` or `sbm:S1,S2,…:P:Q` | stochastic block model: K blocks of S nodes (or the listed sizes), p_in = P, p_out = Q |
@@ -46,11 +46,11 @@ pub enum GraphSpec {
         /// Wrap every axis.
         periodic: bool,
     },
-    /// `triangular:RxC`.
+    /// `triangular:RxC` (networkx's `triangular_lattice_graph(R, C)`).
     Triangular {
-        /// Rows.
+        /// Rows of triangles.
         rows: u32,
-        /// Columns.
+        /// Columns of triangles.
         cols: u32,
     },
     /// `ring:N`.
