@@ -330,6 +330,15 @@ struct SolverArgs {
     /// Wall-time cap per run, in seconds.
     #[arg(long, value_parser = positive_f32)]
     max_seconds: Option<f32>,
+    /// Shampoo: longest side of a preconditioned tile (longer sides are cut into pieces).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    shampoo_block: u64,
+    /// Shampoo: recompute the inverse roots every this many steps.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    shampoo_interval: u32,
+    /// Shampoo: initial diagonal ε of the statistics.
+    #[arg(long, default_value_t = 1e-4, value_parser = positive_f32)]
+    shampoo_eps: f32,
 }
 
 /// Output files shared by run and compare.
@@ -631,6 +640,11 @@ impl SolverArgs {
             Stage2Arg::Fresh => Stage2Start::Fresh,
         };
         s.max_seconds = self.max_seconds.map(f64::from);
+        s.shampoo = crate::optim::ShampooConfig {
+            eps: self.shampoo_eps,
+            interval: self.shampoo_interval,
+            block: usize::try_from(self.shampoo_block).unwrap_or(usize::MAX),
+        };
         s
     }
 }

@@ -8,6 +8,7 @@
 //! - [`problem`]: an energy on a graph, lent to solvers as `&mut dyn Energy`.
 //! - [`run`]: one method × one seed, with curves, stage times and a progress bar.
 //! - [`baselines`]: gradient descent, RK4, L-BFGS (argmin), the exact heat minimum.
+//! - [`optim`]: host-side optimizers (Shampoo).
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
 //! - [`cli`]: the command line.
@@ -16,6 +17,7 @@ pub mod accuracy;
 pub mod baselines;
 pub mod cli;
 pub mod graph;
+pub mod optim;
 pub mod plot;
 pub mod problem;
 pub mod registry;

@@ -326,13 +326,14 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
             ),
         ]
     };
-    // Hopf–Kuramoto rows compare direct and the NR models only.
+    // Hopf–Kuramoto rows compare direct, the NR models and the physicist's baselines (RK4,
+    // L-BFGS); the same-init controls are for Kuramoto.
     for e in list
         .iter_mut()
         .filter(|e| e.energy.describe().reference == ReferenceKind::BestFound)
     {
         e.methods
-            .retain(|(name, _, _)| matches!(name.as_str(), "direct" | "gcn" | "rgcn"));
+            .retain(|(_, method, _)| !matches!(method, Method::DirectFrom(_)));
     }
     list.push(depth_width_sweep(quick));
     list.push(switch_sweep(quick));

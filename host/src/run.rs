@@ -18,7 +18,9 @@ use nrg_core::solve::{
 use serde::{Deserialize, Serialize};
 
 use crate::baselines;
+use crate::optim::ShampooConfig;
 use crate::problem::{EnergyKind, Problem};
+use crate::registry::OptimizerOptions;
 
 pub use crate::registry::{Method, NrKind, OptimizerChoice};
 
@@ -45,6 +47,8 @@ pub struct Settings {
     pub stage2: Stage2Start,
     /// Wall-time cap in seconds (observer stop), if any.
     pub max_seconds: Option<f64>,
+    /// Shampoo's ε, root interval and tile size (when Shampoo is an optimizer of the run).
+    pub shampoo: ShampooConfig,
 }
 
 impl Settings {
@@ -69,6 +73,7 @@ impl Settings {
             },
             stage2: Stage2Start::default(),
             max_seconds: None,
+            shampoo: ShampooConfig::default(),
         }
     }
 
@@ -262,6 +267,49 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
     Some(bar)
 }
 
+/// The GCN's parameter tensors as row-major block shapes, in layout order: `z` (`n × h`), then
+/// per layer `Θ` (`h × h`) and `b` (`h × 1`), then the readout (`h × d`, `d × 1`). What Shampoo
+/// preconditions per tensor.
+pub fn layout_shapes(layout: &nrg_core::model::Layout) -> Vec<(usize, usize)> {
+    let (n, h, d) = (layout.n(), layout.hidden(), layout.outputs());
+    let mut shapes = vec![(n, h)];
+    for _ in 0..layout.layers() {
+        shapes.push((h, h));
+        shapes.push((h, 1));
+    }
+    shapes.push((h, d));
+    shapes.push((d, 1));
+    shapes
+}
+
+/// Refuses, before any allocation, optimizer state larger than half the machine's available
+/// memory (`MemAvailable` of `/proc/meminfo`; 8 GiB where that is unknown).
+pub fn check_memory(what: &str, floats: usize) -> Result<()> {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(8u64 << 30, |kb| kb.saturating_mul(1024));
+    let bytes = (floats as u64).saturating_mul(4);
+    if floats == usize::MAX || bytes > available / 2 {
+        anyhow::bail!(
+            "{what} needs {} of state (limit: half of the {:.1} GB available); for Shampoo, \
+             lower --shampoo-block (the statistics of a b-long side take b² floats)",
+            if floats == usize::MAX {
+                "more than usize::MAX floats".to_string()
+            } else {
+                format!("{:.1} GB", bytes as f64 / 1e9)
+            },
+            available as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
 /// Runs `method` on `problem` from the initial state of `seed`.
 ///
 /// Divergence is not an error: it comes back as a record with `stop_reason = "diverged"`.
@@ -288,11 +336,22 @@ pub fn run_one(
     let mut rng = init::rng(seed);
     let domain = problem.energy.describe().domain;
     let random_start = |rng: &mut init::Rand, w: &mut [f32]| domain.initial_state(rng, w);
-    let mut optimizer = settings.optimizer.build(settings.lr);
+    let choice = if method == Method::Shampoo {
+        "shampoo".parse().map_err(anyhow::Error::msg)?
+    } else {
+        settings.optimizer
+    };
+    let w_options = OptimizerOptions {
+        shapes: &[(n, 1)],
+        shampoo: settings.shampoo,
+    };
+    let mut optimizer = choice.build_with(settings.lr, &w_options);
+    optimizer.validate()?;
     let state_len = optimizer.state_len(n);
+    check_memory("the optimizer on w", state_len)?;
     recorder.start = Instant::now();
     let result: Result<Report, SolveError> = match method {
-        Method::Direct | Method::DirectFrom(_) => {
+        Method::Direct | Method::DirectFrom(_) | Method::Shampoo => {
             if let Method::DirectFrom(nr) = method {
                 let mut storage = vec![0.0; propagator_storage_len(n)];
                 let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
@@ -320,7 +379,19 @@ pub fn run_one(
             let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
             let mut params = vec![0.0; model.layout().param_len()];
             model.init_params(&mut rng, &mut params, domain.latent_init())?;
-            let mut nr_optimizer = settings.nr_optimizer.build(settings.nr_lr);
+            let shapes = layout_shapes(model.layout());
+            let nr_options = OptimizerOptions {
+                shapes: &shapes,
+                shampoo: settings.shampoo,
+            };
+            let mut nr_optimizer = settings
+                .nr_optimizer
+                .build_with(settings.nr_lr, &nr_options);
+            nr_optimizer.validate()?;
+            check_memory(
+                "the NR optimizer",
+                nr_optimizer.state_len(model.layout().param_len()),
+            )?;
             let mut work = vec![0.0; hybrid_work_len(&model, &*nr_optimizer, &*optimizer)];
             let hybrid = HybridConfig {
                 switch: settings.switch,
