@@ -297,8 +297,12 @@ struct SolverArgs {
     #[arg(long, value_parser = depth)]
     layers: Option<usize>,
     /// Switch from NR to direct after this many steps (default for phases: 100).
-    #[arg(long, conflicts_with = "switch_patience")]
+    #[arg(long, conflicts_with_all = ["switch_patience", "switch_auto"])]
     switch_after: Option<u32>,
+    /// Switch automatically: as soon as 10 trial direct steps from the best state lower the
+    /// energy at least as fast, per unit of measured cost, as the last 10 NR steps.
+    #[arg(long, conflicts_with = "switch_patience")]
+    switch_auto: bool,
     /// Switch when the NR loss has not improved by --switch-rel-tol for this many steps
     /// (default for heat: 10).
     #[arg(long)]
@@ -611,7 +615,9 @@ impl SolverArgs {
         if let Some(l) = self.layers {
             s.layers = l;
         }
-        if let Some(k) = self.switch_after {
+        if self.switch_auto {
+            s.switch = SwitchRule::auto(0.0);
+        } else if let Some(k) = self.switch_after {
             s.switch = SwitchRule::AfterSteps(k);
         } else if let Some(p) = self.switch_patience {
             s.switch = SwitchRule::Plateau {

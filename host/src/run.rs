@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
+use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len_for, solve_hybrid};
 use nrg_core::init;
 use nrg_core::metrics::{order_parameter, relative_gap};
 use nrg_core::model::{Gcn, ModelConfig};
@@ -39,7 +39,8 @@ pub struct Settings {
     pub hidden: usize,
     /// GCN layers.
     pub layers: usize,
-    /// When NR hands over to direct Adam.
+    /// When NR hands over to direct Adam (an automatic rule with `cost_ratio` 0 gets it
+    /// measured by [`run_one`]).
     pub switch: SwitchRule,
     /// When the run ends.
     pub stop: StopRule,
@@ -310,6 +311,50 @@ pub fn check_memory(what: &str, floats: usize) -> Result<()> {
     Ok(())
 }
 
+/// Wall time of one NR step (forward, energy, backward, NR optimizer step) over that of one
+/// direct step (energy and gradient, optimizer step), measured on scratch copies from `params`
+/// (at least 3 repetitions and 0.3 ms each): the `cost_ratio` of [`SwitchRule::Auto`].
+pub fn measure_cost_ratio(
+    energy: &mut dyn nrg_core::energy::Energy,
+    model: &Gcn<'_>,
+    params: &[f32],
+    nr_optimizer: &mut dyn nrg_core::optim::Optimizer,
+    optimizer: &mut dyn nrg_core::optim::Optimizer,
+) -> Result<f32> {
+    use nrg_core::reparam::Reparametrization;
+    let (np, n) = (params.len(), model.output_len());
+    let mut p = params.to_vec();
+    let mut scratch = vec![0.0; model.scratch_len()];
+    let (mut w, mut gw, mut gp) = (vec![0.0; n], vec![0.0; n], vec![0.0; np]);
+    let mut nr_state = vec![0.0; nr_optimizer.state_len(np)];
+    nr_optimizer.reset(&mut nr_state);
+    let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let start = Instant::now();
+        let mut reps = 0u32;
+        while reps < 3 || start.elapsed() < Duration::from_micros(300) {
+            f()?;
+            reps += 1;
+        }
+        Ok(start.elapsed().as_secs_f64() / f64::from(reps))
+    };
+    let nr = time(&mut || {
+        model.forward(&p, &mut scratch, &mut w)?;
+        energy.value_and_grad(&w, &mut gw)?;
+        model.backward(&p, &mut scratch, &gw, &mut gp)?;
+        nr_optimizer.step(&mut nr_state, &mut p, &gp, 0.0)?;
+        Ok(())
+    })?;
+    model.forward(params, &mut scratch, &mut w)?;
+    let mut state = vec![0.0; optimizer.state_len(n)];
+    optimizer.reset(&mut state);
+    let direct = time(&mut || {
+        energy.value_and_grad(&w, &mut gw)?;
+        optimizer.step(&mut state, &mut w, &gw, 0.0)?;
+        Ok(())
+    })?;
+    Ok(((nr / direct.max(1e-12)) as f32).clamp(1.0, 1e6))
+}
+
 /// Runs `method` on `problem` from the initial state of `seed`.
 ///
 /// Divergence is not an error: it comes back as a record with `stop_reason = "diverged"`.
@@ -392,9 +437,26 @@ pub fn run_one(
                 "the NR optimizer",
                 nr_optimizer.state_len(model.layout().param_len()),
             )?;
-            let mut work = vec![0.0; hybrid_work_len(&model, &*nr_optimizer, &*optimizer)];
+            let switch = match settings.switch {
+                SwitchRule::Auto {
+                    cost_ratio,
+                    every,
+                    trials,
+                    max_steps,
+                } if !(cost_ratio.is_finite() && cost_ratio > 0.0) => SwitchRule::Auto {
+                    cost_ratio: problem.with_energy(|e| {
+                        measure_cost_ratio(e, &model, &params, &mut *nr_optimizer, &mut *optimizer)
+                    })??,
+                    every,
+                    trials,
+                    max_steps,
+                },
+                rule => rule,
+            };
+            let mut work =
+                vec![0.0; hybrid_work_len_for(&model, &*nr_optimizer, &*optimizer, &switch)];
             let hybrid = HybridConfig {
-                switch: settings.switch,
+                switch,
                 stop: settings.stop,
                 stage2: settings.stage2,
             };
