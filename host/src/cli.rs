@@ -60,6 +60,39 @@ enum SweepCommand {
     /// The Hopf–Kuramoto phase diagram over a grid of (s1, s2): speedup and final phase
     /// pattern per point.
     Hk(HkArgs),
+    /// Seed Fig. 10: Kuramoto 25×25, six optimizers × three learning rates × {direct, gcn}.
+    Optimizers(StudyArgs),
+    /// Seed Fig. 9 extended: switch after 0/20/50/100/200 NR steps, the default rule and the
+    /// automatic rule, on the lattice, ring and tree (or every reproduce graph).
+    Switch(StudyArgs),
+}
+
+#[derive(Debug, Args)]
+struct StudyArgs {
+    /// The reduced variant: small graphs, one seed, short caps.
+    #[arg(long)]
+    quick: bool,
+    /// Seeds per configuration (default 5; 1 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: Option<u64>,
+    /// `switch`: every Kuramoto, Hopf–Kuramoto and heat graph of `nrg reproduce`.
+    #[arg(long)]
+    all_graphs: bool,
+    /// Output directory (JSON, CSV, Markdown, PNG).
+    #[arg(long, default_value = "out/studies")]
+    out: PathBuf,
+}
+
+impl StudyArgs {
+    fn options(self, quiet: bool) -> crate::studies::StudyOptions {
+        crate::studies::StudyOptions {
+            quick: self.quick,
+            seeds: self.seeds.map(|s| s as usize),
+            out: self.out,
+            quiet,
+            all_graphs: self.all_graphs,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -458,6 +491,27 @@ pub fn main() -> Result<()> {
                 rows.len(),
                 md.display(),
                 opts.out.join("results.json").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::Optimizers(a))) => {
+            let opts = a.options(quiet);
+            let rows = crate::studies::sweep_optimizers(&opts)?;
+            println!(
+                "{} rows; table in {}",
+                rows.len(),
+                opts.out.join("optimizers.md").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::Switch(a))) => {
+            let opts = a.options(quiet);
+            let (rows, verdicts) = crate::studies::sweep_switch(&opts)?;
+            println!(
+                "{} rows, {} graphs; table in {}",
+                rows.len(),
+                verdicts.len(),
+                opts.out.join("switch.md").display()
             );
             Ok(())
         }

@@ -11,6 +11,7 @@
 //! - [`optim`]: host-side optimizers (Shampoo).
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
+//! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
@@ -24,4 +25,5 @@ pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod studies;
 pub mod sweep;

@@ -404,7 +404,7 @@ fn switch_sweep(quick: bool) -> Experiment {
 }
 
 /// The graph and baths of an experiment.
-fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
+pub(crate) fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
     let (mut graph, name): (Graph, Option<&str>) = match &e.graph {
         GraphSource::Spec(s) => {
             let spec: GraphSpec = s.parse().map_err(|err| anyhow::anyhow!("{err}"))?;

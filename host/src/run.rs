@@ -313,7 +313,7 @@ pub fn check_memory(what: &str, floats: usize) -> Result<()> {
 
 /// Wall time of one NR step (forward, energy, backward, NR optimizer step) over that of one
 /// direct step (energy and gradient, optimizer step), measured on scratch copies from `params`
-/// (at least 3 repetitions and 0.3 ms each): the `cost_ratio` of [`SwitchRule::Auto`].
+/// (at least 3 repetitions and 50 µs each): the `cost_ratio` of [`SwitchRule::Auto`].
 pub fn measure_cost_ratio(
     energy: &mut dyn nrg_core::energy::Energy,
     model: &Gcn<'_>,
@@ -331,7 +331,7 @@ pub fn measure_cost_ratio(
     let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
         let start = Instant::now();
         let mut reps = 0u32;
-        while reps < 3 || start.elapsed() < Duration::from_micros(300) {
+        while reps < 3 || start.elapsed() < Duration::from_micros(50) {
             f()?;
             reps += 1;
         }
