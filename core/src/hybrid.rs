@@ -77,7 +77,7 @@ impl SwitchRule {
 
     /// The automatic rule with its fixed settings (checks every 10 NR steps, 10 trial direct
     /// steps, at most 5000 NR steps), given the measured cost of an NR step in direct steps.
-    pub fn auto(cost_ratio: f32) -> Self {
+    pub const fn auto(cost_ratio: f32) -> Self {
         SwitchRule::Auto {
             cost_ratio,
             every: 10,
@@ -258,7 +258,7 @@ where
     ) -> Result<(), SolveError> {
         if self.steps == 0 {
             self.last_best = ctx.best;
-        } else if self.steps % self.every == 0 {
+        } else if self.steps.is_multiple_of(self.every) {
             let nr_rate = (self.last_best - ctx.best) / (self.every as f32 * self.cost_ratio);
             self.last_best = ctx.best;
             let direct_rate = self.trial_rate(

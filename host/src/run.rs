@@ -54,7 +54,7 @@ pub struct Settings {
 
 impl Settings {
     /// The seed paper's settings for an energy: Adam lr 0.02 (heat) / 0.01 (phases), early
-    /// stopping with patience 10; NR switches on a loss plateau (heat) or after 100 steps
+    /// stopping with patience 10; NR switches by the automatic rule (heat; the seed: a loss plateau) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
     pub fn seed_defaults(energy: &EnergyKind) -> Self {
         let d = energy.describe();

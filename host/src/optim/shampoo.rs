@@ -364,7 +364,7 @@ impl Optimizer for Shampoo {
                 }
             }
         }
-        let refresh = self.steps % self.config.interval.max(1) == 0;
+        let refresh = self.steps.is_multiple_of(self.config.interval.max(1));
         self.steps = self.steps.saturating_add(1);
         let lr = self.lr * lr_scale;
         for t in tiles {
