@@ -1,4 +1,5 @@
 //! Shampoo against a dense f64 reference written here independently: inverse roots by the
+#![allow(clippy::needless_range_loop)] // dense reference loops read as the formulas
 //! Denman–Beavers iteration (no eigendecomposition), tiles spelled out by hand. Plus the
 //! memory guard and a CLI-level run.
 
