@@ -514,4 +514,18 @@ impl crate::reparam::Reparametrization for Gat<'_> {
     ) -> Result<(), ModelError> {
         Gat::backward(self, params, scratch, grad_w, grad)
     }
+
+    /// Per head: `G = z W` (`n × h × h`), a score and a weighted sum per stored entry and
+    /// self-loop (`(nnz + n)(h + 2)`); backward about twice that; the readout `n × h × d`, thrice.
+    fn work(&self) -> usize {
+        let c = self.layout.config();
+        let (n, h, d, k) = (self.layout.n(), c.hidden, c.outputs, c.heads);
+        let entries = self.graph.nnz().saturating_add(n);
+        let head = n
+            .saturating_mul(h * h)
+            .saturating_add(entries.saturating_mul(h + 2));
+        3usize
+            .saturating_mul(k.saturating_mul(head))
+            .saturating_add(3usize.saturating_mul(n.saturating_mul(h * d)))
+    }
 }

@@ -480,4 +480,17 @@ impl crate::reparam::Reparametrization for Gn<'_> {
     ) -> Result<(), ModelError> {
         Gn::backward(self, params, scratch, grad_w, grad)
     }
+
+    /// Forward: `z W_s`, `z W_r` and `[z ‖ agg] U` (`4 n h²`) and the edge messages
+    /// (`nnz · h`); backward about twice that; the readout `n × h × d`, thrice.
+    fn work(&self) -> usize {
+        let c = self.layout.config();
+        let (n, h, d) = (self.layout.n(), c.hidden, c.outputs);
+        let block = 4usize
+            .saturating_mul(n.saturating_mul(h * h))
+            .saturating_add(self.graph.nnz().saturating_mul(h));
+        3usize
+            .saturating_mul(block)
+            .saturating_add(3usize.saturating_mul(n.saturating_mul(h * d)))
+    }
 }

@@ -18,8 +18,9 @@ use crate::model::ModelError;
 use crate::optim::Optimizer;
 use crate::reparam::Reparametrization;
 use crate::solve::{
-    DirectObjective, Guarded, Objective, Observer, OptimizerUpdate, Report, SolveError, Stage,
-    StageRunner, StopReason, StopRule, check_state_len, run_stage, split_work,
+    DirectObjective, Guarded, NoObserver, Objective, Observer, OptimizerUpdate, Report, SolveError,
+    Stage, StageRunner, StepContext, StopReason, StopRule, Update, check_state_len, run_stage,
+    split_work,
 };
 
 /// When the NR stage hands over to direct descent.
@@ -35,6 +36,21 @@ pub enum SwitchRule {
         patience: u32,
         /// Relative improvement that counts.
         rel_tol: f32,
+        /// Most NR steps.
+        max_steps: u32,
+    },
+    /// Automatic (see [`SwitchRule::auto`]): every `every` NR steps, compare the NR stage's
+    /// best-energy decrease per step over the last `every` steps, divided by `cost_ratio`, with
+    /// the decrease per step of `trials` trial direct steps taken from the best state exactly
+    /// as stage 2 would start (same optimizer, same [`Stage2Start`]); switch as soon as the
+    /// direct steps do at least as well per unit of cost. Trial steps are thrown away.
+    Auto {
+        /// Cost of one NR step in direct steps (wall time ratio; the caller measures it).
+        cost_ratio: f32,
+        /// NR steps between checks.
+        every: u32,
+        /// Trial direct steps per check.
+        trials: u32,
         /// Most NR steps.
         max_steps: u32,
     },
@@ -55,7 +71,49 @@ impl SwitchRule {
                 rel_tol,
                 target: None,
             },
+            SwitchRule::Auto { max_steps, .. } => StopRule::steps(max_steps),
         }
+    }
+
+    /// The automatic rule with its fixed settings (checks every 10 NR steps, 10 trial direct
+    /// steps, at most 5000 NR steps), given the measured cost of an NR step in direct steps.
+    pub const fn auto(cost_ratio: f32) -> Self {
+        SwitchRule::Auto {
+            cost_ratio,
+            every: 10,
+            trials: 10,
+            max_steps: 5000,
+        }
+    }
+
+    /// Work entries the rule needs beyond [`hybrid_work_len`] for `n` nodes and a direct
+    /// optimizer with `direct_state` state entries (the automatic rule's trial buffers).
+    pub fn extra_work_len(&self, n: usize, direct_state: usize) -> usize {
+        match self {
+            SwitchRule::Auto { .. } => 4 * n + direct_state,
+            _ => 0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), SolveError> {
+        if let SwitchRule::Auto {
+            cost_ratio,
+            every,
+            trials,
+            ..
+        } = *self
+        {
+            if !(cost_ratio.is_finite() && cost_ratio > 0.0) {
+                return Err(SolveError::BadConfig { name: "cost_ratio" });
+            }
+            if every == 0 {
+                return Err(SolveError::BadConfig { name: "every" });
+            }
+            if trials == 0 {
+                return Err(SolveError::BadConfig { name: "trials" });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -93,7 +151,8 @@ pub struct HybridConfig {
     pub stage2: Stage2Start,
 }
 
-/// Entries of the work slice [`solve_hybrid`] needs for `model` and the two optimizers.
+/// Entries of the work slice [`solve_hybrid`] needs for `model` and the two optimizers under
+/// a fixed-step or plateau switch rule (add [`SwitchRule::extra_work_len`] for the others).
 pub fn hybrid_work_len<R, O1, O2>(model: &R, nr_optimizer: &O1, direct_optimizer: &O2) -> usize
 where
     R: Reparametrization + ?Sized,
@@ -102,6 +161,134 @@ where
 {
     // ∂E/∂w and the best w after the shared area.
     areas(model, nr_optimizer, direct_optimizer) + 2 * model.output_len()
+}
+
+/// Entries of the work slice [`solve_hybrid`] needs under `switch`.
+pub fn hybrid_work_len_for<R, O1, O2>(
+    model: &R,
+    nr_optimizer: &O1,
+    direct_optimizer: &O2,
+    switch: &SwitchRule,
+) -> usize
+where
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+{
+    let n = model.output_len();
+    hybrid_work_len(model, nr_optimizer, direct_optimizer)
+        + switch.extra_work_len(n, direct_optimizer.state_len(n))
+}
+
+/// The trial direct steps of [`SwitchRule::Auto`], wrapped around the NR optimizer's update.
+struct AutoSwitch<'s, O1: ?Sized, O2: ?Sized> {
+    nr: OptimizerUpdate<'s, O1>,
+    direct: &'s mut O2,
+    stage2: Stage2Start,
+    w: &'s mut [f32],
+    best: &'s mut [f32],
+    grad: &'s mut [f32],
+    best_grad: &'s mut [f32],
+    state: &'s mut [f32],
+    cost_ratio: f32,
+    every: u32,
+    trials: u32,
+    steps: u32,
+    last_best: f32,
+    stop: bool,
+}
+
+impl<O1: Optimizer + ?Sized, O2: Optimizer + ?Sized> AutoSwitch<'_, O1, O2> {
+    /// Energy decrease per step of `trials` direct steps from `from` (energy `from_energy`),
+    /// started as stage 2 would be; `−∞` if they diverge.
+    fn trial_rate<E: Energy + ?Sized>(
+        &mut self,
+        energy: &mut E,
+        from: &[f32],
+        from_energy: f32,
+        last_move: f32,
+    ) -> Result<f32, SolveError> {
+        self.w.copy_from_slice(from);
+        self.direct.reset(self.state);
+        let mut observer = NoObserver;
+        let mut runner = StageRunner::new(&mut *self.best, &mut observer);
+        runner.begin(Stage::Direct, &StopRule::steps(self.trials))?;
+        let mut objective = DirectObjective { energy };
+        let result = match self.stage2 {
+            Stage2Start::Fresh => {
+                let mut update = OptimizerUpdate {
+                    optimizer: &mut *self.direct,
+                    state: &mut *self.state,
+                };
+                run_stage(&mut runner, &mut objective, &mut update, self.w, self.grad)
+            }
+            Stage2Start::Matched { growth } => {
+                let start = matched_start(last_move, self.direct.lr());
+                let mut update = Guarded::new(
+                    &mut *self.direct,
+                    &mut *self.state,
+                    &mut *self.best_grad,
+                    start,
+                    growth,
+                )?;
+                run_stage(&mut runner, &mut objective, &mut update, self.w, self.grad)
+            }
+        };
+        match result {
+            Ok(_) => Ok((from_energy - runner.best()) / self.trials as f32),
+            Err(SolveError::Diverged { .. }) => Ok(f32::NEG_INFINITY),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl<E, R, O1, O2> Update<NrObjective<'_, E, R>> for AutoSwitch<'_, O1, O2>
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+{
+    fn update(
+        &mut self,
+        objective: &mut NrObjective<'_, E, R>,
+        params: &mut [f32],
+        grad: &[f32],
+        ctx: &StepContext<'_>,
+    ) -> Result<(), SolveError> {
+        if self.steps == 0 {
+            self.last_best = ctx.best;
+        } else if self.steps.is_multiple_of(self.every) {
+            let nr_rate = (self.last_best - ctx.best) / (self.every as f32 * self.cost_ratio);
+            self.last_best = ctx.best;
+            let direct_rate = self.trial_rate(
+                &mut *objective.energy,
+                ctx.best_w,
+                ctx.best,
+                objective.last_move,
+            )?;
+            if direct_rate >= nr_rate {
+                self.stop = true;
+                return Ok(());
+            }
+        }
+        self.steps = self.steps.saturating_add(1);
+        Update::<NrObjective<'_, E, R>>::update(&mut self.nr, objective, params, grad, ctx)
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop
+    }
+}
+
+/// Stage 2's starting rate scale under [`Stage2Start::Matched`]: the last NR move of `w`
+/// relative to the direct learning rate.
+fn matched_start(last_move: f32, lr: f32) -> f32 {
+    if lr > 0.0 {
+        (last_move / lr).clamp(1e-4, 1.0)
+    } else {
+        1.0
+    }
 }
 
 /// The larger of stage 1's area (∂params, optimizer state, model scratch) and stage 2's
@@ -209,12 +396,13 @@ where
     nr_optimizer.validate()?;
     direct_optimizer.validate()?;
     config.stop.validate()?;
+    config.switch.validate()?;
     if let Stage2Start::Matched { growth } = config.stage2
         && !(growth.is_finite() && growth > 1.0)
     {
         return Err(SolveError::BadConfig { name: "growth" });
     }
-    let needed = hybrid_work_len(model, nr_optimizer, direct_optimizer);
+    let needed = hybrid_work_len_for(model, nr_optimizer, direct_optimizer, &config.switch);
     if work.len() < needed {
         return Err(SolveError::WorkspaceTooShort {
             needed,
@@ -222,6 +410,7 @@ where
         });
     }
     let (area, rest) = work.split_at_mut(areas(model, nr_optimizer, direct_optimizer));
+    let (rest, trial_area) = rest.split_at_mut(2 * n);
     let [grad_w, best_w] = split_work::<2>(rest, n)?;
     let mut runner = StageRunner::new(best_w, observer);
 
@@ -233,13 +422,16 @@ where
     let (stage1, last_move) = nr_stage(
         &mut runner,
         &switch,
+        config,
         &mut *energy,
         model,
         params,
         &mut *w,
         &mut *grad_w,
         area,
+        trial_area,
         &mut *nr_optimizer,
+        &mut *direct_optimizer,
     );
     let nr_steps = runner.stage_steps();
     let reason = match stage1 {
@@ -279,24 +471,28 @@ where
 /// keeps the 64-node run within the 16 KB of a Cortex-M0.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn nr_stage<E, R, O1, Obs>(
+fn nr_stage<E, R, O1, O2, Obs>(
     runner: &mut StageRunner<'_, Obs>,
     switch: &StopRule,
+    config: &HybridConfig,
     energy: &mut E,
     model: &R,
     params: &mut [f32],
     w: &mut [f32],
     grad_w: &mut [f32],
     area: &mut [f32],
+    trial_area: &mut [f32],
     nr_optimizer: &mut O1,
+    direct_optimizer: &mut O2,
 ) -> (Result<StopReason, SolveError>, f32)
 where
     E: Energy + ?Sized,
     R: Reparametrization + ?Sized,
     O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
     Obs: Observer + ?Sized,
 {
-    let np = model.param_len();
+    let (np, n) = (model.param_len(), model.output_len());
     let (grad_p, rest) = area.split_at_mut(np);
     let (state, scratch) = rest.split_at_mut(nr_optimizer.state_len(np));
     nr_optimizer.reset(state);
@@ -309,13 +505,44 @@ where
         last_move: 0.0,
         evaluations: 0,
     };
-    let mut update = OptimizerUpdate {
+    let update = OptimizerUpdate {
         optimizer: nr_optimizer,
         state,
     };
     let result = runner
         .begin(Stage::Nr, switch)
-        .and_then(|()| run_stage(runner, &mut objective, &mut update, params, grad_p));
+        .and_then(|()| match config.switch {
+            SwitchRule::Auto {
+                cost_ratio,
+                every,
+                trials,
+                ..
+            } => {
+                let (trial_state, rest) = trial_area.split_at_mut(direct_optimizer.state_len(n));
+                let [tw, tbest, tgrad, tbest_grad] = split_work::<4>(rest, n)?;
+                let mut auto = AutoSwitch {
+                    nr: update,
+                    direct: direct_optimizer,
+                    stage2: config.stage2,
+                    w: tw,
+                    best: tbest,
+                    grad: tgrad,
+                    best_grad: tbest_grad,
+                    state: trial_state,
+                    cost_ratio,
+                    every,
+                    trials,
+                    steps: 0,
+                    last_best: f32::INFINITY,
+                    stop: false,
+                };
+                run_stage(runner, &mut objective, &mut auto, params, grad_p)
+            }
+            _ => {
+                let mut update = update;
+                run_stage(runner, &mut objective, &mut update, params, grad_p)
+            }
+        });
     (result, objective.last_move)
 }
 
@@ -355,12 +582,7 @@ where
         }
         Stage2Start::Matched { growth } => {
             runner.restore(w);
-            let lr = direct_optimizer.lr();
-            let start = if lr > 0.0 {
-                (last_move / lr).clamp(1e-4, 1.0)
-            } else {
-                1.0
-            };
+            let start = matched_start(last_move, direct_optimizer.lr());
             let mut update = Guarded::new(direct_optimizer, state, best_grad, start, growth)?;
             run_stage(runner, &mut objective, &mut update, w, grad_w)
         }

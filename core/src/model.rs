@@ -759,4 +759,34 @@ impl crate::reparam::Reparametrization for Gcn<'_> {
     ) -> Result<(), ModelError> {
         Gcn::backward(self, params, scratch, grad_w, grad)
     }
+
+    /// Per layer three propagations (forward, `P H_in` and `P ∂pre` in backward) over the
+    /// stored entries plus the self-loops, once per hop, and three `n × h × h` products; three
+    /// readout products.
+    fn work(&self) -> usize {
+        let l = &self.layout;
+        let (n, h, d) = (l.n(), l.hidden(), l.outputs());
+        let hops = if l.config.propagation.two_hop() { 2 } else { 1 };
+        let entries = self.prop.graph().nnz().saturating_add(n);
+        let layer = 3usize
+            .saturating_mul(hops * entries.saturating_mul(h))
+            .saturating_add(3usize.saturating_mul(n.saturating_mul(h * h)));
+        layer
+            .saturating_mul(l.layers())
+            .saturating_add(3usize.saturating_mul(n.saturating_mul(h * d)))
+    }
+
+    /// `z` (`n × h`), then per layer `Θ` (`h × h`) and `b` (`h × 1`), then `W_o` (`h × d`) and
+    /// `b_o` (`d × 1`).
+    fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
+        let l = &self.layout;
+        let (h, d) = (l.hidden(), l.outputs());
+        visit(l.n(), h);
+        for _ in 0..l.layers() {
+            visit(h, h);
+            visit(h, 1);
+        }
+        visit(h, d);
+        visit(d, 1);
+    }
 }

@@ -43,6 +43,20 @@ pub trait Reparametrization {
         grad_w: &[f32],
         grad: &mut [f32],
     ) -> Result<(), ModelError>;
+
+    /// Multiply-adds of one `forward` plus `backward`, estimated from the sizes: how an
+    /// automatic switch rule weighs an NR step deterministically (a measured time would make a
+    /// seeded run differ from one repetition to the next). The default counts three passes
+    /// over the parameters and the scratch.
+    fn work(&self) -> usize {
+        3usize.saturating_mul(self.param_len().saturating_add(self.scratch_len()))
+    }
+
+    /// Calls `visit(rows, cols)` for each parameter tensor in layout order (row-major), for
+    /// optimizers that precondition per tensor (Shampoo). The default: one vector.
+    fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
+        visit(self.param_len(), 1)
+    }
 }
 
 impl<R: Reparametrization + ?Sized> Reparametrization for &R {
@@ -79,5 +93,11 @@ impl<R: Reparametrization + ?Sized> Reparametrization for &R {
         grad: &mut [f32],
     ) -> Result<(), ModelError> {
         (**self).backward(params, scratch, grad_w, grad)
+    }
+    fn work(&self) -> usize {
+        (**self).work()
+    }
+    fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
+        (**self).shapes(visit)
     }
 }

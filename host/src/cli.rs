@@ -60,6 +60,39 @@ enum SweepCommand {
     /// The Hopf–Kuramoto phase diagram over a grid of (s1, s2): speedup and final phase
     /// pattern per point.
     Hk(HkArgs),
+    /// Seed Fig. 10: Kuramoto 25×25, six optimizers × three learning rates × {direct, gcn}.
+    Optimizers(StudyArgs),
+    /// Seed Fig. 9 extended: switch after 0/20/50/100/200 NR steps, the default rule and the
+    /// automatic rule, on the lattice, ring and tree (or every reproduce graph).
+    Switch(StudyArgs),
+}
+
+#[derive(Debug, Args)]
+struct StudyArgs {
+    /// The reduced variant: small graphs, one seed, short caps.
+    #[arg(long)]
+    quick: bool,
+    /// Seeds per configuration (default 5; 1 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: Option<u64>,
+    /// `switch`: every Kuramoto, Hopf–Kuramoto and heat graph of `nrg reproduce`.
+    #[arg(long)]
+    all_graphs: bool,
+    /// Output directory (JSON, CSV, Markdown, PNG).
+    #[arg(long, default_value = "out/studies")]
+    out: PathBuf,
+}
+
+impl StudyArgs {
+    fn options(self, quiet: bool) -> crate::studies::StudyOptions {
+        crate::studies::StudyOptions {
+            quick: self.quick,
+            seeds: self.seeds.map(|s| s as usize),
+            out: self.out,
+            quiet,
+            all_graphs: self.all_graphs,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -297,8 +330,12 @@ struct SolverArgs {
     #[arg(long, value_parser = depth)]
     layers: Option<usize>,
     /// Switch from NR to direct after this many steps (default for phases: 100).
-    #[arg(long, conflicts_with = "switch_patience")]
+    #[arg(long, conflicts_with_all = ["switch_patience", "switch_auto"])]
     switch_after: Option<u32>,
+    /// Switch automatically: as soon as 10 trial direct steps from the best state lower the
+    /// energy at least as fast, per unit of measured cost, as the last 10 NR steps.
+    #[arg(long, conflicts_with = "switch_patience")]
+    switch_auto: bool,
     /// Switch when the NR loss has not improved by --switch-rel-tol for this many steps
     /// (default for heat: 10).
     #[arg(long)]
@@ -330,6 +367,15 @@ struct SolverArgs {
     /// Wall-time cap per run, in seconds.
     #[arg(long, value_parser = positive_f32)]
     max_seconds: Option<f32>,
+    /// Shampoo: longest side of a preconditioned tile (longer sides are cut into pieces).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    shampoo_block: u64,
+    /// Shampoo: recompute the inverse roots every this many steps.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    shampoo_interval: u32,
+    /// Shampoo: initial diagonal ε of the statistics.
+    #[arg(long, default_value_t = 1e-4, value_parser = positive_f32)]
+    shampoo_eps: f32,
 }
 
 /// Output files shared by run and compare.
@@ -445,6 +491,27 @@ pub fn main() -> Result<()> {
                 rows.len(),
                 md.display(),
                 opts.out.join("results.json").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::Optimizers(a))) => {
+            let opts = a.options(quiet);
+            let rows = crate::studies::sweep_optimizers(&opts)?;
+            println!(
+                "{} rows; table in {}",
+                rows.len(),
+                opts.out.join("optimizers.md").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::Switch(a))) => {
+            let opts = a.options(quiet);
+            let (rows, verdicts) = crate::studies::sweep_switch(&opts)?;
+            println!(
+                "{} rows, {} graphs; table in {}",
+                rows.len(),
+                verdicts.len(),
+                opts.out.join("switch.md").display()
             );
             Ok(())
         }
@@ -602,7 +669,9 @@ impl SolverArgs {
         if let Some(l) = self.layers {
             s.layers = l;
         }
-        if let Some(k) = self.switch_after {
+        if self.switch_auto {
+            s.switch = SwitchRule::auto(0.0);
+        } else if let Some(k) = self.switch_after {
             s.switch = SwitchRule::AfterSteps(k);
         } else if let Some(p) = self.switch_patience {
             s.switch = SwitchRule::Plateau {
@@ -631,6 +700,11 @@ impl SolverArgs {
             Stage2Arg::Fresh => Stage2Start::Fresh,
         };
         s.max_seconds = self.max_seconds.map(f64::from);
+        s.shampoo = crate::optim::ShampooConfig {
+            eps: self.shampoo_eps,
+            interval: self.shampoo_interval,
+            block: usize::try_from(self.shampoo_block).unwrap_or(usize::MAX),
+        };
         s
     }
 }

@@ -8,18 +8,22 @@
 //! - [`problem`]: an energy on a graph, lent to solvers as `&mut dyn Energy`.
 //! - [`run`]: one method × one seed, with curves, stage times and a progress bar.
 //! - [`baselines`]: gradient descent, RK4, L-BFGS (argmin), the exact heat minimum.
+//! - [`optim`]: host-side optimizers (Shampoo).
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
+//! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
 pub mod baselines;
 pub mod cli;
 pub mod graph;
+pub mod optim;
 pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod studies;
 pub mod sweep;

@@ -140,7 +140,7 @@ trait Figure {
 }
 
 /// Registers DejaVu Sans as plotters' `sans-serif` once; later calls return the first outcome.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()

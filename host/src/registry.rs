@@ -16,6 +16,8 @@ use nrg_core::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use nrg_core::propagate::{PropagationKind, propagator_storage_len};
 use nrg_core::reparam::Reparametrization;
 
+use crate::optim::{Shampoo, ShampooConfig};
+
 /// A way to minimize: direct descent, a reparametrization followed by direct descent, the
 /// same-init control, or a baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub enum Method {
     Rk4,
     /// L-BFGS (argmin, memory 10, Moré–Thuente line search).
     Lbfgs,
+    /// Direct descent with Shampoo on `w`, whatever `--optimizer` says (seed Fig. 4b, 5).
+    Shampoo,
 }
 
 /// The size of an NR model, as the run settings give it, whatever the architecture.
@@ -305,14 +309,21 @@ pub const METHODS: &[MethodEntry] = &[
         &[],
         "classical RK4 on the gradient flow at its stability limit",
         Method::Rk4,
-        HEAT,
+        BOTH,
     ),
     row(
         "lbfgs",
         &["l-bfgs"],
         "L-BFGS (argmin, memory 10, Moré–Thuente line search)",
         Method::Lbfgs,
-        HEAT,
+        BOTH,
+    ),
+    row(
+        "shampoo",
+        &[],
+        "direct descent with Shampoo on w (the --optimizer shampoo row; see --shampoo-*)",
+        Method::Shampoo,
+        NONE,
     ),
 ];
 
@@ -435,8 +446,19 @@ pub struct OptimizerEntry {
     pub aliases: &'static [&'static str],
     /// One line for `--help`.
     pub help: &'static str,
-    /// Builds it at learning rate `lr` with its other hyper-parameters at their defaults.
-    pub build: fn(lr: f32) -> Box<dyn Optimizer + Send>,
+    /// Builds it at learning rate `lr` with its other hyper-parameters at their defaults
+    /// (or from `options`, for the optimizers that have some there).
+    pub build: fn(lr: f32, options: &OptimizerOptions<'_>) -> Box<dyn Optimizer + Send>,
+}
+
+/// What an optimizer may need besides its learning rate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptimizerOptions<'a> {
+    /// Row-major block shapes `(m, k)` of the flat parameter vector, in order (Shampoo's
+    /// blocks; empty: one vector).
+    pub shapes: &'a [(usize, usize)],
+    /// Shampoo's ε, root interval and tile size.
+    pub shampoo: ShampooConfig,
 }
 
 /// Every optimizer nrg offers, for `w` (`--optimizer`) and for the NR model (`--nr-optimizer`).
@@ -445,37 +467,43 @@ pub const OPTIMIZERS: &[OptimizerEntry] = &[
         name: "adam",
         aliases: &[],
         help: "Adam, β = (0.9, 0.999), ε = 1e-8, bias-corrected (torch.optim.Adam)",
-        build: |lr| Box::new(Adam::with_lr(lr)),
+        build: |lr, _| Box::new(Adam::with_lr(lr)),
     },
     OptimizerEntry {
         name: "sgd",
         aliases: &["gd"],
         help: "plain gradient descent w −= lr·g (torch.optim.SGD)",
-        build: |lr| Box::new(Sgd::plain(lr)),
+        build: |lr, _| Box::new(Sgd::plain(lr)),
     },
     OptimizerEntry {
         name: "momentum",
         aliases: &["sgd-momentum"],
         help: "SGD with heavy-ball momentum 0.9",
-        build: |lr| Box::new(Sgd::momentum(lr, 0.9)),
+        build: |lr, _| Box::new(Sgd::momentum(lr, 0.9)),
     },
     OptimizerEntry {
         name: "nesterov",
         aliases: &["sgd-nesterov"],
         help: "SGD with Nesterov momentum 0.9",
-        build: |lr| Box::new(Sgd::nesterov(lr, 0.9)),
+        build: |lr, _| Box::new(Sgd::nesterov(lr, 0.9)),
     },
     OptimizerEntry {
         name: "rmsprop",
         aliases: &[],
         help: "RMSprop, α = 0.99, ε = 1e-8 (torch.optim.RMSprop)",
-        build: |lr| Box::new(RmsProp::with_lr(lr)),
+        build: |lr, _| Box::new(RmsProp::with_lr(lr)),
     },
     OptimizerEntry {
         name: "adagrad",
         aliases: &[],
         help: "Adagrad, ε = 1e-10 (torch.optim.Adagrad)",
-        build: |lr| Box::new(Adagrad::with_lr(lr)),
+        build: |lr, _| Box::new(Adagrad::with_lr(lr)),
+    },
+    OptimizerEntry {
+        name: "shampoo",
+        aliases: &[],
+        help: "Shampoo (Gupta et al. 2018), ε = 1e-4, tiles of at most 128 (--shampoo-*)",
+        build: |lr, o| Box::new(Shampoo::new(lr, o.shampoo).with_shapes(o.shapes)),
     },
 ];
 
@@ -494,9 +522,19 @@ impl OptimizerChoice {
         self.0.name
     }
 
-    /// A fresh optimizer of this kind at learning rate `lr`.
+    /// A fresh optimizer of this kind at learning rate `lr`, other settings at defaults.
     pub fn build(&self, lr: f32) -> Box<dyn Optimizer + Send> {
-        (self.0.build)(lr)
+        (self.0.build)(lr, &OptimizerOptions::default())
+    }
+
+    /// A fresh optimizer of this kind at learning rate `lr` with `options`.
+    pub fn build_with(&self, lr: f32, options: &OptimizerOptions<'_>) -> Box<dyn Optimizer + Send> {
+        (self.0.build)(lr, options)
+    }
+
+    /// The registered optimizer called `name`, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        name.parse().ok()
     }
 
     /// Every accepted optimizer name.
@@ -611,13 +649,22 @@ mod tests {
             .map(|m| m.to_string())
             .collect();
         assert_eq!(heat, ["direct", "gcn", "rgcn", "gd", "rk4", "lbfgs"]);
+        assert_eq!("shampoo".parse::<Method>().unwrap().to_string(), "shampoo");
         let phase: Vec<String> = Method::standard_set(true)
             .iter()
             .map(|m| m.to_string())
             .collect();
         assert_eq!(
             phase,
-            ["direct", "gcn", "rgcn", "direct@gcn", "direct@rgcn"]
+            [
+                "direct",
+                "gcn",
+                "rgcn",
+                "rk4",
+                "lbfgs",
+                "direct@gcn",
+                "direct@rgcn"
+            ]
         );
     }
 }

@@ -326,13 +326,14 @@ pub fn experiments(quick: bool) -> Vec<Experiment> {
             ),
         ]
     };
-    // Hopf–Kuramoto rows compare direct and the NR models only.
+    // Hopf–Kuramoto rows compare direct, the NR models and the physicist's baselines (RK4,
+    // L-BFGS); the same-init controls are for Kuramoto.
     for e in list
         .iter_mut()
         .filter(|e| e.energy.describe().reference == ReferenceKind::BestFound)
     {
         e.methods
-            .retain(|(name, _, _)| matches!(name.as_str(), "direct" | "gcn" | "rgcn"));
+            .retain(|(_, method, _)| !matches!(method, Method::DirectFrom(_)));
     }
     list.push(depth_width_sweep(quick));
     list.push(switch_sweep(quick));
@@ -403,7 +404,7 @@ fn switch_sweep(quick: bool) -> Experiment {
 }
 
 /// The graph and baths of an experiment.
-fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
+pub(crate) fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
     let (mut graph, name): (Graph, Option<&str>) = match &e.graph {
         GraphSource::Spec(s) => {
             let spec: GraphSpec = s.parse().map_err(|err| anyhow::anyhow!("{err}"))?;

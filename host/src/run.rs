@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
+use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len_for, solve_hybrid};
 use nrg_core::init;
 use nrg_core::metrics::{order_parameter, relative_gap};
+use nrg_core::optim::Optimizer;
 use nrg_core::reparam::Reparametrization;
 use nrg_core::solve::{
     Control, Observer, Report, SolveError, Stage, StepInfo, StopRule, direct_work_len, solve_direct,
@@ -17,7 +18,9 @@ use nrg_core::solve::{
 use serde::{Deserialize, Serialize};
 
 use crate::baselines;
+use crate::optim::ShampooConfig;
 use crate::problem::{EnergyKind, Problem};
+use crate::registry::OptimizerOptions;
 
 pub use crate::registry::{Method, ModelSize, NrModel, OptimizerChoice};
 
@@ -36,7 +39,8 @@ pub struct Settings {
     pub hidden: usize,
     /// GCN layers.
     pub layers: usize,
-    /// When NR hands over to direct Adam.
+    /// When NR hands over to direct Adam (an automatic rule with `cost_ratio` 0 gets it
+    /// measured by [`run_one`]).
     pub switch: SwitchRule,
     /// When the run ends.
     pub stop: StopRule,
@@ -44,11 +48,13 @@ pub struct Settings {
     pub stage2: Stage2Start,
     /// Wall-time cap in seconds (observer stop), if any.
     pub max_seconds: Option<f64>,
+    /// Shampoo's ε, root interval and tile size (when Shampoo is an optimizer of the run).
+    pub shampoo: ShampooConfig,
 }
 
 impl Settings {
     /// The seed paper's settings for an energy: Adam lr 0.02 (heat) / 0.01 (phases), early
-    /// stopping with patience 10; NR switches on a loss plateau (heat) or after 100 steps
+    /// stopping with patience 10; NR switches by the automatic rule (heat; the seed: a loss plateau) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
     pub fn seed_defaults(energy: &EnergyKind) -> Self {
         let d = energy.describe();
@@ -68,6 +74,7 @@ impl Settings {
             },
             stage2: Stage2Start::default(),
             max_seconds: None,
+            shampoo: ShampooConfig::default(),
         }
     }
 
@@ -258,6 +265,58 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
     Some(bar)
 }
 
+/// Refuses, before any allocation, optimizer state larger than half the machine's available
+/// memory (`MemAvailable` of `/proc/meminfo`; 8 GiB where that is unknown).
+pub fn check_memory(what: &str, floats: usize) -> Result<()> {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(8u64 << 30, |kb| kb.saturating_mul(1024));
+    let bytes = (floats as u64).saturating_mul(4);
+    if floats == usize::MAX || bytes > available / 2 {
+        anyhow::bail!(
+            "{what} needs {} of state (limit: half of the {:.1} GB available); for Shampoo, \
+             lower --shampoo-block (the statistics of a b-long side take b² floats)",
+            if floats == usize::MAX {
+                "more than usize::MAX floats".to_string()
+            } else {
+                format!("{:.1} GB", bytes as f64 / 1e9)
+            },
+            available as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
+/// Cost of one NR step in direct steps, the `cost_ratio` of [`SwitchRule::Auto`], estimated
+/// from operation counts so that a seeded run repeats bit for bit (a timed ratio would move the
+/// switch from one run to the next): the model's forward and backward
+/// ([`Reparametrization::work`]), one energy evaluation and one optimizer step on the
+/// parameters, over one energy evaluation and one optimizer step on `w`. The energy counts its
+/// stored entries, plus a sin/cos pair per node (~40 operations) for phase energies; an optimizer
+/// step counts ~10 operations per entry of state and parameter.
+pub fn estimate_cost_ratio(
+    problem: &Problem,
+    model: &dyn Reparametrization,
+    nr_optimizer: &dyn Optimizer,
+    optimizer: &dyn Optimizer,
+) -> f32 {
+    let n = problem.n();
+    let nnz = problem.graph.weights().len();
+    let per_node = if problem.energy.is_phase() { 40 } else { 2 };
+    let energy = (3 * nnz + per_node * n) as f64;
+    let step = |opt: &dyn Optimizer, k: usize| (10 * (k + opt.state_len(k))) as f64;
+    let np = model.param_len();
+    let nr = model.work() as f64 + energy + step(nr_optimizer, np);
+    let direct = energy + step(optimizer, n);
+    ((nr / direct.max(1.0)) as f32).clamp(1.0, 1e6)
+}
+
 /// Runs `method` on `problem` from the initial state of `seed`.
 ///
 /// Divergence is not an error: it comes back as a record with `stop_reason = "diverged"`.
@@ -284,11 +343,22 @@ pub fn run_one(
     let mut rng = init::rng(seed);
     let domain = problem.energy.describe().domain;
     let random_start = |rng: &mut init::Rand, w: &mut [f32]| domain.initial_state(rng, w);
-    let mut optimizer = settings.optimizer.build(settings.lr);
+    let choice = if method == Method::Shampoo {
+        "shampoo".parse().map_err(anyhow::Error::msg)?
+    } else {
+        settings.optimizer
+    };
+    let w_options = OptimizerOptions {
+        shapes: &[(n, 1)],
+        shampoo: settings.shampoo,
+    };
+    let mut optimizer = choice.build_with(settings.lr, &w_options);
+    optimizer.validate()?;
     let state_len = optimizer.state_len(n);
+    check_memory("the optimizer on w", state_len)?;
     recorder.start = Instant::now();
     let result: Result<Report, SolveError> = match method {
-        Method::Direct | Method::DirectFrom(_) => {
+        Method::Direct | Method::DirectFrom(_) | Method::Shampoo => {
             if let Method::DirectFrom(nr) = method {
                 let mut storage = vec![0.0; NrModel::storage_len(n)];
                 let model = nr.build(&settings.model_size(), csr, &mut storage)?;
@@ -317,10 +387,38 @@ pub fn run_one(
             let model: &dyn Reparametrization = &*model;
             let mut params = vec![0.0; model.param_len()];
             model.init_params(&mut rng, &mut params, domain.latent_init())?;
-            let mut nr_optimizer = settings.nr_optimizer.build(settings.nr_lr);
-            let mut work = vec![0.0; hybrid_work_len(model, &*nr_optimizer, &*optimizer)];
+            let mut shapes = Vec::new();
+            model.shapes(&mut |rows, cols| shapes.push((rows, cols)));
+            let nr_options = OptimizerOptions {
+                shapes: &shapes,
+                shampoo: settings.shampoo,
+            };
+            let mut nr_optimizer = settings
+                .nr_optimizer
+                .build_with(settings.nr_lr, &nr_options);
+            nr_optimizer.validate()?;
+            check_memory(
+                "the NR optimizer",
+                nr_optimizer.state_len(model.param_len()),
+            )?;
+            let switch = match settings.switch {
+                SwitchRule::Auto {
+                    cost_ratio,
+                    every,
+                    trials,
+                    max_steps,
+                } if !(cost_ratio.is_finite() && cost_ratio > 0.0) => SwitchRule::Auto {
+                    cost_ratio: estimate_cost_ratio(problem, model, &*nr_optimizer, &*optimizer),
+                    every,
+                    trials,
+                    max_steps,
+                },
+                rule => rule,
+            };
+            let mut work =
+                vec![0.0; hybrid_work_len_for(model, &*nr_optimizer, &*optimizer, &switch)];
             let hybrid = HybridConfig {
-                switch: settings.switch,
+                switch,
                 stop: settings.stop,
                 stage2: settings.stage2,
             };

@@ -57,6 +57,12 @@ pub trait Update<Obj: ?Sized> {
         grad: &[f32],
         ctx: &StepContext<'_>,
     ) -> Result<(), SolveError>;
+
+    /// Whether the last [`update`](Update::update) ended the stage instead of moving (an
+    /// automatic switch rule); the stage then ends with [`StopReason::Plateau`].
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// An optimizer with its caller-owned state, as an [`Update`] at the full learning rate.
@@ -253,6 +259,9 @@ where
             step: runner.step(),
         };
         update.update(objective, params, grad, &ctx)?;
+        if update.stop_requested() {
+            return Ok(StopReason::Plateau);
+        }
         runner.advance();
     }
 }
