@@ -1,0 +1,1 @@
+//! IDX reading and `nrg classify` (in progress).

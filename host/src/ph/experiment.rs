@@ -1,0 +1,1 @@
+//! `nrg ph` (in progress).
