@@ -15,6 +15,7 @@
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
+pub mod appendix_plot;
 pub mod baselines;
 pub mod classify;
 pub mod cli;

@@ -22,6 +22,7 @@
 //! the triangle boundaries for H1), checked here against gudhi 3.13 on the golden clouds
 //! (diagrams, critical edges, loss and gradient) and against central differences.
 
+pub mod args;
 pub mod cloud;
 pub mod experiment;
 pub mod loss;
