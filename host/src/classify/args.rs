@@ -91,7 +91,13 @@ pub fn run(a: ClassifyArgs, quiet: bool) -> Result<()> {
     for s in &report.summary {
         println!(
             "| {} | {} | {:.4} ({:.4}–{:.4}) | {:.4} | {:.3} |",
-            s.model, s.runs, s.test_accuracy, s.test_accuracy_min, s.test_accuracy_max, s.train_loss, s.time_s
+            s.model,
+            s.runs,
+            s.test_accuracy,
+            s.test_accuracy_min,
+            s.test_accuracy_max,
+            s.train_loss,
+            s.time_s
         );
     }
     println!("wrote {}", a.out.join("summary.json").display());

@@ -135,14 +135,16 @@ fn train(data: &Dataset, o: &ClassifyOptions, seed: u64, gcn: bool) -> Result<Cl
                 scratch.resize(m.scratch_len(), 0.0);
                 gparams.resize(params.len(), 0.0);
                 let (w, b) = lin.split_at_mut(p * c);
-                m.forward(params, &mut scratch, w).map_err(|e| anyhow!("{e}"))?;
+                m.forward(params, &mut scratch, w)
+                    .map_err(|e| anyhow!("{e}"))?;
                 let (gw, gb) = glin.split_at_mut(p * c);
                 let (loss, _) =
                     softmax_xent(&data.train.x, &data.train.y, rows, p, c, w, b, gw, gb);
                 curve.push(loss);
                 m.backward(params, &mut scratch, gw, &mut gparams)
                     .map_err(|e| anyhow!("{e}"))?;
-                a.step(st, params, &gparams, 1.0).map_err(|e| anyhow!("{e}"))?;
+                a.step(st, params, &gparams, 1.0)
+                    .map_err(|e| anyhow!("{e}"))?;
                 // The class bias stays a direct parameter, stepped by the linear Adam.
                 let mut gbias = vec![0.0f32; p * c + c];
                 gbias[p * c..].copy_from_slice(gb);
@@ -151,7 +153,8 @@ fn train(data: &Dataset, o: &ClassifyOptions, seed: u64, gcn: bool) -> Result<Cl
                 if step + 1 == o.switch_step {
                     // Switch: W from the GCN's output at its final parameters, fresh Adam.
                     let (w, _) = lin.split_at_mut(p * c);
-                    m.forward(params, &mut scratch, w).map_err(|e| anyhow!("{e}"))?;
+                    m.forward(params, &mut scratch, w)
+                        .map_err(|e| anyhow!("{e}"))?;
                     adam.reset(&mut state);
                 }
             } else {
@@ -164,7 +167,9 @@ fn train(data: &Dataset, o: &ClassifyOptions, seed: u64, gcn: bool) -> Result<Cl
                     .map_err(|e| anyhow!("{e}"))?;
             }
             if !curve.last().is_some_and(|l| l.is_finite()) {
-                return Err(anyhow!("training diverged at step {step} (loss not finite)"));
+                return Err(anyhow!(
+                    "training diverged at step {step} (loss not finite)"
+                ));
             }
             step += 1;
         }
@@ -248,7 +253,10 @@ pub fn run(
                 model: m.to_string(),
                 runs: g.len(),
                 test_accuracy: g.iter().map(|r| r.test_accuracy).sum::<f64>() / k,
-                test_accuracy_min: g.iter().map(|r| r.test_accuracy).fold(f64::INFINITY, f64::min),
+                test_accuracy_min: g
+                    .iter()
+                    .map(|r| r.test_accuracy)
+                    .fold(f64::INFINITY, f64::min),
                 test_accuracy_max: g
                     .iter()
                     .map(|r| r.test_accuracy)
@@ -282,7 +290,12 @@ pub fn run(
         w.write_record(["model", "seed", "step", "batch_loss"])?;
         for r in &report.runs {
             for (s, l) in r.curve.iter().enumerate() {
-                w.write_record([r.model.clone(), r.seed.to_string(), s.to_string(), l.to_string()])?;
+                w.write_record([
+                    r.model.clone(),
+                    r.seed.to_string(),
+                    s.to_string(),
+                    l.to_string(),
+                ])?;
             }
         }
         w.flush()?;

@@ -206,7 +206,11 @@ fn matmul_nt(a: &[f32], b: &[f32], out: &mut [f32], m: usize, n: usize, k: usize
     for i in 0..m {
         let ai = &a[i * k..(i + 1) * k];
         for j in 0..n {
-            out[i * n + j] = ai.iter().zip(&b[j * k..(j + 1) * k]).map(|(x, y)| x * y).sum();
+            out[i * n + j] = ai
+                .iter()
+                .zip(&b[j * k..(j + 1) * k])
+                .map(|(x, y)| x * y)
+                .sum();
         }
     }
 }

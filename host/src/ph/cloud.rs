@@ -55,8 +55,14 @@ impl Cloud {
         let mut rand = rng(seed);
         let mut xy = vec![0.0f32; 2 * n];
         fill_uniform(&mut rand, &mut xy, -(r as f32), r as f32);
-        let points = xy.chunks_exact(2).map(|c| [c[0] as f64, c[1] as f64]).collect();
-        Cloud::new(points, &format!("uniform cloud (n = {n}, r = {r}, seed {seed})"))
+        let points = xy
+            .chunks_exact(2)
+            .map(|c| [c[0] as f64, c[1] as f64])
+            .collect();
+        Cloud::new(
+            points,
+            &format!("uniform cloud (n = {n}, r = {r}, seed {seed})"),
+        )
     }
 
     /// Reads `x y` (or `x,y`) per line; `#` starts a comment.

@@ -272,7 +272,9 @@ fn time_to(curve: &[PhPoint], level: f64) -> Option<f64> {
 }
 
 fn points_of(w: &[f32]) -> Vec<[f64; 2]> {
-    w.chunks_exact(2).map(|c| [c[0] as f64, c[1] as f64]).collect()
+    w.chunks_exact(2)
+        .map(|c| [c[0] as f64, c[1] as f64])
+        .collect()
 }
 
 struct Curves {
@@ -501,7 +503,10 @@ fn summarize(runs: &[PhRun]) -> Vec<PhSummary> {
     }
     keys.iter()
         .map(|&(n, range)| {
-            let g: Vec<&PhRun> = runs.iter().filter(|r| r.n == n && r.range == range).collect();
+            let g: Vec<&PhRun> = runs
+                .iter()
+                .filter(|r| r.n == n && r.range == range)
+                .collect();
             let m = |f: fn(&PhRun) -> f64| mean(g.iter().map(|r| f(r)));
             PhSummary {
                 n,
@@ -599,7 +604,11 @@ pub fn run(o: &PhOptions, mut progress: impl FnMut(&str)) -> Result<PhReport> {
                     .with_context(|| format!("ph run n = {n}, r = {r}, seed {seed}"))?;
                 progress(&format!(
                     "ph n={n} r={r} seed={seed}: direct {:.4} in {:.2}s; NR {:.4} in {:.2}s (+ prefit {:.2}s)",
-                    run.direct_loss, run.direct_time_s, run.nr_loss, run.train_time_s, run.prefit_time_s
+                    run.direct_loss,
+                    run.direct_time_s,
+                    run.nr_loss,
+                    run.train_time_s,
+                    run.prefit_time_s
                 ));
                 if o.plots && k == 0 {
                     let stem = o.out.join(format!("cloud_n{n}_r{r}"));
@@ -607,8 +616,14 @@ pub fn run(o: &PhOptions, mut progress: impl FnMut(&str)) -> Result<PhReport> {
                     crate::appendix_plot::clouds(
                         &[
                             ("initial".into(), curves.initial.clone()),
-                            (format!("direct, loss {:.3}", run.direct_loss), curves.direct_final.clone()),
-                            (format!("prefit + NR, loss {:.3}", run.nr_loss), curves.nr_final.clone()),
+                            (
+                                format!("direct, loss {:.3}", run.direct_loss),
+                                curves.direct_final.clone(),
+                            ),
+                            (
+                                format!("prefit + NR, loss {:.3}", run.nr_loss),
+                                curves.nr_final.clone(),
+                            ),
                         ],
                         lim,
                         &format!("Point cloud, n = {n}, r = {r}, seed {seed}"),
@@ -618,15 +633,27 @@ pub fn run(o: &PhOptions, mut progress: impl FnMut(&str)) -> Result<PhReport> {
                     let series = vec![
                         (
                             "direct".to_string(),
-                            curves.direct.iter().map(|p| (p.time_s.max(1e-4), p.loss as f64)).collect(),
+                            curves
+                                .direct
+                                .iter()
+                                .map(|p| (p.time_s.max(1e-4), p.loss as f64))
+                                .collect(),
                         ),
                         (
                             "NR training".to_string(),
-                            curves.nr.iter().map(|p| (p.time_s.max(1e-4), p.loss as f64)).collect(),
+                            curves
+                                .nr
+                                .iter()
+                                .map(|p| (p.time_s.max(1e-4), p.loss as f64))
+                                .collect(),
                         ),
                         (
                             "NR after prefit (total time)".to_string(),
-                            curves.nr.iter().map(|p| (p.time_s + offset, p.loss as f64)).collect(),
+                            curves
+                                .nr
+                                .iter()
+                                .map(|p| (p.time_s + offset, p.loss as f64))
+                                .collect(),
                         ),
                     ];
                     crate::appendix_plot::curves(

@@ -103,7 +103,11 @@ pub fn rips_persistence(points: &[[f64; 2]], with_h1: bool) -> Diagram {
     if with_h1 {
         diagram.h1 = h1_pairs(n, &edges, &positive);
     }
-    let by = |a: &Pair, b: &Pair| a.birth.total_cmp(&b.birth).then(a.death.total_cmp(&b.death));
+    let by = |a: &Pair, b: &Pair| {
+        a.birth
+            .total_cmp(&b.birth)
+            .then(a.death.total_cmp(&b.death))
+    };
     diagram.h0.sort_by(by);
     diagram.h1.sort_by(by);
     diagram

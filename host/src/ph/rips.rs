@@ -52,7 +52,12 @@ pub fn edges_upto(points: &[[f64; 2]], threshold: f64) -> Vec<RipsEdge> {
             }
         }
     }
-    edges.sort_by(|a, b| a.len.total_cmp(&b.len).then(a.i.cmp(&b.i)).then(a.j.cmp(&b.j)));
+    edges.sort_by(|a, b| {
+        a.len
+            .total_cmp(&b.len)
+            .then(a.i.cmp(&b.i))
+            .then(a.j.cmp(&b.j))
+    });
     edges
 }
 
