@@ -53,6 +53,10 @@ enum Command {
     /// Parameter sweeps.
     #[command(subcommand)]
     Sweep(SweepCommand),
+    /// Persistent-homology point clouds (seed 7.4–7.5): direct Adam against prefit + NR.
+    Ph(crate::ph::args::PhArgs),
+    /// Image classification (seed 7.3): linear softmax against the covariance-GCN one.
+    Classify(crate::classify::args::ClassifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -462,6 +466,8 @@ pub fn main() -> Result<()> {
             quiet,
         ),
         Some(Command::Demo(a)) => demo(&a, quiet),
+        Some(Command::Ph(a)) => crate::ph::args::run(a, quiet),
+        Some(Command::Classify(a)) => crate::classify::args::run(a, quiet),
         Some(Command::Run(a)) => run(a, quiet),
         Some(Command::Compare(a)) => compare(a, quiet),
         Some(Command::Eval(a)) => eval(a),

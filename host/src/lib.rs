@@ -12,13 +12,18 @@
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
 //! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
+//! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
+//! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
+pub mod appendix_plot;
 pub mod baselines;
+pub mod classify;
 pub mod cli;
 pub mod graph;
 pub mod optim;
+pub mod ph;
 pub mod plot;
 pub mod problem;
 pub mod registry;

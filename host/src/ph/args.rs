@@ -1,0 +1,90 @@
+//! `nrg ph` on the command line: its arguments and the call into [`super::experiment`].
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::experiment::{PhOptions, run as run_experiment, summary_table};
+
+/// Arguments of `nrg ph`.
+#[derive(Debug, Args)]
+pub struct PhArgs {
+    /// Small grid for tests (40 points, r = 1, seeds 0–1, short caps).
+    #[arg(long)]
+    pub quick: bool,
+    /// Cloud sizes (default 100,200,300).
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Option<Vec<usize>>,
+    /// Box half-widths r (default 0.5,1,2,4).
+    #[arg(long, value_delimiter = ',')]
+    pub ranges: Option<Vec<f64>>,
+    /// Seeds (default 0,1,2,3,4).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// A point-cloud file (`x y` per line) instead of uniform clouds.
+    #[arg(long)]
+    pub cloud: Option<PathBuf>,
+    /// Homology dimensions of the loss: 1 (the seed's), 0, or 0,1.
+    #[arg(long, default_value = "1")]
+    pub dims: super::Dims,
+    /// Most steps of a run.
+    #[arg(long)]
+    pub max_steps: Option<u32>,
+    /// Adam rate on the points.
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Adam rate of the NR stage.
+    #[arg(long)]
+    pub nr_lr: Option<f32>,
+    /// Adam rate of the prefit.
+    #[arg(long)]
+    pub prefit_lr: Option<f32>,
+    /// No figures.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Output directory.
+    #[arg(long, default_value = "out/ph")]
+    pub out: PathBuf,
+}
+
+/// Runs `nrg ph`.
+pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
+    let mut o = if a.quick {
+        PhOptions::quick(a.out.clone())
+    } else {
+        PhOptions::full(a.out.clone())
+    };
+    if let Some(v) = a.sizes {
+        o.sizes = v;
+    }
+    if let Some(v) = a.ranges {
+        o.ranges = v;
+    }
+    if let Some(v) = a.seeds {
+        o.seeds = v;
+    }
+    if let Some(v) = a.max_steps {
+        o.max_steps = v;
+    }
+    if let Some(v) = a.lr {
+        o.lr = v;
+    }
+    if let Some(v) = a.nr_lr {
+        o.nr_lr = v;
+    }
+    if let Some(v) = a.prefit_lr {
+        o.prefit_lr = v;
+    }
+    o.cloud = a.cloud;
+    o.dims = a.dims;
+    o.plots = !a.no_plots;
+    let report = run_experiment(&o, |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    println!("{}", summary_table(&report.summary));
+    println!("wrote {}", o.out.join("summary.json").display());
+    Ok(())
+}
