@@ -189,8 +189,7 @@ fn steps_to_sync(seen_rho: &[(u32, f32)], threshold: f32) -> (Option<u32>, f32) 
 
 /// Kuramoto on the 25×25 open lattice: the hybrid (GCN, h = 10, 100 NR steps then direct, Adam
 /// lr 0.01 in both stages) reaches `ρ > 0.99` within 400 steps for each of five seeds and ends
-/// at the ground state; printed beside it, the direct solver from `U(0, 2π)` at lr 0.01 (steps
-/// to `ρ > 0.99`, or its `ρ` after 2000 steps).
+/// at the ground state.
 #[test]
 fn kuramoto_lattice_synchronizes_with_hybrid() {
     let graph = VecGraph::from_edges(625, &lattice_edges(25, 25));
@@ -235,35 +234,12 @@ fn kuramoto_lattice_synchronizes_with_hybrid() {
         let rho_end = order_parameter(&w);
         let rel_gap = (report.best_energy - ground) / ground.abs();
 
-        let mut w_direct = vec![0.0f32; 625];
-        init::phase_state(&mut init::rng(seed), &mut w_direct);
-        let mut direct_work = vec![0.0f32; 4 * 625];
-        let mut rho_direct = Vec::new();
-        let mut observer = |i: &StepInfo| {
-            rho_direct.push((i.step, order_parameter(i.w)));
-            Control::Continue
-        };
-        let direct = solve_direct(
-            &mut energy,
-            &mut w_direct,
-            &mut direct_work,
-            &Adam::with_lr(0.01),
-            &StopRule::steps(2000),
-            &mut observer,
-        )
-        .unwrap();
-        let (first_direct, rho_direct_end) = steps_to_sync(&rho_direct, 0.99);
         println!(
             "seed {seed}: hybrid ρ(step 0) {:.4}, ρ > 0.99 at step {first:?}, ρ at the switch \
-             {:.6}, returned ρ {rho_end:.6}, E {:.3} (relative gap {rel_gap:.1e}) | direct: ρ(0) \
-             {:.4}, ρ > 0.99 at step {}, ρ after {} steps {rho_direct_end:.4}, best E {:.3}",
+             {:.6}, returned ρ {rho_end:.6}, E {:.3} (relative gap {rel_gap:.1e})",
             rho[0].1,
             rho[100].1,
             report.best_energy,
-            rho_direct[0].1,
-            first_direct.map_or("never".to_string(), |s| s.to_string()),
-            direct.steps(),
-            direct.best_energy
         );
         assert!(first.is_some_and(|s| s <= 400), "seed {seed}: no ρ > 0.99");
         assert!(rho_end > 0.99, "seed {seed}: returned ρ {rho_end}");

@@ -488,14 +488,6 @@ pub fn row_times_transposed(x: &[f32], mt: &[f32], rows: usize, out: &mut [f32])
     ));
 }
 
-/// `y += a · x`.
-#[inline]
-pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    for (yv, &xv) in y.iter_mut().zip(x) {
-        *yv += a * xv;
-    }
-}
-
 /// Whether every entry is finite, in one branch-free pass (vectorizable: an OR over exponent
 /// bits rather than an early exit).
 #[inline]

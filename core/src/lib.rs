@@ -10,8 +10,9 @@
 //!
 //! - [`graph`], [`builders`]: symmetric CSR graphs and heap-free edge iterators.
 //! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
-//! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
-//!   aggregation operator and dense kernels, with a hand-written backward pass.
+//! - [`propagate`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its aggregation
+//!   operator and (crate-private) dense kernels, with a hand-written backward pass.
+//! - [`math`]: the sin/cos/sqrt the core uses (`libm`, or `micromath` with that feature).
 //! - [`optim`]: Adam and SGD with momentum over flat slices.
 //! - [`solve`]: the direct solver, stop rules, observer, report.
 //! - [`hybrid`]: the two-stage solver (NR, then direct Adam) of the seed's Algorithm 1.
@@ -27,7 +28,8 @@ pub mod energy;
 pub mod graph;
 pub mod hybrid;
 pub mod init;
-pub mod kernels;
+// Dense kernels trust their callers' slice lengths: internal only.
+pub(crate) mod kernels;
 pub mod math;
 pub mod metrics;
 pub mod model;
