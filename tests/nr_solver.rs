@@ -13,7 +13,7 @@ use nrg_core::init;
 use nrg_core::metrics::order_parameter;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::Adam;
-use nrg_core::solve::{Control, Report, Stage, StepInfo, StopRule, solve_direct};
+use nrg_core::solve::{Control, Report, Stage, StepInfo, StopRule};
 
 /// One observed step: stage, step within the stage, energy, best so far.
 #[derive(Debug, Clone, Copy, PartialEq)]
