@@ -951,7 +951,7 @@ fn graph_info(spec: &str, seed: u64, json: bool) -> Result<()> {
 }
 
 /// The Stanford bunny mesh shipped with nrg (see data/bunny/PROVENANCE.md).
-const BUNNY_OBJ: &str = include_str!("../../data/bunny/bunny.obj");
+const BUNNY_OBJ: &str = include_str!("../../../data/bunny/bunny.obj");
 
 /// Writes the embedded bunny to `dir` (the readers take paths) and returns its path.
 pub fn bunny_path(dir: &Path) -> Result<PathBuf> {
