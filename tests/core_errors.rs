@@ -369,7 +369,10 @@ fn bad_energy_parameters() {
 #[test]
 fn propagator_rejects_inconsistent_lengths() {
     let g = path3();
-    for kind in [PropagationKind::Renormalized, PropagationKind::NormalizedSquared] {
+    for kind in [
+        PropagationKind::Renormalized,
+        PropagationKind::NormalizedSquared,
+    ] {
         let mut storage = [0.0f32; 3];
         let p = Propagator::new(g, kind, &mut storage).unwrap();
         let x = [1.0f32; 6];

@@ -237,9 +237,7 @@ fn kuramoto_lattice_synchronizes_with_hybrid() {
         println!(
             "seed {seed}: hybrid ρ(step 0) {:.4}, ρ > 0.99 at step {first:?}, ρ at the switch \
              {:.6}, returned ρ {rho_end:.6}, E {:.3} (relative gap {rel_gap:.1e})",
-            rho[0].1,
-            rho[100].1,
-            report.best_energy,
+            rho[0].1, rho[100].1, report.best_energy,
         );
         assert!(first.is_some_and(|s| s <= 400), "seed {seed}: no ρ > 0.99");
         assert!(rho_end > 0.99, "seed {seed}: returned ρ {rho_end}");

@@ -247,8 +247,40 @@ pub fn runs_table(records: &[RunRecord]) -> String {
     )
 }
 
+/// Whether an output path means standard output: `-`, or `/dev/stdout` and its aliases
+/// (written as a stream, so text already printed there is kept).
+pub fn means_stdout(path: &Path) -> bool {
+    matches!(
+        path.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    )
+}
+
 /// Writes a file through a temporary sibling and a rename, so readers never see a partial file.
+///
+/// `-` (see [`means_stdout`]) writes to stdout. A symlink or a special file (`/dev/null`, a
+/// FIFO) is written through, never replaced: the rename would turn it into a regular file.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    if means_stdout(path) {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        write(&mut out)?;
+        out.flush().context("cannot write to stdout")?;
+        return Ok(());
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let target_is_file = fs::metadata(path).is_ok_and(|m| m.is_file());
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(target_is_file)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        write(&mut out).with_context(|| format!("while writing {}", path.display()))?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;

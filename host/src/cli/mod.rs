@@ -1,6 +1,9 @@
 //! The `nrg` command line: run, compare, eval, graph info, plot and the built-in demo.
 
+mod outputs;
+
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,9 +17,11 @@ use crate::graph::{
 };
 use crate::problem::{EnergyKind, Problem};
 use crate::report::{
-    compare_rows, compare_table, read_state, runs_table, write_curves, write_json, write_state,
+    compare_rows, compare_table, means_stdout, read_state, runs_table, write_curves, write_json,
+    write_state,
 };
 use crate::run::{Method, Outcome, RunRecord, Settings, progress_bar, run_one};
+use outputs::{Plan, removable, remove_on_error};
 
 /// nrg minimizes energies on sparse graphs (heat diffusion with baths, Kuramoto and
 /// Hopf–Kuramoto synchronization) by neural reparametrization: the node states are the output
@@ -25,14 +30,30 @@ use crate::run::{Method, Outcome, RunRecord, Settings, progress_bar, run_one};
 /// Run without a command for the built-in demo (Kuramoto on a 25×25 lattice and heat on the
 /// Stanford bunny, direct Adam against NR).
 #[derive(Debug, Parser)]
-#[command(name = "nrg", version, propagate_version = true)]
+#[command(name = "nrg", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Exit with status 0 even when a run diverged (the default is status 3).
+    #[arg(long, global = true)]
+    allow_diverged: bool,
 }
+
+/// The exit statuses, shown under `--help`.
+const EXIT_CODES: &str = "\
+Output paths: `-` (or /dev/stdout) writes --json, --curve or --state to stdout; tables then go
+to stderr. Symlinks and special files are written through, never replaced. Every output path is
+checked before the run starts.
+
+Exit status: 0 success; 1 error (bad input, unwritable output...); 2 usage error (bad flag or
+value); 3 a run diverged (its record says stop_reason \"diverged\"; --allow-diverged exits 0).
+A closed stdout (e.g. `nrg ... | head`) ends nrg quietly.";
+
+/// Exit status when at least one run diverged.
+pub const EXIT_DIVERGED: u8 = 3;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -63,6 +84,8 @@ enum SweepCommand {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct ReproduceArgs {
     /// The reduced set: smaller graphs, 2 seeds, under two minutes.
     #[arg(long)]
@@ -86,6 +109,8 @@ struct ReproduceArgs {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct HkArgs {
     /// Graph (with coordinates, for the pictures).
     #[arg(long, default_value = "lattice2d:25x25")]
@@ -341,6 +366,8 @@ struct OutputArgs {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct RunArgs {
     #[command(flatten)]
     problem: ProblemArgs,
@@ -360,6 +387,8 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct CompareArgs {
     #[command(flatten)]
     problem: ProblemArgs,
@@ -376,6 +405,8 @@ struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct EvalArgs {
     #[command(flatten)]
     problem: ProblemArgs,
@@ -388,6 +419,8 @@ struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
+// Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
+#[command(allow_negative_numbers = true)]
 struct DemoArgs {
     /// Directory for plots, curves and summaries.
     #[arg(long, default_value = "out/demo")]
@@ -397,24 +430,24 @@ struct DemoArgs {
     seeds: Vec<u64>,
 }
 
-/// Parses the command line and runs it.
-pub fn main() -> Result<()> {
+/// Parses the command line and runs it; the exit status follows [`EXIT_CODES`].
+pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let quiet = cli.quiet;
-    match cli.command {
+    let diverged = match cli.command {
         None => demo(
             &DemoArgs {
                 out: PathBuf::from("out/demo"),
                 seeds: vec![0, 1, 2],
             },
             quiet,
-        ),
-        Some(Command::Demo(a)) => demo(&a, quiet),
-        Some(Command::Run(a)) => run(a, quiet),
-        Some(Command::Compare(a)) => compare(a, quiet),
-        Some(Command::Eval(a)) => eval(a),
+        )?,
+        Some(Command::Demo(a)) => demo(&a, quiet)?,
+        Some(Command::Run(a)) => run(a, quiet)?,
+        Some(Command::Compare(a)) => compare(a, quiet)?,
+        Some(Command::Eval(a)) => eval(a).map(|()| 0)?,
         Some(Command::Graph(GraphCommand::Info { spec, seed, json })) => {
-            graph_info(&spec, seed, json)
+            graph_info(&spec, seed, json).map(|()| 0)?
         }
         Some(Command::Reproduce(a)) => {
             let opts = crate::reproduce::Options {
@@ -440,7 +473,7 @@ pub fn main() -> Result<()> {
                 md.display(),
                 opts.out.join("results.json").display()
             );
-            Ok(())
+            0
         }
         Some(Command::Sweep(SweepCommand::Hk(a))) => {
             let opts = crate::sweep::HkSweep {
@@ -458,8 +491,37 @@ pub fn main() -> Result<()> {
                 points.len(),
                 opts.out.join("hk-sweep.md").display()
             );
-            Ok(())
+            0
         }
+    };
+    if diverged == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.allow_diverged {
+        eprintln!("note: {diverged} run(s) diverged; exiting 0 as --allow-diverged asks");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "error: {diverged} run(s) diverged (stop reason \"diverged\"; see the table above); exit \
+         status {EXIT_DIVERGED} (--allow-diverged exits 0)"
+    );
+    Ok(ExitCode::from(EXIT_DIVERGED))
+}
+
+/// How many records say the run diverged.
+fn count_diverged(records: &[RunRecord]) -> usize {
+    records
+        .iter()
+        .filter(|r| r.stop_reason == "diverged")
+        .count()
+}
+
+/// Prints to stdout, or to stderr when stdout carries a data output (`--json -`).
+fn say(to_stderr: bool, text: &str) {
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
 }
 
@@ -642,7 +704,16 @@ fn run_all(
             let o = run_one(problem, method, settings, seed, bar.as_ref())
                 .with_context(|| format!("{label} on {}", problem.graph.name()))?;
             if let Some(err) = &o.record.error {
-                eprintln!("warning: {label}: {err}");
+                if o.record.steps.nr + o.record.steps.direct == 0 {
+                    // Not finite before any step: the parameters, not the learning rate.
+                    eprintln!(
+                        "warning: {label}: the energy is NaN or infinite at the initial state: \
+                         check the energy parameters (they may overflow f32); a lower learning \
+                         rate will not help"
+                    );
+                } else {
+                    eprintln!("warning: {label}: {err}");
+                }
             }
             outcomes.push(o);
         }
@@ -664,28 +735,23 @@ fn write_outputs(
     written: &mut Vec<PathBuf>,
 ) -> Result<()> {
     if let Some(path) = &out.json {
+        let ours = removable(path);
         write_json(path, json)?;
-        written.push(path.clone());
+        if ours {
+            written.push(path.clone());
+        }
     }
     if let Some(path) = &out.curve {
+        let ours = removable(path);
         write_curves(path, &outcomes.iter().collect::<Vec<_>>())?;
-        written.push(path.clone());
+        if ours {
+            written.push(path.clone());
+        }
     }
     if let Some(dir) = &out.plot {
         plots(problem, outcomes, dir, written)?;
     }
     Ok(())
-}
-
-/// On error, removes the files the failed command already wrote: a command that fails leaves
-/// no output behind (each file is written atomically, but a later one may still fail).
-fn remove_on_error<T>(result: Result<T>, written: &[PathBuf]) -> Result<T> {
-    if result.is_err() {
-        for p in written {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-    result
 }
 
 /// Energy/gap and ρ curves, and the best run's final state on the graph; the files go to `files`.
@@ -768,19 +834,45 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-fn run(a: RunArgs, quiet: bool) -> Result<()> {
+impl OutputArgs {
+    /// The output plan of these flags (plus `--state` for run).
+    fn plan(&self, state: Option<&Path>) -> Plan {
+        let mut plan = Plan::default();
+        plan.file("--json", self.json.as_deref())
+            .file("--curve", self.curve.as_deref())
+            .file("--state", state)
+            .dir("--plot", self.plot.as_deref());
+        plan
+    }
+}
+
+fn run(a: RunArgs, quiet: bool) -> Result<usize> {
+    let plan = a.output.plan(a.state.as_deref());
+    if a.state.as_deref().is_some_and(means_stdout) && a.seeds.len() > 1 {
+        bail!(
+            "--state -: {} seeds would write {} states to stdout; give one seed or a file name \
+             (FILE.seedN per seed)",
+            a.seeds.len(),
+            a.seeds.len()
+        );
+    }
+    plan.check()?;
+    let err_out = plan.uses_stdout();
     let problem = a.problem.build()?;
     let settings = a.solver.settings(&problem.energy);
     let outcomes = run_all(&problem, &[a.method], &a.seeds, &settings, quiet)?;
     let recs = records(&outcomes);
-    println!(
-        "{} on {} ({} nodes, {} edges)",
-        problem.energy.name(),
-        problem.graph.name(),
-        problem.n(),
-        problem.graph.edge_count()
+    say(
+        err_out,
+        &format!(
+            "{} on {} ({} nodes, {} edges)\n",
+            problem.energy.name(),
+            problem.graph.name(),
+            problem.n(),
+            problem.graph.edge_count()
+        ),
     );
-    print!("{}", runs_table(&recs));
+    say(err_out, &runs_table(&recs));
     let mut written = Vec::new();
     let mut states = Vec::new();
     let result = (|| -> Result<()> {
@@ -796,21 +888,24 @@ fn run(a: RunArgs, quiet: bool) -> Result<()> {
                 } else {
                     PathBuf::from(format!("{}.seed{}", path.display(), o.record.seed))
                 };
+                let ours = removable(&p);
                 write_state(&p, &o.state)?;
-                written.push(p.clone());
+                if ours {
+                    written.push(p.clone());
+                }
                 states.push(p);
             }
         }
         Ok(())
     })();
     remove_on_error(result, &written)?;
-    for p in &states {
-        println!("state written to {}", p.display());
+    for p in states.iter().filter(|p| !means_stdout(p)) {
+        say(err_out, &format!("state written to {}\n", p.display()));
     }
     for p in written.iter().filter(|p| !states.contains(p)) {
-        println!("wrote {}", p.display());
+        say(err_out, &format!("wrote {}\n", p.display()));
     }
-    Ok(())
+    Ok(count_diverged(&recs))
 }
 
 /// The JSON of a comparison.
@@ -822,21 +917,28 @@ struct Comparison<'a> {
     runs: Vec<RunRecord>,
 }
 
-fn compare(a: CompareArgs, quiet: bool) -> Result<()> {
+fn compare(a: CompareArgs, quiet: bool) -> Result<usize> {
+    let plan = a.output.plan(None);
+    plan.check()?;
+    let err_out = plan.uses_stdout();
     let problem = a.problem.build()?;
     let settings = a.solver.settings(&problem.energy);
     let outcomes = run_all(&problem, &a.methods, &a.seeds, &settings, quiet)?;
     let recs = records(&outcomes);
     let rows = compare_rows(&recs);
-    println!(
-        "{} on {} ({} nodes, {} edges), seeds {:?}",
-        problem.energy.name(),
-        problem.graph.name(),
-        problem.n(),
-        problem.graph.edge_count(),
-        a.seeds
+    say(
+        err_out,
+        &format!(
+            "{} on {} ({} nodes, {} edges), seeds {:?}\n",
+            problem.energy.name(),
+            problem.graph.name(),
+            problem.n(),
+            problem.graph.edge_count(),
+            a.seeds
+        ),
     );
-    print!("{}", compare_table(&rows));
+    say(err_out, &compare_table(&rows));
+    let diverged = count_diverged(&recs);
     let cmp = Comparison {
         problem: problem.energy.name(),
         graph: problem.graph.name(),
@@ -847,9 +949,9 @@ fn compare(a: CompareArgs, quiet: bool) -> Result<()> {
     let result = write_outputs(&problem, &outcomes, &a.output, &cmp, &mut written);
     remove_on_error(result, &written)?;
     for p in written {
-        println!("wrote {}", p.display());
+        say(err_out, &format!("wrote {}\n", p.display()));
     }
-    Ok(())
+    Ok(diverged)
 }
 
 /// `nrg eval` output.
@@ -962,7 +1064,9 @@ pub fn bunny_path(dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
+fn demo(a: &DemoArgs, quiet: bool) -> Result<usize> {
+    outputs::check_dir("--out", &a.out)?;
+    let mut diverged = 0;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     let bunny = bunny_path(&a.out)?;
@@ -998,6 +1102,7 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
         );
         let outcomes = run_all(&problem, &methods, &a.seeds, &settings, quiet)?;
         let recs = records(&outcomes);
+        diverged += count_diverged(&recs);
         print!("{}", compare_table(&compare_rows(&recs)));
         let stem = slug(&format!(
             "{}-{}",
@@ -1026,5 +1131,5 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<()> {
                 .join(", ")
         );
     }
-    Ok(())
+    Ok(diverged)
 }
