@@ -145,6 +145,10 @@ enum GraphCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Negative or complex values in graph files (.mtx, .edges): `reject` stops with the
+        /// file and line; `abs` uses their magnitude |a|.
+        #[arg(long, value_enum, default_value_t = WeightsArg::Reject)]
+        weights: WeightsArg,
     },
 }
 
@@ -157,6 +161,24 @@ enum ProblemName {
     Kuramoto,
     /// Hopf–Kuramoto (first- and second-neighbour couplings).
     HopfKuramoto,
+}
+
+/// What graph readers do with negative or complex edge values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WeightsArg {
+    /// Stop with an error naming the file and line (the energies need A >= 0).
+    Reject,
+    /// Use the magnitude |a| (the modulus of a complex value).
+    Abs,
+}
+
+impl WeightsArg {
+    fn policy(self) -> crate::graph::WeightPolicy {
+        match self {
+            WeightsArg::Reject => crate::graph::WeightPolicy::Reject,
+            WeightsArg::Abs => crate::graph::WeightPolicy::Abs,
+        }
+    }
 }
 
 /// Where heat baths go.
@@ -253,6 +275,10 @@ struct ProblemArgs {
     /// Keep only the largest connected component of the graph.
     #[arg(long)]
     largest_component: bool,
+    /// Negative or complex values in graph files (.mtx, .edges): `reject` stops with the file
+    /// and line; `abs` uses their magnitude |a| as the edge weight.
+    #[arg(long, value_enum, default_value_t = WeightsArg::Reject)]
+    weights: WeightsArg,
     /// Heat: bath coupling λ.
     #[arg(long, default_value_t = 1.0, value_parser = positive_f32)]
     lambda: f32,
@@ -446,9 +472,12 @@ pub fn main() -> Result<ExitCode> {
         Some(Command::Run(a)) => run(a, quiet)?,
         Some(Command::Compare(a)) => compare(a, quiet)?,
         Some(Command::Eval(a)) => eval(a).map(|()| 0)?,
-        Some(Command::Graph(GraphCommand::Info { spec, seed, json })) => {
-            graph_info(&spec, seed, json).map(|()| 0)?
-        }
+        Some(Command::Graph(GraphCommand::Info {
+            spec,
+            seed,
+            json,
+            weights,
+        })) => graph_info(&spec, seed, json, weights).map(|()| 0)?,
         Some(Command::Reproduce(a)) => {
             let opts = crate::reproduce::Options {
                 quick: a.quick,
@@ -526,9 +555,16 @@ fn say(to_stderr: bool, text: &str) {
 }
 
 /// Loads the graph of a spec, printing reader warnings.
-fn load_graph(spec: &str, seed: u64, largest: bool) -> Result<crate::graph::Graph> {
+fn load_graph(
+    spec: &str,
+    seed: u64,
+    largest: bool,
+    weights: WeightsArg,
+) -> Result<crate::graph::Graph> {
     let parsed: GraphSpec = spec.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let read = parsed.build(seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let read = parsed
+        .build_with(seed, weights.policy())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for w in &read.warnings {
         eprintln!("warning: {w}");
     }
@@ -590,6 +626,15 @@ impl ProblemArgs {
             Ok(baths_by_block(g, &hot, &cold)?)
         };
         let random = || {
+            for (what, f) in [("hot", self.hot_fraction), ("cold", self.cold_fraction)] {
+                if f > 0.0 && (f * g.n() as f64).round() == 0.0 {
+                    eprintln!(
+                        "warning: {what} fraction {f} of {} nodes rounds to 0 nodes; using 1 {what} \
+                         node (set --{what}-fraction 0 for none)",
+                        g.n()
+                    );
+                }
+            }
             Ok(baths_random(
                 g,
                 self.hot_fraction,
@@ -627,8 +672,23 @@ impl ProblemArgs {
     }
 
     fn build(&self) -> Result<Problem> {
-        let graph = load_graph(&self.graph, self.graph_seed, self.largest_component)?;
+        let graph = load_graph(
+            &self.graph,
+            self.graph_seed,
+            self.largest_component,
+            self.weights,
+        )?;
         let energy = self.energy();
+        if let EnergyKind::Heat(_) = energy
+            && graph.n() < 2
+        {
+            bail!(
+                "graph {} has {} node: heat diffusion needs at least 2 nodes (one hot, one \
+                 cold); use a larger graph, e.g. ring:10 or lattice2d:10x10",
+                graph.name(),
+                graph.n()
+            );
+        }
         let baths = match energy {
             EnergyKind::Heat(_) => Some(self.baths(&graph)?),
             _ => None,
@@ -1009,8 +1069,8 @@ struct GraphInfoOut {
     has_coordinates: bool,
 }
 
-fn graph_info(spec: &str, seed: u64, json: bool) -> Result<()> {
-    let g = load_graph(spec, seed, false)?;
+fn graph_info(spec: &str, seed: u64, json: bool, weights: WeightsArg) -> Result<()> {
+    let g = load_graph(spec, seed, false, weights)?;
     let comps = g.components();
     let degrees = g.degrees();
     let largest = comps.sizes.iter().copied().max().unwrap_or(0) as usize;
@@ -1084,7 +1144,7 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<usize> {
     ];
     let methods = [Method::Direct, "gcn".parse().map_err(anyhow::Error::msg)?];
     for (title, energy, spec) in cases {
-        let mut graph = load_graph(&spec, 0, false)?;
+        let mut graph = load_graph(&spec, 0, false, WeightsArg::Reject)?;
         if spec.ends_with("bunny.obj") {
             graph.set_name("bunny");
         }
