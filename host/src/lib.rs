@@ -10,6 +10,7 @@
 //! - [`baselines`]: gradient descent, RK4, L-BFGS (argmin), the exact heat minimum.
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
+//! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod graph;
 pub mod plot;
 pub mod problem;
+pub mod provenance;
 pub mod report;
 pub mod reproduce;
 pub mod run;

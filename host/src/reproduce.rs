@@ -17,7 +17,6 @@ use nrg_core::hybrid::SwitchRule;
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{Goal, HEAT_GOALS, PHASE_GOALS, Reached, first_reached};
-use crate::baselines::exact_heat_minimum;
 use crate::graph::{Baths, Graph, GraphSpec, baths_by_block, baths_by_coordinate};
 use crate::plot::{Series, energy_curves, rho_curves, state_on_graph};
 use crate::problem::{EnergyKind, Problem};
@@ -453,25 +452,12 @@ fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Problem> {
 /// The reference energy of an experiment's gaps, and how it was obtained.
 fn reference(problem: &Problem) -> Result<(Option<f64>, String)> {
     match problem.energy {
-        EnergyKind::Heat(params) => {
-            let baths = problem.baths.as_ref().context("heat without baths")?;
-            let exact =
-                exact_heat_minimum(problem.graph.csr()?, baths.hot(), baths.cold(), params)?;
-            // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the same f32
-            // code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative at 2500
-            // nodes) would otherwise swamp the small gaps.
-            let w32: Vec<f32> = exact.w.iter().map(|&x| x as f32).collect();
-            let e32 = problem.energy_of(&w32)? as f64;
-            Ok((
-                Some(e32),
-                format!(
-                    "exact minimizer (Newton in f64, |grad| = {:.1e}, E = {:.10e}) evaluated in f32",
-                    exact.grad_norm, exact.energy
-                ),
-            ))
-        }
         EnergyKind::Kuramoto => Ok((problem.known_minimum(), "ground state −Σ A_ij".into())),
         EnergyKind::HopfKuramoto(_) => Ok((None, "best energy found by any method".into())),
+        EnergyKind::Heat(_) => {
+            let r = problem.reference()?;
+            Ok((r.energy, r.kind))
+        }
     }
 }
 
@@ -789,22 +775,16 @@ fn speed(x: Option<f64>) -> String {
 
 /// What this machine is, for the header of the results.
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let m = crate::provenance::machine();
     format!(
-        "{cpu}, {cores} cores available, single-threaded runs, {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
+        "{}, {} cores available, single-threaded runs, {}",
+        if m.cpu == "unknown" {
+            "unknown CPU"
+        } else {
+            &m.cpu
+        },
+        m.cores,
+        m.os
     )
 }
 

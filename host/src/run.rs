@@ -210,6 +210,30 @@ impl Settings {
         }
     }
 
+    /// Every setting in effect for `method`, as recorded in the run's JSON (the NR-only ones
+    /// are recorded for direct methods too: they are the settings, unused).
+    pub fn hyperparameters(&self, method: Method) -> Hyperparameters {
+        Hyperparameters {
+            method: method.to_string(),
+            lr: self.lr,
+            nr_lr: self.nr_lr,
+            hidden: self.hidden,
+            layers: self.layers,
+            // Debug forms name every field, and keep up with new rules without a match here.
+            switch: format!("{:?}", self.switch),
+            stop: StopSettings {
+                max_steps: self.stop.max_steps,
+                patience: self.stop.patience,
+                rel_tol: self.stop.rel_tol,
+                target: self.stop.target,
+            },
+            stage2: format!("{:?}", self.stage2),
+            max_seconds: self.max_seconds,
+            threads: 1,
+            kernels: "reference".into(),
+        }
+    }
+
     /// The model configuration for an NR method.
     pub fn model(&self, nr: NrKind) -> ModelConfig {
         ModelConfig {
@@ -220,6 +244,46 @@ impl Settings {
             outputs: 1,
         }
     }
+}
+
+/// Every setting of a run, so that its JSON describes it fully.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Hyperparameters {
+    /// Method name.
+    pub method: String,
+    /// Adam learning rate on `w`.
+    pub lr: f32,
+    /// Adam learning rate on the NR model.
+    pub nr_lr: f32,
+    /// Hidden width of the GCN.
+    pub hidden: usize,
+    /// GCN layers.
+    pub layers: usize,
+    /// When NR hands over to direct Adam (e.g. `AfterSteps(100)`).
+    pub switch: String,
+    /// When the run ends.
+    pub stop: StopSettings,
+    /// How stage 2 starts (e.g. `Matched { growth: 1.1 }`).
+    pub stage2: String,
+    /// Wall-time cap, if any.
+    pub max_seconds: Option<f64>,
+    /// Threads (runs are single-threaded).
+    pub threads: u32,
+    /// Kernel set (`reference`: the fixed-order kernels).
+    pub kernels: String,
+}
+
+/// The stop rule of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct StopSettings {
+    /// Most steps of the final stage.
+    pub max_steps: u32,
+    /// Early-stopping patience (0: off).
+    pub patience: u32,
+    /// Relative improvement that counts.
+    pub rel_tol: f32,
+    /// Target energy, if any.
+    pub target: Option<f32>,
 }
 
 /// Graph identity in reports.
@@ -278,10 +342,36 @@ pub struct RunRecord {
     pub stop_reason: String,
     /// Reference minimum used for `relative_gap`, when known.
     pub reference_energy: Option<f64>,
+    /// How the reference was obtained (exact Newton minimum, ground state…).
+    #[serde(default)]
+    pub reference_kind: Option<String>,
     /// `(best − reference) / |reference|`, when a reference is known.
     pub relative_gap: Option<f64>,
     /// The error that ended the run early (divergence), if any.
     pub error: Option<String>,
+    /// Every setting of the run.
+    #[serde(default)]
+    pub hyperparameters: Hyperparameters,
+    /// The nrg build that ran it.
+    #[serde(default)]
+    pub nrg: crate::provenance::Build,
+    /// The machine it ran on.
+    #[serde(default)]
+    pub machine: crate::provenance::Machine,
+    /// When it ran (RFC 3339, UTC).
+    #[serde(default)]
+    pub date: String,
+}
+
+impl RunRecord {
+    /// Sets the reference energy (or none) and recomputes the gap from the best energy.
+    pub fn set_reference(&mut self, energy: Option<f64>, kind: Option<&str>) {
+        self.reference_energy = energy;
+        self.reference_kind = energy.and(kind.map(str::to_string));
+        self.relative_gap = energy
+            .filter(|_| self.best_energy.is_finite())
+            .map(|r| relative_gap(self.best_energy as f32, r as f32) as f64);
+    }
 }
 
 /// One recorded step.
@@ -431,6 +521,7 @@ pub fn run_one(
         last_draw: Instant::now(),
         max_seconds: settings.max_seconds,
     };
+    let date = crate::provenance::now();
     let mut w = vec![0.0f32; n];
     let mut rng = init::rng(seed);
     let random_start = |rng: &mut init::Rand, w: &mut [f32]| {
@@ -581,8 +672,13 @@ pub fn run_one(
         rho: (phase && error.is_none()).then(|| order_parameter(&w) as f64),
         stop_reason,
         reference_energy: reference,
+        reference_kind: reference.map(|_| "ground state −Σ A_ij".to_string()),
         relative_gap: reference.map(|r| relative_gap(best_energy as f32, r as f32) as f64),
         error,
+        hyperparameters: settings.hyperparameters(method),
+        nrg: crate::provenance::build(),
+        machine: crate::provenance::machine(),
+        date,
     };
     Ok(Outcome {
         record,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::graph::{
     Axis, Baths, GraphSpec, baths_by_block, baths_by_coordinate, baths_from_files, baths_random,
 };
-use crate::problem::{EnergyKind, Problem};
+use crate::problem::{EnergyKind, Problem, Reference};
 use crate::report::{
     compare_rows, compare_table, means_stdout, read_state, runs_table, write_curves, write_json,
     write_state,
@@ -389,6 +389,10 @@ struct OutputArgs {
     /// Write plots (PNG and SVG) into this directory.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Heat: skip the exact minimum (a Newton solve, seconds on 10⁵ nodes) and so the gap
+    /// column, for graphs too large for it. Kuramoto's ground state costs nothing and stays.
+    #[arg(long)]
+    no_reference: bool,
 }
 
 #[derive(Debug, Args)]
@@ -781,6 +785,32 @@ fn run_all(
     Ok(outcomes)
 }
 
+/// The reference of the gaps (heat: the exact minimum, unless `--no-reference`), announced.
+fn reference_of(problem: &Problem, skip: bool, to_stderr: bool) -> Result<Reference> {
+    if skip && !problem.energy.is_phase() {
+        return Ok(Reference {
+            energy: None,
+            kind: "skipped (--no-reference)".into(),
+        });
+    }
+    let r = problem.reference().context(
+        "computing the exact minimum for the gap (--no-reference skips it on graphs too large \
+         for it)",
+    )?;
+    if let Some(e) = r.energy {
+        say(to_stderr, &format!("reference E = {e:.10e}: {}\n", r.kind));
+    }
+    Ok(r)
+}
+
+/// Puts the reference and the gap into every record.
+fn attach(outcomes: &mut [Outcome], reference: &Reference) {
+    for o in outcomes {
+        o.record
+            .set_reference(reference.energy, Some(reference.kind.as_str()));
+    }
+}
+
 fn records(outcomes: &[Outcome]) -> Vec<RunRecord> {
     outcomes.iter().map(|o| o.record.clone()).collect()
 }
@@ -838,7 +868,7 @@ fn plots(
     let title = format!("{} on {}", problem.energy.name(), problem.graph.name());
     files.extend(energy_curves(
         &series,
-        problem.known_minimum(),
+        outcomes.iter().find_map(|o| o.record.reference_energy),
         &title,
         &dir.join(format!("{stem}-energy")),
     )?);
@@ -920,7 +950,9 @@ fn run(a: RunArgs, quiet: bool) -> Result<usize> {
     let err_out = plan.uses_stdout();
     let problem = a.problem.build()?;
     let settings = a.solver.settings(&problem.energy);
-    let outcomes = run_all(&problem, &[a.method], &a.seeds, &settings, quiet)?;
+    let reference = reference_of(&problem, a.output.no_reference, err_out)?;
+    let mut outcomes = run_all(&problem, &[a.method], &a.seeds, &settings, quiet)?;
+    attach(&mut outcomes, &reference);
     let recs = records(&outcomes);
     say(
         err_out,
@@ -983,7 +1015,9 @@ fn compare(a: CompareArgs, quiet: bool) -> Result<usize> {
     let err_out = plan.uses_stdout();
     let problem = a.problem.build()?;
     let settings = a.solver.settings(&problem.energy);
-    let outcomes = run_all(&problem, &a.methods, &a.seeds, &settings, quiet)?;
+    let reference = reference_of(&problem, a.output.no_reference, err_out)?;
+    let mut outcomes = run_all(&problem, &a.methods, &a.seeds, &settings, quiet)?;
+    attach(&mut outcomes, &reference);
     let recs = records(&outcomes);
     let rows = compare_rows(&recs);
     say(
@@ -1160,7 +1194,9 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<usize> {
             problem.graph.edge_count(),
             a.seeds
         );
-        let outcomes = run_all(&problem, &methods, &a.seeds, &settings, quiet)?;
+        let reference = reference_of(&problem, false, false)?;
+        let mut outcomes = run_all(&problem, &methods, &a.seeds, &settings, quiet)?;
+        attach(&mut outcomes, &reference);
         let recs = records(&outcomes);
         diverged += count_diverged(&recs);
         print!("{}", compare_table(&compare_rows(&recs)));
@@ -1173,6 +1209,7 @@ fn demo(a: &DemoArgs, quiet: bool) -> Result<usize> {
             json: Some(a.out.join(format!("{stem}.json"))),
             curve: Some(a.out.join(format!("{stem}-curves.csv"))),
             plot: Some(a.out.clone()),
+            no_reference: false,
         };
         let cmp = Comparison {
             problem: problem.energy.name(),
