@@ -204,3 +204,86 @@ fn compare_speedups_come_with_their_per_seed_spread() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn settings_merge_overrides_with_the_seed_defaults_in_one_place() {
+    use nrg_core::energy::HeatParams;
+    use nrg_core::hybrid::{Stage2Start, SwitchRule};
+    use nrg_host::problem::EnergyKind;
+    use nrg_host::run::{Overrides, Settings};
+    let heat = EnergyKind::Heat(HeatParams::default());
+    let kuramoto = EnergyKind::Kuramoto;
+    // No overrides: the seed defaults.
+    assert_eq!(
+        Settings::resolve(&heat, &Overrides::default()),
+        Settings::seed_defaults(&heat)
+    );
+    // --lr sets both rates unless --nr-lr is given.
+    let s = Settings::resolve(
+        &kuramoto,
+        &Overrides {
+            lr: Some(0.03),
+            ..Default::default()
+        },
+    );
+    assert_eq!((s.lr, s.nr_lr), (0.03, 0.03));
+    // --switch-patience on a phase problem: the plateau rule with the seed's tolerance and cap.
+    let s = Settings::resolve(
+        &kuramoto,
+        &Overrides {
+            switch_patience: Some(7),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        s.switch,
+        SwitchRule::Plateau {
+            patience: 7,
+            rel_tol: 1e-6,
+            max_steps: 5000
+        }
+    );
+    // Tolerance and cap change the heat default's plateau; --switch-after wins over it.
+    let s = Settings::resolve(
+        &heat,
+        &Overrides {
+            switch_rel_tol: Some(1e-3),
+            switch_max: Some(50),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        s.switch,
+        SwitchRule::Plateau {
+            patience: 10,
+            rel_tol: 1e-3,
+            max_steps: 50
+        }
+    );
+    let s = Settings::resolve(
+        &heat,
+        &Overrides {
+            switch_after: Some(5),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.switch, SwitchRule::AfterSteps(5));
+    // Stage 2: growth applies to the matched start; fresh wins.
+    let s = Settings::resolve(
+        &heat,
+        &Overrides {
+            growth: Some(1.3),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.stage2, Stage2Start::Matched { growth: 1.3 });
+    let s = Settings::resolve(
+        &heat,
+        &Overrides {
+            growth: Some(1.3),
+            stage2_fresh: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.stage2, Stage2Start::Fresh);
+}

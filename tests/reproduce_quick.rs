@@ -392,7 +392,7 @@ fn check_outputs(out: &Path, only: Option<&str>, seeds: u64, quick_cmd: &str) ->
 }
 
 #[test]
-fn reproduce_quick_under_two_minutes_with_real_numbers() {
+fn reproduce_quick_with_real_numbers() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("quick");
     let out = dir.join("out");

@@ -166,7 +166,101 @@ pub struct Settings {
     pub max_seconds: Option<f64>,
 }
 
+/// Settings a user may change; `None` keeps the energy's seed default. [`Settings::resolve`]
+/// is the one place where defaults and overrides merge.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Overrides {
+    /// Adam learning rate on `w` (also the NR rate unless `nr_lr` is given).
+    pub lr: Option<f32>,
+    /// Adam learning rate on the NR model.
+    pub nr_lr: Option<f32>,
+    /// Hidden width.
+    pub hidden: Option<usize>,
+    /// GCN layers.
+    pub layers: Option<usize>,
+    /// Switch after this many NR steps.
+    pub switch_after: Option<u32>,
+    /// Switch on a plateau of this many steps.
+    pub switch_patience: Option<u32>,
+    /// Relative improvement that resets the switch patience (plateau rule).
+    pub switch_rel_tol: Option<f32>,
+    /// Most NR steps under the plateau rule.
+    pub switch_max: Option<u32>,
+    /// Early-stopping patience.
+    pub patience: Option<u32>,
+    /// Early-stopping relative tolerance.
+    pub rel_tol: Option<f32>,
+    /// Most steps of the final stage.
+    pub max_steps: Option<u32>,
+    /// Target energy.
+    pub target: Option<f32>,
+    /// Start stage 2 with a fresh Adam instead of the matched start.
+    pub stage2_fresh: bool,
+    /// Learning-rate growth of the matched start.
+    pub growth: Option<f32>,
+    /// Wall-time cap in seconds.
+    pub max_seconds: Option<f64>,
+}
+
+/// The plateau switch of the seed (heat): patience 10, relative tolerance 1e-6, at most 5000
+/// NR steps; the tolerance and cap also complete `--switch-patience` on phase problems.
+const PLATEAU_REL_TOL: f32 = 1e-6;
+/// See [`PLATEAU_REL_TOL`].
+const PLATEAU_MAX_STEPS: u32 = 5_000;
+/// See [`PLATEAU_REL_TOL`].
+const PLATEAU: SwitchRule = SwitchRule::Plateau {
+    patience: 10,
+    rel_tol: PLATEAU_REL_TOL,
+    max_steps: PLATEAU_MAX_STEPS,
+};
+
 impl Settings {
+    /// The seed defaults for `energy` with `o` applied.
+    pub fn resolve(energy: &EnergyKind, o: &Overrides) -> Self {
+        let mut s = Settings::seed_defaults(energy);
+        if let Some(lr) = o.lr {
+            s.lr = lr;
+            s.nr_lr = lr;
+        }
+        s.nr_lr = o.nr_lr.unwrap_or(s.nr_lr);
+        s.hidden = o.hidden.unwrap_or(s.hidden);
+        s.layers = o.layers.unwrap_or(s.layers);
+        // The plateau rule's tolerance and cap: the energy's own, else the seed's heat values.
+        let (default_patience, default_tol, default_max) = match s.switch {
+            SwitchRule::Plateau {
+                patience,
+                rel_tol,
+                max_steps,
+            } => (Some(patience), rel_tol, max_steps),
+            _ => (None, PLATEAU_REL_TOL, PLATEAU_MAX_STEPS),
+        };
+        s.switch = match (o.switch_after, o.switch_patience.or(default_patience)) {
+            (Some(k), _) => SwitchRule::AfterSteps(k),
+            (None, Some(patience)) => SwitchRule::Plateau {
+                patience,
+                rel_tol: o.switch_rel_tol.unwrap_or(default_tol),
+                max_steps: o.switch_max.unwrap_or(default_max),
+            },
+            (None, None) => s.switch,
+        };
+        s.stop = StopRule {
+            max_steps: o.max_steps.unwrap_or(s.stop.max_steps),
+            patience: o.patience.unwrap_or(s.stop.patience),
+            rel_tol: o.rel_tol.unwrap_or(s.stop.rel_tol),
+            target: o.target.or(s.stop.target),
+        };
+        s.stage2 = if o.stage2_fresh {
+            Stage2Start::Fresh
+        } else {
+            match (o.growth, s.stage2) {
+                (Some(growth), _) => Stage2Start::Matched { growth },
+                (None, start) => start,
+            }
+        };
+        s.max_seconds = o.max_seconds.or(s.max_seconds);
+        s
+    }
+
     /// The seed paper's settings for an energy: Adam lr 0.02 (heat) / 0.01 (phases), early
     /// stopping with patience 10; NR switches on a loss plateau (heat) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
@@ -193,11 +287,7 @@ impl Settings {
                 nr_lr: 0.02,
                 hidden: 16,
                 layers: 1,
-                switch: SwitchRule::Plateau {
-                    patience: 10,
-                    rel_tol: 1e-6,
-                    max_steps: 5_000,
-                },
+                switch: PLATEAU,
                 stop: StopRule {
                     max_steps: 100_000,
                     patience: 10,
