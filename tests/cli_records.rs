@@ -287,3 +287,34 @@ fn settings_merge_overrides_with_the_seed_defaults_in_one_place() {
     );
     assert_eq!(s.stage2, Stage2Start::Fresh);
 }
+
+#[test]
+fn state_pictures_show_the_typical_seed_not_the_best() {
+    let dir = scratch("typical");
+    let plots = dir.join("plots");
+    let (_, c) = ok_json(
+        &dir,
+        &[
+            "compare",
+            "--graph",
+            "lattice2d:12x12",
+            "--methods",
+            "direct",
+            "--seeds",
+            "0,1,2",
+            "--plot",
+            plots.to_str().unwrap(),
+        ],
+    );
+    let mut runs: Vec<(f64, u64)> = c["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (f(r, "/best_energy"), r["seed"].as_u64().unwrap()))
+        .collect();
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let svg = fs::read_to_string(plots.join("kuramoto-lattice2d_12x12-state-direct.svg")).unwrap();
+    let want = format!("seed {}, the median of 3 runs by energy", runs[1].1);
+    assert!(svg.contains(&want), "{want}");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -116,7 +116,7 @@ pub(super) fn plots(
     dir: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Result<()> {
-    use crate::plot::{Series, energy_curves, rho_curves, state_on_graph};
+    use crate::plot::{Series, energy_curves, heat_state_on_graph, rho_curves, state_on_graph};
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let stem = slug(&format!(
         "{}-{}",
@@ -145,16 +145,31 @@ pub(super) fn plots(
         )?);
     }
     if problem.graph.coords().is_some() {
-        for o in best_per_method(outcomes) {
-            let t = format!("{} — {} (seed {})", title, o.record.method, o.record.seed);
+        for (o, runs) in typical_per_method(outcomes) {
+            // The typical run, not the best: a method that stalls on most seeds shows it.
+            let which = if runs > 1 {
+                format!(
+                    "seed {}, the median of {runs} runs by energy",
+                    o.record.seed
+                )
+            } else {
+                format!("seed {}", o.record.seed)
+            };
+            let t = format!("{} — {} ({which})", title, o.record.method);
             let path = dir.join(format!("{stem}-state-{}", slug(&o.record.method)));
-            files.extend(state_on_graph(
-                &problem.graph,
-                &o.state,
-                problem.energy.is_phase(),
-                &t,
-                &path,
-            )?);
+            let drawn = match &problem.baths {
+                Some(b) => {
+                    heat_state_on_graph(&problem.graph, &o.state, b.hot(), b.cold(), &t, &path)?
+                }
+                None => state_on_graph(
+                    &problem.graph,
+                    &o.state,
+                    problem.energy.is_phase(),
+                    &t,
+                    &path,
+                )?,
+            };
+            files.extend(drawn);
         }
     } else {
         eprintln!(
@@ -165,16 +180,27 @@ pub(super) fn plots(
     Ok(())
 }
 
-pub(super) fn best_per_method(outcomes: &[Outcome]) -> Vec<&Outcome> {
-    let mut best: Vec<&Outcome> = Vec::new();
+/// Per method (in first-seen order), the finished run of median best energy (the lower
+/// middle one for an even count), with the number of finished runs.
+pub(super) fn typical_per_method(outcomes: &[Outcome]) -> Vec<(&Outcome, usize)> {
+    let mut methods: Vec<&str> = Vec::new();
     for o in outcomes.iter().filter(|o| o.record.error.is_none()) {
-        match best.iter_mut().find(|b| b.record.method == o.record.method) {
-            Some(b) if o.record.best_energy < b.record.best_energy => *b = o,
-            Some(_) => {}
-            None => best.push(o),
+        if !methods.contains(&o.record.method.as_str()) {
+            methods.push(&o.record.method);
         }
     }
-    best
+    methods
+        .into_iter()
+        .filter_map(|m| {
+            let mut runs: Vec<&Outcome> = outcomes
+                .iter()
+                .filter(|o| o.record.error.is_none() && o.record.method == m)
+                .collect();
+            runs.sort_by(|a, b| a.record.best_energy.total_cmp(&b.record.best_energy));
+            let k = runs.len();
+            runs.get((k - 1) / 2).map(|&o| (o, k))
+        })
+        .collect()
 }
 
 pub(super) fn slug(s: &str) -> String {

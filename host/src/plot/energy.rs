@@ -48,14 +48,23 @@ impl EnergyFigure {
         // y transform.
         let e_min = finite().map(|p| p.energy).fold(f64::INFINITY, f64::min);
         let e_max = finite().map(|p| p.energy).fold(f64::NEG_INFINITY, f64::max);
+        // A gap of 0 (or below: E_min rounded in f32) has no place on a log axis: such points
+        // break the line instead of being clamped to a floor and drawn as a jump.
+        let not_above = reference.map_or(0, |r| finite().filter(|p| p.energy <= r).count());
+        let left_out = if not_above > 0 {
+            format!(" — {not_above} points at E_min not drawn")
+        } else {
+            String::new()
+        };
+        let positive = |g: f64| if g > 0.0 { g } else { f64::NAN };
         let (y_desc, transform): (String, Box<dyn Fn(f64) -> f64>) = match reference {
             Some(r) if r != 0.0 => (
-                "relative gap to E_min, (E − E_min)/|E_min|".to_string(),
-                Box::new(move |e: f64| ((e - r) / r.abs()).max(GAP_FLOOR)),
+                format!("relative gap to E_min, (E − E_min)/|E_min|{left_out}"),
+                Box::new(move |e: f64| positive((e - r) / r.abs())),
             ),
             Some(r) => (
-                "gap to E_min = 0, E − E_min".to_string(),
-                Box::new(move |e: f64| (e - r).max(GAP_FLOOR)),
+                format!("gap to E_min = 0, E − E_min{left_out}"),
+                Box::new(move |e: f64| positive(e - r)),
             ),
             None if e_min > 0.0 && e_max / e_min >= 100.0 => {
                 ("energy E".to_string(), Box::new(|e: f64| e))
@@ -92,6 +101,10 @@ impl EnergyFigure {
                 })
             })
             .collect();
+        if extent(&drawn).is_none() && reference.is_some() {
+            // Every point sits at the reference: draw the energies themselves.
+            return EnergyFigure::new(series, None, title);
+        }
         let ((x0, x1), (y0, y1)) =
             extent(&drawn).ok_or_else(|| anyhow!("energy plot `{title}`: nothing to draw"))?;
         let with_switch = drawn.iter().any(|d| d.switch.is_some());

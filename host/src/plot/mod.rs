@@ -41,7 +41,7 @@ pub struct Series<'a> {
 pub(super) const MAX_POINTS: usize = 2000;
 /// Edges are drawn only for graphs with fewer edges than this.
 pub(super) const MAX_DRAWN_EDGES: usize = 20_000;
-/// Lowest value shown on a log axis of gaps.
+/// Relative floor of `E − min E` when no reference is known.
 pub(super) const GAP_FLOOR: f64 = 1e-12;
 /// The only font family used (and registered).
 pub(super) const FONT: &str = "sans-serif";
@@ -54,7 +54,8 @@ pub(super) const FONT: &str = "sans-serif";
 /// series hands over to direct Adam (the seed paper's Figures 2 and 4b).
 ///
 /// With `reference` the y axis is the relative gap `(E − ref)/|ref|` (the absolute gap when
-/// `ref` is 0), clamped below at 1e-12. Without it the energy itself is drawn when every energy
+/// `ref` is 0); points at or below the reference (a gap of 0 has no place on a log axis) break the
+/// line and are counted in the axis label. Without it the energy itself is drawn when every energy
 /// is positive and they spread over at least two decades; otherwise `E − min E` (the minimum
 /// over all series) with a small floor. Non-finite energies break the line. Series are thinned
 /// to about 2000 points. Returns the written paths (`<stem>.png`, `<stem>.svg`).
@@ -91,6 +92,22 @@ pub fn state_on_graph(
     out_stem: &Path,
 ) -> Result<Vec<PathBuf>> {
     let fig = StateFigure::new(graph, w, phase, title)?;
+    render(&fig, out_stem)
+}
+
+/// A heat state drawn as [`state_on_graph`] does, with the bath nodes ringed (hot red, cold
+/// blue) and named in the note under the picture.
+///
+/// Fails as [`state_on_graph`] does, or when a bath node is not a node of the graph.
+pub fn heat_state_on_graph(
+    graph: &Graph,
+    w: &[f32],
+    hot: &[u32],
+    cold: &[u32],
+    title: &str,
+    out_stem: &Path,
+) -> Result<Vec<PathBuf>> {
+    let fig = StateFigure::new(graph, w, false, title)?.with_baths(hot, cold)?;
     render(&fig, out_stem)
 }
 

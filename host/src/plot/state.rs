@@ -19,7 +19,14 @@ pub(super) struct StateFigure<'a> {
     pub(super) marks: Marks,
     /// Edge segments in pixels (empty when not drawn).
     pub(super) edges: Vec<PxPair>,
+    /// Heat baths `(hot, cold)` ringed on top of the nodes, if given.
+    pub(super) baths: Option<(Vec<u32>, Vec<u32>)>,
 }
+
+/// Ring colours of bath nodes: red hot, blue cold (outside viridis' own hues at its ends).
+const HOT_RING: RGBColor = RGBColor(214, 39, 40);
+/// See [`HOT_RING`].
+const COLD_RING: RGBColor = RGBColor(31, 119, 180);
 
 impl<'a> StateFigure<'a> {
     pub(super) fn new(graph: &Graph, w: &'a [f32], phase: bool, title: &str) -> Result<Self> {
@@ -50,7 +57,24 @@ impl<'a> StateFigure<'a> {
             layout,
             marks,
             edges,
+            baths: None,
         })
+    }
+
+    /// Rings the bath nodes (`hot` red, `cold` blue) and says so in the note.
+    pub(super) fn with_baths(mut self, hot: &[u32], cold: &[u32]) -> Result<Self> {
+        let n = self.w.len();
+        if let Some(&v) = hot.iter().chain(cold).find(|&&v| v as usize >= n) {
+            anyhow::bail!("bath node {v} is out of range for a state of {n} nodes");
+        }
+        self.note = format!(
+            "red rings: hot bath ({} nodes); blue rings: cold bath ({} nodes). {}",
+            hot.len(),
+            cold.len(),
+            self.note
+        );
+        self.baths = Some((hot.to_vec(), cold.to_vec()));
+        Ok(self)
     }
 }
 
@@ -86,6 +110,23 @@ impl Figure for StateFigure<'_> {
         draw_marks(&plot, &self.layout, &self.marks, shift, |i| {
             self.scale.color(self.w[i])
         })?;
+        if let Some((hot, cold)) = &self.baths {
+            let r = match self.marks {
+                Marks::Dots(r) => r + 2,
+                Marks::Squares(side) | Marks::Cells(side, _) => side / 2 + 2,
+            }
+            .max(3);
+            for (nodes, color) in [(hot, HOT_RING), (cold, COLD_RING)] {
+                for &v in nodes {
+                    let (x, y) = self.layout.px[v as usize];
+                    plot.draw(&Circle::new(
+                        (x + shift.0, y + shift.1),
+                        r,
+                        color.stroke_width(2),
+                    ))?;
+                }
+            }
+        }
         let (_, bh) = bar.dim_in_pixel();
         let top = PAD as i32 + 30;
         let bottom = (bh as i32 - PAD as i32).max(top + 60);
