@@ -32,6 +32,8 @@ pub mod init;
 pub(crate) mod kernels;
 pub mod math;
 pub mod metrics;
+// model's docs cite the crate-private kernels for their fixed summation order.
+#[allow(rustdoc::private_intra_doc_links)]
 pub mod model;
 pub mod optim;
 pub mod propagate;
