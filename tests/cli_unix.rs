@@ -130,6 +130,18 @@ fn dash_writes_to_stdout_and_tables_move_to_stderr() {
     );
     assert!(!dir.join("-").exists(), "`-` is not a file name");
 
+    // /dev/stdout is stdout too (written as a stream, the symlink left alone).
+    let out = nrg(&dir, &with(&["--json", "/dev/stdout"]));
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["seed"], 0);
+    assert!(
+        fs::symlink_metadata("/dev/stdout")
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(true),
+        "/dev/stdout is still a symlink"
+    );
+
     // State on stdout: one value per node.
     let out = nrg(&dir, &with(&["--state", "-"]));
     assert!(out.status.success());

@@ -380,7 +380,7 @@ pub(super) struct OutputArgs {
 
 #[derive(Debug, Args)]
 // Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
-#[command(allow_negative_numbers = true)]
+#[command(allow_negative_numbers = true, after_help = EXIT_CODES)]
 pub(super) struct RunArgs {
     #[command(flatten)]
     pub(super) problem: ProblemArgs,
@@ -401,7 +401,7 @@ pub(super) struct RunArgs {
 
 #[derive(Debug, Args)]
 // Negative numbers are values (`--lr -1` gets a range error, not "unexpected argument").
-#[command(allow_negative_numbers = true)]
+#[command(allow_negative_numbers = true, after_help = EXIT_CODES)]
 pub(super) struct CompareArgs {
     #[command(flatten)]
     pub(super) problem: ProblemArgs,
