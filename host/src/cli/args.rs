@@ -155,15 +155,6 @@ pub(super) enum WeightsArg {
     Abs,
 }
 
-impl WeightsArg {
-    pub(super) fn policy(self) -> crate::graph::WeightPolicy {
-        match self {
-            WeightsArg::Reject => crate::graph::WeightPolicy::Reject,
-            WeightsArg::Abs => crate::graph::WeightPolicy::Abs,
-        }
-    }
-}
-
 /// Where heat baths go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(super) enum BathPlacement {

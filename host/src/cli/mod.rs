@@ -23,7 +23,8 @@ use commands::{compare, eval, graph_info, run};
 pub use demo::bunny_path;
 use demo::demo;
 
-/// Parses the command line and runs it; the exit status follows [`EXIT_CODES`].
+/// Parses the command line and runs it; the exit status is the one `nrg --help` documents
+/// (0 success, 1 error, 2 usage, [`EXIT_DIVERGED`] when a run diverged).
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let quiet = cli.quiet;

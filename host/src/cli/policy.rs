@@ -13,6 +13,16 @@ use crate::graph::{
 use crate::problem::{EnergyKind, Problem};
 use crate::run::{Overrides, Settings};
 
+impl WeightsArg {
+    /// The readers' policy for negative or complex values.
+    pub(super) fn policy(self) -> crate::graph::WeightPolicy {
+        match self {
+            WeightsArg::Reject => crate::graph::WeightPolicy::Reject,
+            WeightsArg::Abs => crate::graph::WeightPolicy::Abs,
+        }
+    }
+}
+
 /// Loads the graph of a spec, printing reader warnings.
 pub(super) fn load_graph(
     spec: &str,
