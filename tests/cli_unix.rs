@@ -218,6 +218,22 @@ fn outputs_are_checked_before_the_run() {
         // Nothing ran: no table on stdout.
         assert!(out.stdout.is_empty(), "{}", describe(&args, &out));
     }
+    // The long commands check their directories before they start too.
+    let under_file = format!("{}/x", s(&blocker));
+    for args in [
+        vec!["sweep", "hk", "--out", &under_file, "-q"],
+        vec!["reproduce", "--quick", "--out", &under_file, "-q"],
+        vec!["demo", "--out", &under_file, "-q"],
+    ] {
+        let out = nrg(&dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&args, &out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--out: cannot create directory"),
+            "{}",
+            describe(&args, &out)
+        );
+        assert!(out.stdout.is_empty(), "{}", describe(&args, &out));
+    }
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -47,6 +47,10 @@ pub fn main() -> Result<ExitCode> {
             weights,
         })) => graph_info(&spec, seed, json, weights).map(|()| 0)?,
         Some(Command::Reproduce(a)) => {
+            outputs::check_dir("--out", &a.out)?;
+            if let Some(md) = &a.markdown {
+                outputs::check_file("--markdown", md)?;
+            }
             let opts = crate::reproduce::Options {
                 quick: a.quick,
                 seeds: a.seeds.map(|s| s as usize),
@@ -73,6 +77,7 @@ pub fn main() -> Result<ExitCode> {
             0
         }
         Some(Command::Sweep(SweepCommand::Hk(a))) => {
+            outputs::check_dir("--out", &a.out)?;
             let opts = crate::sweep::HkSweep {
                 graph: a.graph,
                 s1: a.s1,
