@@ -4,7 +4,10 @@
 #   scripts/test.sh            everything (host tests, no_std builds, firmware under QEMU)
 #
 # Installs, when missing: rustup targets and components, qemu-system-arm (Debian package),
-# defmt-print (cargo install). Stops with a message naming what to install where it cannot.
+# defmt-print (cargo install). It first prints what it is about to install; apt-get runs with
+# --no-remove, so it never removes or replaces a package. Stops with a message naming what to
+# install where it cannot. While a step runs, a heartbeat line shows every 20 s with the last
+# line of that step's log (the whole log: target/test-logs/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +28,19 @@ step() {
     shift
     local log="$log_dir/${name//[^A-Za-z0-9_.-]/_}.log"
     local start=$SECONDS
-    echo "==> $name"
-    if "$@" >"$log" 2>&1; then
+    echo "==> $name (log: $log)"
+    "$@" >"$log" 2>&1 &
+    local pid=$! rc
+    # Heartbeat: a long step still shows it is alive and what it is doing.
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if kill -0 "$pid" 2>/dev/null && [ $(((SECONDS - start) % 20)) -eq 0 ]; then
+            echo "    ... $((SECONDS - start)) s: $(tail -n 1 "$log" | cut -c1-100)"
+        fi
+    done
+    wait "$pid"
+    rc=$?
+    if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
         echo "    ok ($((SECONDS - start)) s)"
     else
@@ -40,10 +54,57 @@ step() {
 command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
 command -v rustup >/dev/null || die "rustup not found: nrg's test command needs rustup to add the thumb targets"
 
-echo "==> setup: rustup targets and components"
-rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf \
-    || die "rustup target add failed: run 'rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf'"
-rustup component add rustfmt clippy || die "rustup component add rustfmt clippy failed"
+# --- Setup: say what is missing, then install exactly that -------------------------------------
+targets="thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf"
+installed_targets=$(rustup target list --installed)
+missing_targets=()
+for t in $targets; do
+    grep -qx "$t" <<<"$installed_targets" || missing_targets+=("$t")
+done
+installed_components=$(rustup component list --installed)
+missing_components=()
+for c in rustfmt clippy; do
+    grep -q "^$c" <<<"$installed_components" || missing_components+=("$c")
+done
+need_qemu=false
+command -v qemu-system-arm >/dev/null || need_qemu=true
+defmt_version=$(defmt-print --version 2>/dev/null)
+need_defmt=false
+grep -q '^defmt-print 1\.2\.0' <<<"$defmt_version" || need_defmt=true
+
+plan=()
+[ ${#missing_targets[@]} -gt 0 ] && plan+=("Rust targets (rustup target add): ${missing_targets[*]}")
+[ ${#missing_components[@]} -gt 0 ] && plan+=("Rust components (rustup component add): ${missing_components[*]}")
+$need_qemu && plan+=("qemu-system-arm (apt-get install --no-remove --no-install-recommends; never removes a package)")
+$need_defmt && plan+=("defmt-print 1.2.0 (cargo install --locked, into ~/.cargo/bin)")
+if [ ${#plan[@]} -eq 0 ]; then
+    echo "==> setup: everything needed is installed"
+else
+    echo "==> setup: test.sh will install:"
+    printf '      - %s\n' "${plan[@]}"
+fi
+if [ ${#missing_targets[@]} -gt 0 ]; then
+    rustup target add "${missing_targets[@]}" ||
+        die "rustup target add failed: run 'rustup target add ${missing_targets[*]}'"
+fi
+if [ ${#missing_components[@]} -gt 0 ]; then
+    rustup component add "${missing_components[@]}" ||
+        die "rustup component add ${missing_components[*]} failed"
+fi
+if $need_qemu; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        # --no-remove: abort rather than remove or downgrade anything already installed.
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove \
+            --no-install-recommends qemu-system-arm; } ||
+            die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm)"
+    else
+        die "qemu-system-arm is missing; install it (Debian: apt-get install --no-install-recommends qemu-system-arm) or run this script as root"
+    fi
+fi
+if $need_defmt; then
+    cargo install defmt-print --version 1.2.0 --locked ||
+        die "could not install defmt-print 1.2.0 (cargo install defmt-print --version 1.2.0 --locked)"
+fi
 
 # No test may be skipped: an ignored or filtered test is a failure.
 cargo_test() {

@@ -780,7 +780,11 @@ fn compare_heat_three_methods_two_seeds() {
 // ---------------------------------------------------------------------------------------------
 
 fn graph_info(dir: &Path, file: &Path) -> Value {
-    let stdout = ok(dir, &["graph", "info", s(file), "--json"]);
+    // The shared stiffness matrices hold negative values: their magnitudes are the weights.
+    let stdout = ok(
+        dir,
+        &["graph", "info", s(file), "--json", "--weights", "abs"],
+    );
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("graph info output is not JSON: {e}\n{stdout}"))
 }

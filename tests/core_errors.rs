@@ -9,6 +9,7 @@ use nrg_core::energy::{
 };
 use nrg_core::graph::{Capacity, Csr, Edge, FixedCsr, GraphError};
 use nrg_core::optim::{Adagrad, Adam, OptimError, Optimizer, RmsProp, Sgd};
+use nrg_core::propagate::{LengthError, PropagationKind, Propagator};
 use nrg_core::solve::{NoObserver, SolveError, Stage, StopRule, direct_work_len, solve_direct};
 
 /// Asserts `err` is `want` and its message is non-empty and mentions every string in `mentions`.
@@ -338,6 +339,21 @@ fn bad_energy_parameters() {
         EnergyError::BadParameter { name: "t_cold" },
         &[],
     );
+    // λ < 0 makes the bath term −|λ|(w² − T²)²: unbounded below, refused; λ = 0 is fine.
+    let p = HeatParams {
+        lambda: -1.0,
+        ..HeatParams::default()
+    };
+    check(
+        Heat::new(g, &[0], &[2], p).unwrap_err(),
+        EnergyError::UnboundedBelow { name: "lambda" },
+        &["lambda", "unbounded below", ">= 0"],
+    );
+    let p = HeatParams {
+        lambda: 0.0,
+        ..HeatParams::default()
+    };
+    assert!(Heat::new(g, &[0], &[2], p).is_ok());
     let mut scratch = [0.0f32; 9];
     let p = HopfKuramotoParams {
         s2: f32::INFINITY,
@@ -348,6 +364,51 @@ fn bad_energy_parameters() {
         EnergyError::BadParameter { name: "s2" },
         &["s2"],
     );
+}
+
+#[test]
+fn propagator_rejects_inconsistent_lengths() {
+    let g = path3();
+    for kind in [
+        PropagationKind::Renormalized,
+        PropagationKind::NormalizedSquared,
+    ] {
+        let mut storage = [0.0f32; 3];
+        let p = Propagator::new(g, kind, &mut storage).unwrap();
+        let x = [1.0f32; 6];
+        let (mut y, mut tmp) = ([0.0f32; 6], [0.0f32; 6]);
+        p.try_apply(&x, &mut y, 2, &mut tmp).unwrap();
+        assert!(y.iter().all(|v| v.is_finite() && *v > 0.0), "{y:?}");
+        let mut short = [0.0f32; 5];
+        check(
+            p.try_apply(&x, &mut short, 2, &mut tmp).unwrap_err(),
+            LengthError {
+                slice: "y",
+                expected: 6,
+                found: 5,
+            },
+            &["`y`", "5", "6"],
+        );
+        check(
+            p.try_apply(&x[..4], &mut y, 2, &mut tmp).unwrap_err(),
+            LengthError {
+                slice: "x",
+                expected: 6,
+                found: 4,
+            },
+            &["`x`"],
+        );
+        let mut long_tmp = [0.0f32; 7];
+        check(
+            p.try_apply(&x, &mut y, 2, &mut long_tmp).unwrap_err(),
+            LengthError {
+                slice: "tmp",
+                expected: 6,
+                found: 7,
+            },
+            &["`tmp`"],
+        );
+    }
 }
 
 #[test]

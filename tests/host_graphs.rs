@@ -5,11 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use nrg_host::graph::{
-    Axis, BathError, Baths, BuildError, Graph, GraphSpec, ReadError, ReadErrorKind, balanced_tree,
-    baths_by_block, baths_by_coordinate, baths_from_files, baths_random, components_without_bath,
-    erdos_renyi, k_nearest, knn_graph, lattice2d, lattice3d, random_geometric, random_points,
-    read_edge_list, read_graph, read_matrix_market, read_node_list, read_obj, read_off, read_ply,
-    read_xyz, read_xyz_knn, ring, sbm, triangular,
+    Axis, BathError, Baths, BuildError, Graph, GraphSpec, ReadError, ReadErrorKind, WeightPolicy,
+    balanced_tree, baths_by_block, baths_by_coordinate, baths_from_files, baths_random,
+    components_without_bath, erdos_renyi, k_nearest, knn_graph, lattice2d, lattice3d,
+    random_geometric, random_points, read_edge_list, read_graph, read_matrix_market,
+    read_matrix_market_with, read_node_list, read_obj, read_off, read_ply, read_xyz, read_xyz_knn,
+    ring, sbm, triangular,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -229,7 +230,12 @@ fn bunny_pygsp_radius_edges_and_points() {
 fn matrix_market_files() {
     let dir = data_dir().join("mtx");
 
-    let r = read_matrix_market(&dir.join("lund_a.mtx")).expect("lund_a");
+    // Stiffness matrices hold negative values: refused by default (naming the line), their
+    // magnitudes with `WeightPolicy::Abs`.
+    let e = read_matrix_market(&dir.join("lund_a.mtx")).unwrap_err();
+    assert_eq!((e.line, e.kind), (Some(5), ReadErrorKind::Graph), "{e}");
+    assert!(e.message.contains("--weights abs"), "{e}");
+    let r = read_matrix_market_with(&dir.join("lund_a.mtx"), WeightPolicy::Abs).expect("lund_a");
     assert!(r.warnings.is_empty(), "symmetric file: {:?}", r.warnings);
     check(&r.graph, 147, 1151, true, 4, 20);
     check_mean_median(&r.graph, 15.66, 16.0);
@@ -237,7 +243,7 @@ fn matrix_market_files() {
     assert_eq!(r.graph.edge_weight(0, 1), Some(9.6153881e5_f64 as f32));
     assert_eq!(r.graph.edge_weight(1, 0), Some(9.6153881e5_f64 as f32));
 
-    let r = read_matrix_market(&dir.join("pores_1.mtx")).expect("pores_1");
+    let r = read_matrix_market_with(&dir.join("pores_1.mtx"), WeightPolicy::Abs).expect("pores_1");
     check(&r.graph, 30, 103, true, 5, 9);
     check_mean_median(&r.graph, 6.867, 7.0);
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
@@ -514,7 +520,14 @@ fn malformed_matrix_market() {
         "skew.mtx",
         "%%MatrixMarket matrix coordinate integer skew-symmetric\n3 3 3\n2 1 -7\n3 2 4\n3 3 0\n",
     );
-    let r = read_matrix_market(&p).unwrap();
+    let e = read_matrix_market(&p).unwrap_err();
+    assert_eq!(
+        e.line,
+        Some(1),
+        "skew-symmetric is refused at the banner: {e}"
+    );
+    assert!(e.message.contains("skew-symmetric"), "{e}");
+    let r = read_matrix_market_with(&p, WeightPolicy::Abs).unwrap();
     assert!(r.warnings.is_empty());
     assert_eq!(r.graph.edge_count(), 2);
     assert_eq!(r.graph.edge_weight(0, 1), Some(7.0));
@@ -524,7 +537,10 @@ fn malformed_matrix_market() {
         "gen.mtx",
         &format!("{head}3 3 3\n1 2 -2\n2 1 5\n3 1 1\n"),
     );
-    let r = read_matrix_market(&p).unwrap();
+    let e = read_matrix_market(&p).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("value -2 is negative"), "{e}");
+    let r = read_matrix_market_with(&p, WeightPolicy::Abs).unwrap();
     assert_eq!(r.graph.edge_weight(0, 1), Some(5.0));
     assert_eq!(r.graph.edge_weight(0, 2), Some(1.0));
     assert_eq!(r.warnings.len(), 1);

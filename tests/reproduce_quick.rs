@@ -15,17 +15,9 @@ use std::time::{Duration, Instant};
 use nrg_host::reproduce::experiments;
 use serde_json::Value;
 
-/// The two reproductions run one after the other, so the timed one has the machine to itself.
+/// The two reproductions run one after the other (they share the machine's two cores).
+/// Their duration is printed, never asserted: speed belongs in the benches.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// The quick set's promise: under two minutes in a release build (the suite runs as
-/// `cargo test --release`; about 7 s here). An unoptimized build takes about 25× longer (about
-/// 3 min here) and gets a limit to match rather than a skip.
-const TIME_LIMIT: Duration = if cfg!(debug_assertions) {
-    Duration::from_secs(15 * 60)
-} else {
-    Duration::from_secs(120)
-};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nrg-reproduce-{}-{name}", std::process::id()));
@@ -400,7 +392,7 @@ fn check_outputs(out: &Path, only: Option<&str>, seeds: u64, quick_cmd: &str) ->
 }
 
 #[test]
-fn reproduce_quick_under_two_minutes_with_real_numbers() {
+fn reproduce_quick_with_real_numbers() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("quick");
     let out = dir.join("out");
@@ -413,25 +405,18 @@ fn reproduce_quick_under_two_minutes_with_real_numbers() {
     ];
     let (output, elapsed) = nrg(&dir, &args);
     println!(
-        "nrg reproduce --quick: {:.1} s ({} build, limit {} s)",
+        "nrg reproduce --quick: {:.1} s ({} build)",
         elapsed.as_secs_f64(),
         if cfg!(debug_assertions) {
             "debug"
         } else {
             "release"
-        },
-        TIME_LIMIT.as_secs()
+        }
     );
     assert!(
         output.status.success(),
         "reproduce failed after {elapsed:?}:\n{}",
         describe(&args, &output)
-    );
-    assert!(
-        elapsed < TIME_LIMIT,
-        "nrg reproduce --quick took {:.1} s (limit {} s)",
-        elapsed.as_secs_f64(),
-        TIME_LIMIT.as_secs()
     );
     let rows = check_outputs(&out, None, 2, " --quick");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -55,6 +55,11 @@ pub enum EnergyError {
         /// Its name.
         name: &'static str,
     },
+    /// A parameter's value makes the energy unbounded below (no minimum to find).
+    UnboundedBelow {
+        /// Its name.
+        name: &'static str,
+    },
 }
 
 impl fmt::Display for EnergyError {
@@ -86,6 +91,10 @@ impl fmt::Display for EnergyError {
             EnergyError::BadParameter { name } => {
                 write!(f, "energy parameter `{name}` is NaN or infinite")
             }
+            EnergyError::UnboundedBelow { name } => write!(
+                f,
+                "energy parameter `{name}` is negative: the energy would be unbounded below; use {name} >= 0"
+            ),
         }
     }
 }
@@ -192,6 +201,10 @@ impl<'a> Heat<'a> {
         params: HeatParams,
     ) -> Result<Self, EnergyError> {
         check_finite("lambda", params.lambda)?;
+        // λ < 0 turns the quartic bath term into −|λ|(w² − T²)²: no minimum exists.
+        if params.lambda < 0.0 {
+            return Err(EnergyError::UnboundedBelow { name: "lambda" });
+        }
         check_finite("t_hot", params.t_hot)?;
         check_finite("t_cold", params.t_cold)?;
         let n = graph.n();

@@ -11,8 +11,9 @@
 //! - [`graph`], [`builders`]: symmetric CSR graphs and heap-free edge iterators.
 //! - [`energy`]: heat diffusion with baths, Kuramoto, Hopf–Kuramoto (fused value and gradient).
 //! - [`reparam`]: the [`reparam::Reparametrization`] trait, the model side of NR.
-//! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
-//!   aggregation operator and dense kernels, with a hand-written backward pass.
+//! - [`propagate`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its aggregation
+//!   operator and (crate-private) dense kernels, with a hand-written backward pass.
+//! - [`math`]: the sin/cos/sqrt the core uses (`libm`, or `micromath` with that feature).
 //! - [`gat`], [`gn`]: graph-attention and graph-network reparametrizations (one layer each).
 //! - [`optim`]: the [`optim::Optimizer`] trait and Adam, SGD (momentum, Nesterov), RMSprop,
 //!   Adagrad over flat slices, as `torch.optim` computes them.
@@ -34,9 +35,12 @@ pub mod gn;
 pub mod graph;
 pub mod hybrid;
 pub mod init;
-pub mod kernels;
+// Dense kernels trust their callers' slice lengths: internal only.
+pub(crate) mod kernels;
 pub mod math;
 pub mod metrics;
+// model's docs cite the crate-private kernels for their fixed summation order.
+#[allow(rustdoc::private_intra_doc_links)]
 pub mod model;
 pub mod optim;
 pub mod propagate;

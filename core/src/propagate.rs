@@ -147,7 +147,8 @@ impl<'a> Propagator<'a> {
     }
 
     /// One hop of the base operator on every row: `y = P₁ x` for row-major `n × c` slices.
-    pub fn apply_once(&self, x: &[f32], y: &mut [f32], c: usize) {
+    /// Crate-internal: callers guarantee the lengths; users go through [`Propagator::try_apply`].
+    pub(crate) fn apply_once(&self, x: &[f32], y: &mut [f32], c: usize) {
         if c == 0 {
             return;
         }
@@ -157,12 +158,63 @@ impl<'a> Propagator<'a> {
     }
 
     /// The whole operator: `y = P x` (two passes through `tmp` for the squared kinds).
-    pub fn apply(&self, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
+    /// Crate-internal: callers guarantee the lengths; users go through [`Propagator::try_apply`].
+    pub(crate) fn apply(&self, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
         if self.kind.two_hop() {
             self.apply_once(x, tmp, c);
             self.apply_once(tmp, y, c);
         } else {
             self.apply_once(x, y, c);
         }
+    }
+
+    /// `y = P x` for row-major `n × c` slices, after checking that `x`, `y` and `tmp` all
+    /// hold `n · c` entries (`tmp` is used by the squared kinds only, but checked always so a
+    /// caller's bug shows whatever the kind).
+    pub fn try_apply(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        c: usize,
+        tmp: &mut [f32],
+    ) -> Result<(), LengthError> {
+        let expected = self.n().checked_mul(c).ok_or(LengthError {
+            slice: "c",
+            expected: usize::MAX,
+            found: c,
+        })?;
+        for (slice, found) in [("x", x.len()), ("y", y.len()), ("tmp", tmp.len())] {
+            if found != expected {
+                return Err(LengthError {
+                    slice,
+                    expected,
+                    found,
+                });
+            }
+        }
+        self.apply(x, y, c, tmp);
+        Ok(())
+    }
+}
+
+/// A slice given to [`Propagator::try_apply`] does not hold `n · c` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LengthError {
+    /// Which argument.
+    pub slice: &'static str,
+    /// Entries needed (`n · c`).
+    pub expected: usize,
+    /// Entries given.
+    pub found: usize,
+}
+
+impl core::fmt::Display for LengthError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "slice `{}` has {} entries; the propagator needs n · c = {}",
+            self.slice, self.found, self.expected
+        )
     }
 }

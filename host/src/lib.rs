@@ -14,6 +14,7 @@
 //! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
 //! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
+//! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
@@ -26,6 +27,7 @@ pub mod optim;
 pub mod ph;
 pub mod plot;
 pub mod problem;
+pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod reproduce;

@@ -14,7 +14,6 @@ use nrg_core::hybrid::SwitchRule;
 use nrg_core::init;
 use nrg_core::model::LatentInit;
 
-use crate::baselines::exact_heat_minimum;
 use crate::graph::{Baths, Graph, components_without_bath};
 
 /// Where an energy's node states live.
@@ -143,6 +142,15 @@ impl EnergyKind {
     }
 }
 
+/// The energy gaps are measured against, with how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The reference energy, when one is known.
+    pub energy: Option<f64>,
+    /// How it was obtained (for reports).
+    pub kind: String,
+}
+
 /// An energy on a graph, ready to solve.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -230,6 +238,44 @@ impl Problem {
         Ok((e, grad))
     }
 
+    /// The reference energy of gaps and how it was obtained: heat's exact minimum (Newton in
+    /// f64, evaluated by the same f32 code the solvers use), Kuramoto's ground state, none for
+    /// Hopf–Kuramoto (no known minimum).
+    pub fn reference(&self) -> Result<Reference> {
+        match (self.energy.describe().reference, self.energy) {
+            (ReferenceKind::ExactNewton, EnergyKind::Heat(params)) => {
+                let baths = self.baths.as_ref().context("heat without baths")?;
+                let exact = crate::baselines::exact_heat_minimum(
+                    self.graph.csr()?,
+                    baths.hot(),
+                    baths.cold(),
+                    params,
+                )?;
+                // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the
+                // same f32 code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative
+                // at 2500 nodes) would otherwise swamp the small gaps.
+                let w32: Vec<f32> = exact.w.iter().map(|&x| x as f32).collect();
+                let e32 = self.energy_of(&w32)? as f64;
+                Ok(Reference {
+                    energy: Some(e32),
+                    kind: format!(
+                        "exact minimizer (Newton in f64, |grad| = {:.1e}, E = {:.10e}) evaluated \
+                         in f32",
+                        exact.grad_norm, exact.energy
+                    ),
+                })
+            }
+            (ReferenceKind::GroundState, _) => Ok(Reference {
+                energy: self.known_minimum(),
+                kind: "ground state −Σ A_ij (all phases equal: the global minimum)".into(),
+            }),
+            _ => Ok(Reference {
+                energy: None,
+                kind: "none known".into(),
+            }),
+        }
+    }
+
     /// The known minimum energy where it has a closed form: the Kuramoto ground state
     /// `−Σ_ij A_ij`. (Heat's exact minimum comes from a Newton solve; see the baselines.)
     pub fn known_minimum(&self) -> Option<f64> {
@@ -238,35 +284,6 @@ impl Problem {
                 Some(-self.graph.weights().iter().map(|&a| a as f64).sum::<f64>())
             }
             ReferenceKind::ExactNewton | ReferenceKind::BestFound => None,
-        }
-    }
-
-    /// The reference minimum of this problem's gaps and how it was obtained: heat's exact
-    /// minimizer (Newton in f64) evaluated by the same f32 code as the runs, Kuramoto's ground
-    /// state, or `None` where no closed form exists (Hopf–Kuramoto: use the best found).
-    pub fn reference(&self) -> Result<(Option<f64>, String)> {
-        match (self.energy.describe().reference, self.energy) {
-            (ReferenceKind::ExactNewton, EnergyKind::Heat(params)) => {
-                let baths = self.baths.as_ref().context("heat without baths")?;
-                let exact =
-                    exact_heat_minimum(self.graph.csr()?, baths.hot(), baths.cold(), params)?;
-                // Gaps compare f32 energies, so E_min is the exact minimizer's energy as the
-                // same f32 code computes it: the f32-vs-f64 rounding difference (≈1e-5 relative
-                // at 2500 nodes) would otherwise swamp the small gaps.
-                let w32: Vec<f32> = exact.w.iter().map(|&x| x as f32).collect();
-                let e32 = self.energy_of(&w32)? as f64;
-                Ok((
-                    Some(e32),
-                    format!(
-                        "exact minimizer (Newton in f64, |grad| = {:.1e}, E = {:.10e}) evaluated in f32",
-                        exact.grad_norm, exact.energy
-                    ),
-                ))
-            }
-            (ReferenceKind::GroundState, _) => {
-                Ok((self.known_minimum(), "ground state −Σ A_ij".into()))
-            }
-            _ => Ok((None, "best energy found by any method".into())),
         }
     }
 }

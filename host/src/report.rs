@@ -52,6 +52,43 @@ impl Stat {
     }
 }
 
+/// Median and range of a set of ratios (e.g. per-seed speedups): enough to tell noise from an
+/// effect.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Number of values.
+    pub count: usize,
+}
+
+impl Spread {
+    /// The spread of the finite values in `xs` (`None` if there are none).
+    pub fn of(xs: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut v: Vec<f64> = xs.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let k = v.len();
+        let median = if k % 2 == 1 {
+            v[k / 2]
+        } else {
+            0.5 * (v[k / 2 - 1] + v[k / 2])
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[k - 1],
+            count: k,
+        })
+    }
+}
+
 /// Seconds, to three significant digits with a unit.
 pub fn seconds(s: f64) -> String {
     if s >= 1.0 {
@@ -96,8 +133,13 @@ pub struct CompareRow {
     pub best_energy: Option<Stat>,
     /// Order parameter of the returned state.
     pub rho: Option<Stat>,
+    /// Relative gap of the best energy to the reference, when one is known.
+    pub relative_gap: Option<Stat>,
     /// Mean wall time of direct divided by this method's (> 1: this method is faster).
     pub speedup_vs_direct: Option<f64>,
+    /// Per-seed speedups (direct's time over this method's on the same seed): median and
+    /// range, so a reader can tell noise from an effect.
+    pub speedup_per_seed: Option<Spread>,
 }
 
 /// Aggregates runs by method (in first-seen order) and computes speedups against `direct`.
@@ -122,10 +164,18 @@ pub fn compare_rows(records: &[RunRecord]) -> Vec<CompareRow> {
                 final_energy: Stat::of(ok.iter().map(|r| r.final_energy)),
                 best_energy: Stat::of(ok.iter().map(|r| r.best_energy)),
                 rho: Stat::of(ok.iter().filter_map(|r| r.rho)),
+                relative_gap: Stat::of(ok.iter().filter_map(|r| r.relative_gap)),
                 speedup_vs_direct: None,
+                speedup_per_seed: None,
             }
         })
         .collect();
+    let direct_time_of = |seed: u64| {
+        records
+            .iter()
+            .find(|r| r.method == "direct" && r.seed == seed && r.error.is_none())
+            .map(|r| r.time_s.total)
+    };
     let direct_time = rows
         .iter()
         .find(|r| r.method == "direct")
@@ -137,6 +187,12 @@ pub fn compare_rows(records: &[RunRecord]) -> Vec<CompareRow> {
                 (Some(d), Some(t)) if t.mean > 0.0 => Some(d / t.mean),
                 _ => None,
             };
+            r.speedup_per_seed = Spread::of(
+                records
+                    .iter()
+                    .filter(|x| x.method == r.method && x.error.is_none() && x.time_s.total > 0.0)
+                    .filter_map(|x| direct_time_of(x.seed).map(|d| d / x.time_s.total)),
+            );
             r
         })
         .collect()
@@ -193,8 +249,16 @@ pub fn compare_table(rows: &[CompareRow]) -> String {
                 opt(r.final_energy, number),
                 opt(r.best_energy, number),
                 opt(r.rho, |x| format!("{x:.4}")),
+                opt(r.relative_gap, |x| format!("{x:.2e}")),
                 r.speedup_vs_direct
                     .map_or("-".into(), |s| format!("{s:.2}×")),
+                match r.speedup_per_seed {
+                    Some(s) if s.count > 1 => {
+                        format!("{:.2}× ({:.2}–{:.2})", s.median, s.min, s.max)
+                    }
+                    Some(s) => format!("{:.2}×", s.median),
+                    None => "-".into(),
+                },
             ]
         })
         .collect();
@@ -207,7 +271,9 @@ pub fn compare_table(rows: &[CompareRow]) -> String {
             "final energy",
             "best energy",
             "rho",
+            "gap",
             "speedup",
+            "per seed: median (min–max)",
         ],
         &body,
     )
@@ -247,8 +313,40 @@ pub fn runs_table(records: &[RunRecord]) -> String {
     )
 }
 
+/// Whether an output path means standard output: `-`, or `/dev/stdout` and its aliases
+/// (written as a stream, so text already printed there is kept).
+pub fn means_stdout(path: &Path) -> bool {
+    matches!(
+        path.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    )
+}
+
 /// Writes a file through a temporary sibling and a rename, so readers never see a partial file.
+///
+/// `-` (see [`means_stdout`]) writes to stdout. A symlink or a special file (`/dev/null`, a
+/// FIFO) is written through, never replaced: the rename would turn it into a regular file.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    if means_stdout(path) {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        write(&mut out)?;
+        out.flush().context("cannot write to stdout")?;
+        return Ok(());
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let target_is_file = fs::metadata(path).is_ok_and(|m| m.is_file());
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(target_is_file)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        write(&mut out).with_context(|| format!("while writing {}", path.display()))?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;

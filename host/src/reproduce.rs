@@ -440,7 +440,11 @@ pub(crate) fn build_problem(e: &Experiment, scratch_dir: &Path) -> Result<Proble
 
 /// The reference energy of an experiment's gaps, and how it was obtained.
 fn reference(problem: &Problem) -> Result<(Option<f64>, String)> {
-    problem.reference()
+    let r = problem.reference()?;
+    Ok(match r.energy {
+        Some(e) => (Some(e), r.kind),
+        None => (None, "best energy found by any method".into()),
+    })
 }
 
 /// Runs the experiment set, writing rows as they finish. Returns the rows.
@@ -757,22 +761,16 @@ fn speed(x: Option<f64>) -> String {
 
 /// What this machine is, for the header of the results.
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let m = crate::provenance::machine();
     format!(
-        "{cpu}, {cores} cores available, single-threaded runs, {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
+        "{}, {} cores available, single-threaded runs, {}",
+        if m.cpu == "unknown" {
+            "unknown CPU"
+        } else {
+            &m.cpu
+        },
+        m.cores,
+        m.os
     )
 }
 

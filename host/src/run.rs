@@ -52,7 +52,107 @@ pub struct Settings {
     pub shampoo: ShampooConfig,
 }
 
+/// Settings a user may change; `None` keeps the energy's seed default. [`Settings::resolve`]
+/// is the one place where defaults and overrides merge.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Overrides {
+    /// The optimizer on `w` (direct, and NR stage 2).
+    pub optimizer: Option<OptimizerChoice>,
+    /// The optimizer on the NR model's parameters.
+    pub nr_optimizer: Option<OptimizerChoice>,
+    /// Learning rate on `w` (also the NR rate unless `nr_lr` is given).
+    pub lr: Option<f32>,
+    /// Adam learning rate on the NR model.
+    pub nr_lr: Option<f32>,
+    /// Hidden width.
+    pub hidden: Option<usize>,
+    /// GCN layers.
+    pub layers: Option<usize>,
+    /// Switch after this many NR steps.
+    pub switch_after: Option<u32>,
+    /// Switch by the automatic rule (its cost ratio estimated by [`run_one`]).
+    pub switch_auto: bool,
+    /// Switch on a plateau of this many steps.
+    pub switch_patience: Option<u32>,
+    /// Relative improvement that resets the switch patience (plateau rule).
+    pub switch_rel_tol: Option<f32>,
+    /// Most NR steps under the plateau rule.
+    pub switch_max: Option<u32>,
+    /// Early-stopping patience.
+    pub patience: Option<u32>,
+    /// Early-stopping relative tolerance.
+    pub rel_tol: Option<f32>,
+    /// Most steps of the final stage.
+    pub max_steps: Option<u32>,
+    /// Target energy.
+    pub target: Option<f32>,
+    /// Start stage 2 with a fresh Adam instead of the matched start.
+    pub stage2_fresh: bool,
+    /// Learning-rate growth of the matched start.
+    pub growth: Option<f32>,
+    /// Wall-time cap in seconds.
+    pub max_seconds: Option<f64>,
+    /// Shampoo's settings.
+    pub shampoo: Option<ShampooConfig>,
+}
+
+/// The plateau switch of the seed (heat): patience 10, relative tolerance 1e-6, at most 5000
+/// NR steps; the tolerance and cap also complete `--switch-patience` on phase problems.
+const PLATEAU_REL_TOL: f32 = 1e-6;
+/// See [`PLATEAU_REL_TOL`].
+const PLATEAU_MAX_STEPS: u32 = 5_000;
+
 impl Settings {
+    /// The seed defaults for `energy` with `o` applied.
+    pub fn resolve(energy: &EnergyKind, o: &Overrides) -> Self {
+        let mut s = Settings::seed_defaults(energy);
+        s.optimizer = o.optimizer.unwrap_or(s.optimizer);
+        s.nr_optimizer = o.nr_optimizer.unwrap_or(s.nr_optimizer);
+        s.shampoo = o.shampoo.unwrap_or(s.shampoo);
+        if let Some(lr) = o.lr {
+            s.lr = lr;
+            s.nr_lr = lr;
+        }
+        s.nr_lr = o.nr_lr.unwrap_or(s.nr_lr);
+        s.hidden = o.hidden.unwrap_or(s.hidden);
+        s.layers = o.layers.unwrap_or(s.layers);
+        // The plateau rule's tolerance and cap: the energy's own, else the seed's heat values.
+        let (default_patience, default_tol, default_max) = match s.switch {
+            SwitchRule::Plateau {
+                patience,
+                rel_tol,
+                max_steps,
+            } => (Some(patience), rel_tol, max_steps),
+            _ => (None, PLATEAU_REL_TOL, PLATEAU_MAX_STEPS),
+        };
+        s.switch = match (o.switch_after, o.switch_patience.or(default_patience)) {
+            _ if o.switch_auto => SwitchRule::auto(0.0),
+            (Some(k), _) => SwitchRule::AfterSteps(k),
+            (None, Some(patience)) => SwitchRule::Plateau {
+                patience,
+                rel_tol: o.switch_rel_tol.unwrap_or(default_tol),
+                max_steps: o.switch_max.unwrap_or(default_max),
+            },
+            (None, None) => s.switch,
+        };
+        s.stop = StopRule {
+            max_steps: o.max_steps.unwrap_or(s.stop.max_steps),
+            patience: o.patience.unwrap_or(s.stop.patience),
+            rel_tol: o.rel_tol.unwrap_or(s.stop.rel_tol),
+            target: o.target.or(s.stop.target),
+        };
+        s.stage2 = if o.stage2_fresh {
+            Stage2Start::Fresh
+        } else {
+            match (o.growth, s.stage2) {
+                (Some(growth), _) => Stage2Start::Matched { growth },
+                (None, start) => start,
+            }
+        };
+        s.max_seconds = o.max_seconds.or(s.max_seconds);
+        s
+    }
+
     /// The seed paper's settings for an energy: Adam lr 0.02 (heat) / 0.01 (phases), early
     /// stopping with patience 10; NR switches by the automatic rule (heat; the seed: a loss plateau) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
@@ -78,6 +178,32 @@ impl Settings {
         }
     }
 
+    /// Every setting in effect for `method`, as recorded in the run's JSON (the NR-only ones
+    /// are recorded for direct methods too: they are the settings, unused).
+    pub fn hyperparameters(&self, method: Method) -> Hyperparameters {
+        Hyperparameters {
+            method: method.to_string(),
+            optimizer: self.optimizer.name().to_string(),
+            lr: self.lr,
+            nr_optimizer: self.nr_optimizer.name().to_string(),
+            nr_lr: self.nr_lr,
+            hidden: self.hidden,
+            layers: self.layers,
+            // Debug forms name every field, and keep up with new rules without a match here.
+            switch: format!("{:?}", self.switch),
+            stop: StopSettings {
+                max_steps: self.stop.max_steps,
+                patience: self.stop.patience,
+                rel_tol: self.stop.rel_tol,
+                target: self.stop.target,
+            },
+            stage2: format!("{:?}", self.stage2),
+            max_seconds: self.max_seconds,
+            threads: 1,
+            kernels: "reference".into(),
+        }
+    }
+
     /// The size of an NR method's model.
     pub fn model_size(&self) -> ModelSize {
         ModelSize {
@@ -85,6 +211,50 @@ impl Settings {
             layers: self.layers,
         }
     }
+}
+
+/// Every setting of a run, so that its JSON describes it fully.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Hyperparameters {
+    /// Method name.
+    pub method: String,
+    /// Optimizer on `w`.
+    pub optimizer: String,
+    /// Its learning rate.
+    pub lr: f32,
+    /// Optimizer on the NR model.
+    pub nr_optimizer: String,
+    /// Its learning rate.
+    pub nr_lr: f32,
+    /// Hidden width of the GCN.
+    pub hidden: usize,
+    /// GCN layers.
+    pub layers: usize,
+    /// When NR hands over to direct Adam (e.g. `AfterSteps(100)`).
+    pub switch: String,
+    /// When the run ends.
+    pub stop: StopSettings,
+    /// How stage 2 starts (e.g. `Matched { growth: 1.1 }`).
+    pub stage2: String,
+    /// Wall-time cap, if any.
+    pub max_seconds: Option<f64>,
+    /// Threads (runs are single-threaded).
+    pub threads: u32,
+    /// Kernel set (`reference`: the fixed-order kernels).
+    pub kernels: String,
+}
+
+/// The stop rule of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct StopSettings {
+    /// Most steps of the final stage.
+    pub max_steps: u32,
+    /// Early-stopping patience (0: off).
+    pub patience: u32,
+    /// Relative improvement that counts.
+    pub rel_tol: f32,
+    /// Target energy, if any.
+    pub target: Option<f32>,
 }
 
 /// Graph identity in reports.
@@ -143,10 +313,36 @@ pub struct RunRecord {
     pub stop_reason: String,
     /// Reference minimum used for `relative_gap`, when known.
     pub reference_energy: Option<f64>,
+    /// How the reference was obtained (exact Newton minimum, ground state…).
+    #[serde(default)]
+    pub reference_kind: Option<String>,
     /// `(best − reference) / |reference|`, when a reference is known.
     pub relative_gap: Option<f64>,
     /// The error that ended the run early (divergence), if any.
     pub error: Option<String>,
+    /// Every setting of the run.
+    #[serde(default)]
+    pub hyperparameters: Hyperparameters,
+    /// The nrg build that ran it.
+    #[serde(default)]
+    pub nrg: crate::provenance::Build,
+    /// The machine it ran on.
+    #[serde(default)]
+    pub machine: crate::provenance::Machine,
+    /// When it ran (RFC 3339, UTC).
+    #[serde(default)]
+    pub date: String,
+}
+
+impl RunRecord {
+    /// Sets the reference energy (or none) and recomputes the gap from the best energy.
+    pub fn set_reference(&mut self, energy: Option<f64>, kind: Option<&str>) {
+        self.reference_energy = energy;
+        self.reference_kind = energy.and(kind.map(str::to_string));
+        self.relative_gap = energy
+            .filter(|_| self.best_energy.is_finite())
+            .map(|r| relative_gap(self.best_energy as f32, r as f32) as f64);
+    }
 }
 
 /// One recorded step.
@@ -339,6 +535,7 @@ pub fn run_one(
         last_draw: Instant::now(),
         max_seconds: settings.max_seconds,
     };
+    let date = crate::provenance::now();
     let mut w = vec![0.0f32; n];
     let mut rng = init::rng(seed);
     let domain = problem.energy.describe().domain;
@@ -522,8 +719,13 @@ pub fn run_one(
         rho: phase.then(|| order_parameter(&w) as f64),
         stop_reason,
         reference_energy: reference,
+        reference_kind: reference.map(|_| "ground state −Σ A_ij".to_string()),
         relative_gap: reference.map(|r| relative_gap(best_energy as f32, r as f32) as f64),
         error,
+        hyperparameters: settings.hyperparameters(method),
+        nrg: crate::provenance::build(),
+        machine: crate::provenance::machine(),
+        date,
     };
     Ok(Outcome {
         record,

@@ -481,7 +481,7 @@ pub fn sweep_switch(opts: &StudyOptions) -> Result<(Vec<StudyRow>, Vec<SwitchVer
     let mut verdicts = Vec::new();
     for e in switch_experiments(opts) {
         let problem = build_problem(&e, &opts.out)?;
-        let (mut reference, _) = problem.reference()?;
+        let mut reference = problem.reference()?.energy;
         let base = Settings::seed_defaults(&problem.energy);
         let mut configs: Vec<(String, Method, Settings)> =
             vec![("direct".into(), Method::Direct, base)];

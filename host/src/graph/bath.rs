@@ -128,7 +128,12 @@ impl fmt::Display for BathError {
                 "node {node} would be both hot and cold: use smaller fractions or disjoint lists"
             ),
             BathError::BothEmpty => {
-                write!(f, "no hot and no cold node: heat needs at least one bath")
+                write!(
+                    f,
+                    "no hot and no cold node: heat needs at least one bath node; give a hot or \
+                     cold fraction above 0 (--hot-fraction, --cold-fraction) or list nodes \
+                     (--hot FILE, --cold FILE)"
+                )
             }
             BathError::NoBlocks => write!(f, "the graph has no block labels (only SBM graphs do)"),
             BathError::UnknownBlock { block } => write!(f, "no node is in block {block}"),
@@ -282,8 +287,15 @@ fn below(rng: &mut impl Rng, m: u64) -> u64 {
     }
 }
 
-/// `round(hot_fraction·n)` hot and `round(cold_fraction·n)` cold nodes drawn uniformly without
-/// replacement (disjoint), reproducible for a seed.
+/// Bath nodes for a fraction of `n` nodes: `round(fraction·n)`, but at least 1 when the
+/// fraction is above 0 (10 % of 3 nodes is 1 node, not none).
+pub fn bath_count(fraction: f64, n: usize) -> usize {
+    let k = (fraction * n as f64).round() as usize;
+    if fraction > 0.0 && n > 0 { k.max(1) } else { k }
+}
+
+/// [`bath_count`] hot and cold nodes drawn uniformly without replacement (disjoint),
+/// reproducible for a seed.
 pub fn baths_random(
     g: &Graph,
     hot_fraction: f64,
@@ -291,8 +303,8 @@ pub fn baths_random(
     seed: u64,
 ) -> Result<Baths, BathError> {
     let n = g.n();
-    let nh = (fraction("hot", hot_fraction)? * n as f64).round() as usize;
-    let nc = (fraction("cold", cold_fraction)? * n as f64).round() as usize;
+    let nh = bath_count(fraction("hot", hot_fraction)?, n);
+    let nc = bath_count(fraction("cold", cold_fraction)?, n);
     if nh + nc > n {
         return Err(BathError::TooMany {
             hot: nh,
@@ -355,7 +367,8 @@ pub fn read_node_list(path: &Path, n: usize) -> Result<Vec<u32>, ReadError> {
     Ok(nodes.into_iter().map(|(v, _)| v).collect())
 }
 
-/// Baths from node-list files (see [`read_node_list`]); a missing file means an empty list.
+/// Baths from node-list files (see [`read_node_list`]); a missing file means an empty list,
+/// but a file that lists no node is an error (a forgotten bath, not a choice).
 pub fn baths_from_files(
     g: &Graph,
     hot: Option<&Path>,
@@ -363,7 +376,18 @@ pub fn baths_from_files(
 ) -> Result<Baths, BathError> {
     let read = |p: Option<&Path>| -> Result<Vec<u32>, BathError> {
         match p {
-            Some(p) => read_node_list(p, g.n()).map_err(BathError::File),
+            Some(p) => {
+                let nodes = read_node_list(p, g.n()).map_err(BathError::File)?;
+                if nodes.is_empty() {
+                    return Err(BathError::File(ReadError::file(
+                        p,
+                        ReadErrorKind::Format,
+                        "lists no node (one 0-based index per line expected); to run with one \
+                         bath only, leave this file out",
+                    )));
+                }
+                Ok(nodes)
+            }
             None => Ok(Vec::new()),
         }
     };

@@ -14,7 +14,9 @@ use std::path::Path;
 use nrg_core::graph::Edge;
 
 use super::graph::Graph;
-use super::read::{Read, ReadError, ReadErrorKind, parse_f64, parse_u64, read_text, stem};
+use super::read::{
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text, stem,
+};
 
 /// Parses a `# nodes N [edges M]` comment body (the part after `#`).
 fn header_counts(body: &str) -> Option<(u64, Option<u64>)> {
@@ -26,8 +28,14 @@ fn header_counts(body: &str) -> Option<(u64, Option<u64>)> {
     }
 }
 
-/// Reads an edge list (see the module docs for the format and the repairs it makes).
+/// Reads an edge list (see the module docs for the format and the repairs it makes); negative
+/// weights are an error.
 pub fn read_edge_list(path: &Path) -> Result<Read, ReadError> {
+    read_edge_list_with(path, WeightPolicy::Reject)
+}
+
+/// [`read_edge_list`] with a policy for negative weights.
+pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, ReadError> {
     let text = read_text(path)?;
     let mut header: Option<(u64, Option<u64>, usize)> = None;
     let mut edges: Vec<(u32, u32, f32, usize)> = Vec::new();
@@ -101,7 +109,7 @@ pub fn read_edge_list(path: &Path) -> Result<Read, ReadError> {
             Some(tok) => {
                 let w = parse_f64(path, line, tok, "weight")?;
                 let w32 = w as f32;
-                if !(w32.is_finite() && w32 >= 0.0) {
+                if !w32.is_finite() {
                     return Err(ReadError::at(
                         path,
                         line,
@@ -109,7 +117,15 @@ pub fn read_edge_list(path: &Path) -> Result<Read, ReadError> {
                         format!("weight {w} must be non-negative and fit in f32"),
                     ));
                 }
-                w32
+                if w32 < 0.0 && policy == WeightPolicy::Reject {
+                    return Err(ReadError::at(
+                        path,
+                        line,
+                        ReadErrorKind::Graph,
+                        format!("weight {w} is negative (must be non-negative): {ABS_HINT}"),
+                    ));
+                }
+                w32.abs()
             }
             None => 1.0,
         };
@@ -180,6 +196,20 @@ pub fn read_edge_list(path: &Path) -> Result<Read, ReadError> {
             "{}: {} repeated edge(s) kept once (first repeat on line {first})",
             path.display(),
             repeats.len()
+        ));
+    }
+    if unique.is_empty() {
+        return Err(ReadError::file(
+            path,
+            ReadErrorKind::Format,
+            format!(
+                "holds no edges ({}): an edge list needs one `u v [w]` line per edge, 0-based",
+                if self_loops.is_empty() {
+                    "only blank or comment lines".to_string()
+                } else {
+                    format!("only {} self-loop(s), which are dropped", self_loops.len())
+                }
+            ),
         ));
     }
     let graph = Graph::from_edges(n, unique, stem(path)).map_err(|e| ReadError::build(path, e))?;

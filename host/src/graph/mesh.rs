@@ -57,12 +57,40 @@ impl Sides {
                 self.degenerate
             ));
         }
+        if self.edges.is_empty() {
+            let vertices = if coords.is_empty() {
+                count_obj_vertices(path)
+            } else {
+                coords.len()
+            };
+            return Err(ReadError::file(
+                path,
+                ReadErrorKind::Graph,
+                format!(
+                    "no faces join its {vertices} vertices: nrg makes a mesh's graph from face \
+                     edges; add faces, or write the vertices as a .xyz file and use \
+                     knn:FILE.xyz:K"
+                ),
+            ));
+        }
         let graph =
             Graph::from_edges_with(coords.len(), self.edges, stem(path), Duplicates::KeepFirst)
                 .and_then(|g| g.with_coords(coords))
                 .map_err(|e| ReadError::build(path, e))?;
         Ok(Read { graph, warnings })
     }
+}
+
+/// Vertex (`v x y z`) lines of an OBJ file, for messages about a file without faces (whose
+/// vertices the OBJ loader drops).
+fn count_obj_vertices(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.trim_start().starts_with("v "))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 /// A `BufRead` that counts the lines handed out, so a `tobj` error can be placed on a line.

@@ -19,10 +19,10 @@ mod spec;
 mod xyz;
 
 pub use bath::{
-    Axis, BathError, Baths, baths_by_block, baths_by_coordinate, baths_from_files, baths_random,
-    components_without_bath, read_node_list,
+    Axis, BathError, Baths, bath_count, baths_by_block, baths_by_coordinate, baths_from_files,
+    baths_random, components_without_bath, read_node_list,
 };
-pub use edgelist::read_edge_list;
+pub use edgelist::{read_edge_list, read_edge_list_with};
 pub use generate::{
     balanced_tree, erdos_renyi, lattice2d, lattice3d, random_geometric, random_points, ring, sbm,
     triangular,
@@ -30,7 +30,7 @@ pub use generate::{
 pub use graph::{BuildError, Components, DegreeStats, Duplicates, Graph};
 pub use knn::{k_nearest, knn_graph};
 pub use mesh::{read_obj, read_off, read_ply};
-pub use mtx::read_matrix_market;
-pub use read::{Read, ReadError, ReadErrorKind, read_graph};
+pub use mtx::{read_matrix_market, read_matrix_market_with};
+pub use read::{Read, ReadError, ReadErrorKind, WeightPolicy, read_graph, read_graph_with};
 pub use spec::{GraphSpec, LoadError, SpecError};
 pub use xyz::{read_xyz, read_xyz_knn};

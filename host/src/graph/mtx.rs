@@ -6,7 +6,8 @@
 //!
 //! # The graph of a matrix
 //! Node `i − 1` for row/column `i`. The diagonal is dropped. Repeated entries of the same
-//! position are added (then the magnitude is taken). Edge `{i, j}` exists iff `A_ij` or `A_ji` is
+//! position are added. Negative or complex values are an error under the default
+//! [`WeightPolicy::Reject`]; under [`WeightPolicy::Abs`] the magnitude is taken. Edge `{i, j}` exists iff `A_ij` or `A_ji` is
 //! stored, i.e. the pattern of `|A| + |Aᵀ|` (stored zeros count: they give weight-0 edges, with a
 //! warning). Its weight is `max(|A_ij|, |A_ji|)`:
 //! * pattern files: weight 1;
@@ -21,7 +22,9 @@ use std::path::Path;
 use nrg_core::graph::Edge;
 
 use super::graph::Graph;
-use super::read::{Read, ReadError, ReadErrorKind, parse_f64, parse_u64, read_text, stem};
+use super::read::{
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text, stem,
+};
 
 /// The value type of the entries.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -90,12 +93,32 @@ fn banner(path: &Path, line: &str) -> Result<(Field, Symmetry), ReadError> {
 /// One stored off-diagonal entry: `(lo, hi, upper, re, im, line)`.
 type Entry = (u32, u32, bool, f64, f64, usize);
 
-/// Reads a Matrix Market coordinate file as a graph (see the module docs for the rule).
+/// Reads a Matrix Market coordinate file as a graph (see the module docs for the rule);
+/// negative or complex values are an error.
 pub fn read_matrix_market(path: &Path) -> Result<Read, ReadError> {
+    read_matrix_market_with(path, WeightPolicy::Reject)
+}
+
+/// [`read_matrix_market`] with a policy for negative or complex values: `Abs` takes `|a|`.
+pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read, ReadError> {
     let text = read_text(path)?;
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let strict = policy == WeightPolicy::Reject;
     let (field, sym) = match lines.next() {
-        Some((_, first)) => banner(path, first)?,
+        Some((_, first)) => {
+            let parsed = banner(path, first)?;
+            if strict && first.to_ascii_lowercase().contains("skew-symmetric") {
+                return Err(ReadError::at(
+                    path,
+                    1,
+                    ReadErrorKind::Graph,
+                    format!(
+                        "a skew-symmetric matrix has negative mirror entries a_ji = -a_ij: {ABS_HINT}"
+                    ),
+                ));
+            }
+            parsed
+        }
         None => {
             return Err(ReadError::at(
                 path,
@@ -232,6 +255,19 @@ pub fn read_matrix_market(path: &Path) -> Result<Read, ReadError> {
         let [i, j] = ij;
         if i == j {
             continue; // diagonal: dropped by definition
+        }
+        if strict && (re < 0.0 || im != 0.0) {
+            let what = if im != 0.0 {
+                format!("value ({re}, {im}) is complex")
+            } else {
+                format!("value {re} is negative")
+            };
+            return Err(ReadError::at(
+                path,
+                line,
+                ReadErrorKind::Graph,
+                format!("entry ({}, {}): {what}: {ABS_HINT}", i + 1, j + 1),
+            ));
         }
         entries.push((i.min(j), i.max(j), i < j, re, im, line));
     }

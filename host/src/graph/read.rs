@@ -7,6 +7,21 @@ use std::path::{Path, PathBuf};
 
 use super::graph::{BuildError, Graph};
 
+/// What readers do with negative (or complex) edge values; one policy for every reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightPolicy {
+    /// Refuse them with an error naming the file and line (the default): the energies assume
+    /// `A_ij >= 0` (a negative weight makes heat unbounded below).
+    #[default]
+    Reject,
+    /// Use the magnitude `|a|` (the modulus of a complex value), as `--weights abs` asks.
+    Abs,
+}
+
+/// The hint errors about negative values end with.
+pub(crate) const ABS_HINT: &str =
+    "nrg needs non-negative edge weights; pass --weights abs to use |a| instead";
+
 /// A graph read from a file, with warnings about anything the reader repaired or dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Read {
@@ -147,13 +162,22 @@ pub(crate) const EXTENSIONS: &[(&str, &str)] = &[
 /// Reads a graph, choosing the reader from the extension (case-insensitive): `.mtx`, `.edges` /
 /// `.edgelist` / `.el` / `.txt`, `.obj`, `.ply`, `.off`, or `.xyz` (needs `knn_k`).
 pub fn read_graph(path: &Path, knn_k: Option<usize>) -> Result<Read, ReadError> {
+    read_graph_with(path, knn_k, WeightPolicy::Reject)
+}
+
+/// [`read_graph`] with a policy for negative or complex values.
+pub fn read_graph_with(
+    path: &Path,
+    knn_k: Option<usize>,
+    weights: WeightPolicy,
+) -> Result<Read, ReadError> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "mtx" => super::mtx::read_matrix_market(path),
-        "edges" | "edgelist" | "el" | "txt" => super::edgelist::read_edge_list(path),
+        "mtx" => super::mtx::read_matrix_market_with(path, weights),
+        "edges" | "edgelist" | "el" | "txt" => super::edgelist::read_edge_list_with(path, weights),
         "obj" => super::mesh::read_obj(path),
         "ply" => super::mesh::read_ply(path),
         "off" => super::mesh::read_off(path),

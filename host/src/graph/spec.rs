@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::generate;
 use super::graph::BuildError;
-use super::read::{EXTENSIONS, Read, ReadError, read_graph};
+use super::read::{EXTENSIONS, Read, ReadError, WeightPolicy, read_graph_with};
 use super::xyz::read_xyz_knn;
 
 /// A graph named by a string: a generator with its parameters, or a file.
@@ -184,13 +184,34 @@ impl P<'_> {
         }
     }
 
-    /// Parses `AxBx…` with exactly `k` factors.
+    /// Parses `AxBx…` with exactly `k` factors, each at least 1.
     fn dims(&self, tok: &str, k: usize, form: &str) -> Result<Vec<u32>, SpecError> {
         let parts: Vec<&str> = tok.split(['x', 'X']).collect();
         if parts.len() != k {
             return Err(self.err(format!("size `{tok}`: expected {form}")));
         }
-        parts.iter().map(|p| self.int(p, "size")).collect()
+        let d: Vec<u32> = parts
+            .iter()
+            .map(|p| self.int(p, "size"))
+            .collect::<Result<_, _>>()?;
+        if d.contains(&0) {
+            return Err(self.err(format!(
+                "size `{tok}` has a 0: the graph would have no nodes; every size must be at \
+                 least 1 ({form})"
+            )));
+        }
+        Ok(d)
+    }
+
+    /// Parses a node count, at least 1.
+    fn count(&self, tok: &str, what: &str, form: &str) -> Result<u32, SpecError> {
+        let n: u32 = self.int(tok, what)?;
+        if n == 0 {
+            return Err(self.err(format!(
+                "{what} 0: the graph would have no nodes; give at least 1 ({form})"
+            )));
+        }
+        Ok(n)
     }
 
     /// Checks the number of `:`-separated fields after the kind.
@@ -284,9 +305,10 @@ impl FromStr for GraphSpec {
                 })
             }
             "ring" => {
-                p.arity(&args, &[1], "ring:N, e.g. ring:625")?;
+                let form = "ring:N, e.g. ring:625";
+                p.arity(&args, &[1], form)?;
                 Ok(GraphSpec::Ring {
-                    n: p.int(args[0], "node count")?,
+                    n: p.count(args[0], "node count", form)?,
                 })
             }
             "tree" => {
@@ -315,6 +337,11 @@ impl FromStr for GraphSpec {
                 if sizes.is_empty() {
                     return Err(p.err("an SBM needs at least one block"));
                 }
+                if sizes.contains(&0) {
+                    return Err(p.err(format!(
+                        "a block of size 0: every block needs a node ({form})"
+                    )));
+                }
                 Ok(GraphSpec::Sbm {
                     sizes,
                     p_in: p.prob(args[1], "p_in")?,
@@ -334,14 +361,14 @@ impl FromStr for GraphSpec {
                 }
                 Ok(GraphSpec::Rgg {
                     dim,
-                    n: p.int(args[0], "point count")?,
+                    n: p.count(args[0], "point count", &format!("e.g. {kind}:2500:0.035"))?,
                     radius,
                 })
             }
             "er" => {
                 p.arity(&args, &[2], "er:N:P, e.g. er:1000:0.01")?;
                 Ok(GraphSpec::Er {
-                    n: p.int(args[0], "node count")?,
+                    n: p.count(args[0], "node count", "er:N:P, e.g. er:1000:0.01")?,
                     p: p.prob(args[1], "p")?,
                 })
             }
@@ -408,6 +435,11 @@ impl GraphSpec {
     /// Generates or reads the graph; `seed` drives the random generators (ignored otherwise).
     /// Generated graphs are named by the spec and come without warnings.
     pub fn build(&self, seed: u64) -> Result<Read, LoadError> {
+        self.build_with(seed, WeightPolicy::Reject)
+    }
+
+    /// [`GraphSpec::build`] with a policy for negative or complex values in graph files.
+    pub fn build_with(&self, seed: u64, weights: WeightPolicy) -> Result<Read, LoadError> {
         let generated = match self {
             GraphSpec::Lattice2d {
                 rows,
@@ -426,7 +458,9 @@ impl GraphSpec {
             }
             GraphSpec::Er { n, p } => generate::erdos_renyi(*n, *p, seed),
             GraphSpec::Knn { path, k } => return read_xyz_knn(path, *k).map_err(LoadError::Read),
-            GraphSpec::File { path } => return read_graph(path, None).map_err(LoadError::Read),
+            GraphSpec::File { path } => {
+                return read_graph_with(path, None, weights).map_err(LoadError::Read);
+            }
         };
         let mut graph = generated.map_err(LoadError::Build)?;
         graph.set_name(self.to_string());

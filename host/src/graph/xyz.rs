@@ -43,6 +43,14 @@ pub fn read_xyz(path: &Path) -> Result<Vec<[f64; 3]>, ReadError> {
         }
         points.push(p);
     }
+    if points.is_empty() {
+        return Err(ReadError::file(
+            path,
+            ReadErrorKind::Format,
+            "holds no points (only blank or comment lines): a point cloud needs one `x y [z]` \
+             line per point",
+        ));
+    }
     if let Some((count, hl)) = declared
         && count != points.len() as u64
     {
@@ -69,9 +77,17 @@ pub fn read_xyz(path: &Path) -> Result<Vec<[f64; 3]>, ReadError> {
 pub fn read_xyz_knn(path: &Path, k: usize) -> Result<Read, ReadError> {
     let points = read_xyz(path)?;
     let name = format!("{}-knn{k}", stem(path));
+    let mut warnings = Vec::new();
+    let others = points.len() - 1;
+    if k > others {
+        // A reasonable default: every point links to all others. Said, not silent.
+        warnings.push(format!(
+            "{}: k = {k} but the cloud has {} point(s): each point is linked to all {others} \
+             other(s) (k taken as {others})",
+            path.display(),
+            points.len()
+        ));
+    }
     let graph = knn_graph(points, k, name).map_err(|e| ReadError::build(path, e))?;
-    Ok(Read {
-        graph,
-        warnings: Vec::new(),
-    })
+    Ok(Read { graph, warnings })
 }
