@@ -243,7 +243,8 @@ fn settings_merge_overrides_with_the_seed_defaults_in_one_place() {
             max_steps: 5000
         }
     );
-    // Tolerance and cap change the heat default's plateau; --switch-after wins over it.
+    // A tolerance and a cap ask for the plateau rule (heat's default is the automatic one);
+    // --switch-after wins over it.
     let s = Settings::resolve(
         &heat,
         &Overrides {

@@ -178,9 +178,9 @@ fn seed_graph_spec_and_baths() {
     assert_eq!(baths.hot().len(), 4 * 39 + 4 * 38);
     assert_eq!(baths.cold().len(), 4 * 39 + 4 * 38);
 
+    // Zero sizes are refused when the spec is read, before anything is built.
     for bad in ["triangular:0x5", "triangular:5x0"] {
-        let spec: GraphSpec = bad.parse().unwrap();
-        let err = spec.build(0).unwrap_err().to_string();
-        assert!(err.contains("at least one row"), "{bad}: {err}");
+        let err = bad.parse::<GraphSpec>().unwrap_err().to_string();
+        assert!(err.contains("at least 1"), "{bad}: {err}");
     }
 }

@@ -133,6 +133,14 @@ impl Settings {
                 rel_tol: o.switch_rel_tol.unwrap_or(default_tol),
                 max_steps: o.switch_max.unwrap_or(default_max),
             },
+            // A tolerance or a cap alone asks for the plateau rule, at the seed's patience.
+            (None, None) if o.switch_rel_tol.is_some() || o.switch_max.is_some() => {
+                SwitchRule::Plateau {
+                    patience: 10,
+                    rel_tol: o.switch_rel_tol.unwrap_or(default_tol),
+                    max_steps: o.switch_max.unwrap_or(default_max),
+                }
+            }
             (None, None) => s.switch,
         };
         s.stop = StopRule {
