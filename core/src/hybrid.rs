@@ -329,6 +329,9 @@ struct NrObjective<'a, E: ?Sized, R: ?Sized> {
 }
 
 impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjective<'_, E, R> {
+    // Inlined into each stage loop: a frame of its own would sit under the model's backward
+    // pass, the deepest point of the stack on a Cortex-M0.
+    #[inline(always)]
     fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> Result<f32, SolveError> {
         let step = self.evaluations;
         self.evaluations = self.evaluations.saturating_add(1);
@@ -419,20 +422,29 @@ where
         target: config.stop.target,
         ..config.switch.as_stop_rule()
     };
-    let (stage1, last_move) = nr_stage(
-        &mut runner,
-        &switch,
-        config,
-        &mut *energy,
-        model,
-        params,
-        &mut *w,
-        &mut *grad_w,
-        area,
-        trial_area,
-        &mut *nr_optimizer,
-        &mut *direct_optimizer,
-    );
+    let (stage1, last_move) = match config.switch {
+        SwitchRule::Auto {
+            cost_ratio,
+            every,
+            trials,
+            ..
+        } => nr_stage_auto(
+            &mut runner,
+            &switch,
+            (&mut *energy, model, params, &mut *w, &mut *grad_w, area),
+            &mut *nr_optimizer,
+            trial_area,
+            &mut *direct_optimizer,
+            config.stage2,
+            (cost_ratio, every, trials),
+        ),
+        _ => nr_stage(
+            &mut runner,
+            &switch,
+            (&mut *energy, model, params, &mut *w, &mut *grad_w, area),
+            &mut *nr_optimizer,
+        ),
+    };
     let nr_steps = runner.stage_steps();
     let reason = match stage1 {
         Ok(StopReason::Plateau | StopReason::MaxSteps) => None,
@@ -465,38 +477,39 @@ where
     Ok(runner.report(nr_steps, runner.stage_steps(), reason))
 }
 
-/// Stage 1 of [`solve_hybrid`]: `nr_optimizer` on the parameters until `switch` fires.
-/// Returns how it ended and the RMS move of `w` over its last update. Never inlined, like
-/// [`direct_stage`]: the two stages' frames are then never on the stack at once, which is what
-/// keeps the 64-node run within the 16 KB of a Cortex-M0.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn nr_stage<E, R, O1, O2, Obs>(
-    runner: &mut StageRunner<'_, Obs>,
-    switch: &StopRule,
-    config: &HybridConfig,
-    energy: &mut E,
-    model: &R,
-    params: &mut [f32],
-    w: &mut [f32],
-    grad_w: &mut [f32],
-    area: &mut [f32],
-    trial_area: &mut [f32],
-    nr_optimizer: &mut O1,
-    direct_optimizer: &mut O2,
-) -> (Result<StopReason, SolveError>, f32)
+/// What stage 1 works on: the energy, the model, its parameters, `w`, `∂E/∂w` and the area
+/// holding `∂E/∂params`, the optimizer state and the model's scratch.
+type NrInputs<'a, E, R> = (
+    &'a mut E,
+    &'a R,
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+);
+
+/// Cuts stage 1's area and builds its objective and optimizer update (reset); returns them
+/// with the parameters and their gradient slice.
+#[inline(always)]
+fn nr_parts<'a, E, R, O1>(
+    (energy, model, params, w, grad_w, area): NrInputs<'a, E, R>,
+    nr_optimizer: &'a mut O1,
+) -> (
+    NrObjective<'a, E, R>,
+    OptimizerUpdate<'a, O1>,
+    &'a mut [f32],
+    &'a mut [f32],
+)
 where
     E: Energy + ?Sized,
     R: Reparametrization + ?Sized,
     O1: Optimizer + ?Sized,
-    O2: Optimizer + ?Sized,
-    Obs: Observer + ?Sized,
 {
-    let (np, n) = (model.param_len(), model.output_len());
+    let np = model.param_len();
     let (grad_p, rest) = area.split_at_mut(np);
     let (state, scratch) = rest.split_at_mut(nr_optimizer.state_len(np));
     nr_optimizer.reset(state);
-    let mut objective = NrObjective {
+    let objective = NrObjective {
         energy,
         model,
         scratch,
@@ -509,40 +522,78 @@ where
         optimizer: nr_optimizer,
         state,
     };
+    (objective, update, params, grad_p)
+}
+
+/// Stage 1 of [`solve_hybrid`] under a fixed-step or plateau rule: `nr_optimizer` on the
+/// parameters until `switch` fires. Returns how it ended and the RMS move of `w` over its last
+/// update. Never inlined, like [`nr_stage_auto`] and [`direct_stage`]: the stages' frames are
+/// then never on the stack at once, which is what keeps the 64-node run within the 16 KB of a
+/// Cortex-M0.
+#[inline(never)]
+fn nr_stage<E, R, O1, Obs>(
+    runner: &mut StageRunner<'_, Obs>,
+    switch: &StopRule,
+    inputs: NrInputs<'_, E, R>,
+    nr_optimizer: &mut O1,
+) -> (Result<StopReason, SolveError>, f32)
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    Obs: Observer + ?Sized,
+{
+    let (mut objective, mut update, params, grad_p) = nr_parts(inputs, nr_optimizer);
     let result = runner
         .begin(Stage::Nr, switch)
-        .and_then(|()| match config.switch {
-            SwitchRule::Auto {
-                cost_ratio,
-                every,
-                trials,
-                ..
-            } => {
-                let (trial_state, rest) = trial_area.split_at_mut(direct_optimizer.state_len(n));
-                let [tw, tbest, tgrad, tbest_grad] = split_work::<4>(rest, n)?;
-                let mut auto = AutoSwitch {
-                    nr: update,
-                    direct: direct_optimizer,
-                    stage2: config.stage2,
-                    w: tw,
-                    best: tbest,
-                    grad: tgrad,
-                    best_grad: tbest_grad,
-                    state: trial_state,
-                    cost_ratio,
-                    every,
-                    trials,
-                    steps: 0,
-                    last_best: f32::INFINITY,
-                    stop: false,
-                };
-                run_stage(runner, &mut objective, &mut auto, params, grad_p)
-            }
-            _ => {
-                let mut update = update;
-                run_stage(runner, &mut objective, &mut update, params, grad_p)
-            }
-        });
+        .and_then(|()| run_stage(runner, &mut objective, &mut update, params, grad_p));
+    (result, objective.last_move)
+}
+
+/// Stage 1 under [`SwitchRule::Auto`]: the NR update wrapped in the trial direct steps, whose
+/// buffers come from `trial_area`. Never inlined (see [`nr_stage`]).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn nr_stage_auto<E, R, O1, O2, Obs>(
+    runner: &mut StageRunner<'_, Obs>,
+    switch: &StopRule,
+    inputs: NrInputs<'_, E, R>,
+    nr_optimizer: &mut O1,
+    trial_area: &mut [f32],
+    direct_optimizer: &mut O2,
+    stage2: Stage2Start,
+    (cost_ratio, every, trials): (f32, u32, u32),
+) -> (Result<StopReason, SolveError>, f32)
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O1: Optimizer + ?Sized,
+    O2: Optimizer + ?Sized,
+    Obs: Observer + ?Sized,
+{
+    let (mut objective, update, params, grad_p) = nr_parts(inputs, nr_optimizer);
+    let n = objective.w.len();
+    let result = runner.begin(Stage::Nr, switch).and_then(|()| {
+        let (trial_state, rest) = trial_area.split_at_mut(direct_optimizer.state_len(n));
+        let [tw, tbest, tgrad, tbest_grad] = split_work::<4>(rest, n)?;
+        let mut auto = AutoSwitch {
+            nr: update,
+            direct: direct_optimizer,
+            stage2,
+            w: tw,
+            best: tbest,
+            grad: tgrad,
+            best_grad: tbest_grad,
+            state: trial_state,
+            cost_ratio,
+            every,
+            trials,
+            steps: 0,
+            last_best: f32::INFINITY,
+            stop: false,
+        };
+        run_stage(runner, &mut objective, &mut auto, params, grad_p)
+    });
     (result, objective.last_move)
 }
 

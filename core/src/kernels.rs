@@ -317,6 +317,7 @@ fn transpose_product_block<const W: usize>(
 /// `acc += Xᵀ Y` for row-major `X` (`rows × cx`) and `Y` (`rows × cy`) into row-major `acc`
 /// (`cx × cy`): `acc_kj += Σ_i X_ik Y_ij`, summed in order of `i` (tiles of rows are visited in
 /// order, each continuing the running sums).
+#[inline(always)] // its frame would otherwise stack under the GCN backward pass (Cortex-M0)
 pub fn add_transpose_product(x: &[f32], y: &[f32], cx: usize, cy: usize, acc: &mut [f32]) {
     if cx == 0 || cy == 0 {
         return;
