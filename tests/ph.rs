@@ -134,7 +134,6 @@ fn fast_persistence_equals_the_reference_on_random_clouds() {
         h1_pairs += want.h1.len();
     }
     // The reduction is exercised, not just H0: measured 70 H1 pairs over these clouds.
-    println!("{h1_pairs} H1 pairs");
     assert_eq!(h1_pairs, 70);
 }
 
@@ -383,5 +382,61 @@ fn ph_quick_end_to_end() {
         "loss_n40_r1.svg",
     ] {
         assert!(dir.join("o").join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn ph_study_quick_and_bad_options() {
+    let dir = scratch("study");
+    let out = nrg(
+        &dir,
+        &[
+            "ph", "--study", "switch", "--quick", "--seeds", "0", "--out", "o", "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("o/study_switch.json")).unwrap())
+            .unwrap();
+    let rows = s["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    // One shared direct baseline per seed: every variant reports the same direct run.
+    let direct = rows[0]["direct_loss"].as_f64().unwrap();
+    for (row, cap) in rows.iter().zip([25.0, 50.0, 100.0, 200.0, 500.0]) {
+        assert_eq!(row["direct_loss"].as_f64().unwrap(), direct);
+        assert!(row["nr_steps"].as_f64().unwrap() <= cap, "{row}");
+        // From about −0.1 at n = 40, r = 1 both end well below.
+        assert!(row["nr_loss"].as_f64().unwrap() < -0.3, "{row}");
+    }
+    for f in [
+        "study_switch.csv",
+        "study_switch.md",
+        "study_switch_loss.png",
+    ] {
+        assert!(dir.join("o").join(f).is_file(), "{f} missing");
+    }
+    for (args, want) in [
+        (&["ph", "--study", "nope"][..], "unknown study `nope`"),
+        (&["ph", "--quick", "--layers", "7"][..], "1 to 3 layers"),
+        (&["ph", "--quick", "--graph-scale=-1"][..], "--graph-scale"),
+        (
+            &["ph", "--quick", "--ranges", "0"][..],
+            "--ranges must be positive",
+        ),
+        (&["ph", "--quick", "--optimizer", "bogus"][..], "bogus"),
+    ] {
+        let mut a = args.to_vec();
+        a.extend(["--out", "bad", "--quiet"]);
+        let out = nrg(&dir, &a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
 }

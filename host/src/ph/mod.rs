@@ -11,6 +11,7 @@
 //! - [`reference`]: the first, slow boundary-matrix reduction, kept as the test oracle.
 //! - [`loss`]: eq. 16 as read in `shared/golden/README.md`, as a core [`nrg_core::energy::Energy`].
 //! - [`experiment`]: `nrg ph`.
+//! - [`study`]: `nrg ph --study NAME`, the seed's hyper-parameter studies (Figs. 14–17).
 //!
 //! # Why a hand-written reduction
 //! (Written for the first version; the fast cohomology in [`persistence`] keeps the reasoning.)
@@ -32,6 +33,7 @@ pub mod loss;
 pub mod persistence;
 pub mod reference;
 pub mod rips;
+pub mod study;
 
 pub use cloud::Cloud;
 pub use loss::{Dims, PhLoss, ph_loss, ph_loss_with};
