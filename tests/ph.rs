@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nrg_host::ph::{Cloud, Dims, ph_loss, rips_persistence};
+use nrg_host::ph::reference::rips_persistence_reference;
+use nrg_host::ph::{Cloud, Dims, RipsPersistence, ph_loss, rips_persistence};
 use serde_json::Value;
 
 fn golden() -> Value {
@@ -87,6 +88,91 @@ fn diagrams_and_critical_edges_match_gudhi() {
             edges(&cloud["H1"]["death_edges"]),
             "{name}: H1 death edges"
         );
+    }
+}
+
+#[test]
+fn golden_diagrams_of_the_reference_reduction_match_too() {
+    let g = golden();
+    for cloud in g["clouds"].as_array().unwrap() {
+        let pts = points(&cloud["points"]);
+        assert_eq!(
+            rips_persistence_reference(&pts, true),
+            rips_persistence(&pts, true),
+            "{}",
+            cloud["name"]
+        );
+    }
+}
+
+/// The fast cohomology against the slow boundary-matrix reduction: same diagrams (bit for bit)
+/// and same critical edges, with and without H1, one workspace reused across clouds of
+/// different sizes.
+#[test]
+fn fast_persistence_equals_the_reference_on_random_clouds() {
+    let mut ws = RipsPersistence::new();
+    let mut h1_pairs = 0;
+    for (n, r, seed) in [
+        (3, 1.0, 0),
+        (4, 1.0, 1),
+        (8, 0.5, 2),
+        (12, 1.0, 3),
+        (25, 2.0, 4),
+        (40, 1.0, 5),
+        (60, 4.0, 6),
+        (90, 1.0, 7),
+        (130, 0.5, 8),
+        (40, 1.0, 9),
+    ] {
+        let pts = Cloud::uniform(n, r, seed).unwrap().points().to_vec();
+        let want = rips_persistence_reference(&pts, true);
+        let got = ws.compute(&pts, true);
+        assert_eq!(got, want, "n = {n}, seed {seed}");
+        assert_eq!(ws.compute(&pts, false).h0, want.h0, "n = {n}: H0 only");
+        assert!(want.h1.iter().all(|p| p.death > p.birth));
+        assert_eq!(want.h0.len(), n - 1);
+        h1_pairs += want.h1.len();
+    }
+    // The reduction is exercised, not just H0: measured 70 H1 pairs over these clouds.
+    assert_eq!(h1_pairs, 70);
+}
+
+/// Equal distances everywhere (a square lattice, a regular polygon with its centre): the
+/// pairs, read as (birth edge, death edge), depend only on the edge order, which both share.
+#[test]
+fn fast_persistence_equals_the_reference_with_ties() {
+    let mut clouds: Vec<Vec<[f64; 2]>> = Vec::new();
+    clouds.push(
+        (0..36)
+            .map(|k| [(k % 6) as f64 * 0.25, (k / 6) as f64 * 0.25])
+            .collect(),
+    );
+    let mut polygon: Vec<[f64; 2]> = (0..8)
+        .map(|k| {
+            let a = k as f64 * std::f64::consts::PI / 4.0;
+            [a.cos(), a.sin()]
+        })
+        .collect();
+    polygon.push([0.0, 0.0]);
+    clouds.push(polygon);
+    // Two squares side by side: equal edges, two holes of equal size.
+    clouds.push(vec![
+        [0.0, 0.0],
+        [1.0, 0.0],
+        [2.0, 0.0],
+        [0.0, 1.0],
+        [1.0, 1.0],
+        [2.0, 1.0],
+    ]);
+    for (k, pts) in clouds.iter().enumerate() {
+        let want = rips_persistence_reference(pts, true);
+        assert_eq!(rips_persistence(pts, true), want, "cloud {k}");
+    }
+    // The two unit squares: two holes (1, √2), born by the last unit edges in gudhi's order.
+    let d = rips_persistence(&clouds[2], true);
+    assert_eq!(d.h1.len(), 2);
+    for p in &d.h1 {
+        assert_eq!((p.birth, p.death), (1.0, 2f64.sqrt()));
     }
 }
 
@@ -296,5 +382,61 @@ fn ph_quick_end_to_end() {
         "loss_n40_r1.svg",
     ] {
         assert!(dir.join("o").join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn ph_study_quick_and_bad_options() {
+    let dir = scratch("study");
+    let out = nrg(
+        &dir,
+        &[
+            "ph", "--study", "switch", "--quick", "--seeds", "0", "--out", "o", "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("o/study_switch.json")).unwrap())
+            .unwrap();
+    let rows = s["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    // One shared direct baseline per seed: every variant reports the same direct run.
+    let direct = rows[0]["direct_loss"].as_f64().unwrap();
+    for (row, cap) in rows.iter().zip([25.0, 50.0, 100.0, 200.0, 500.0]) {
+        assert_eq!(row["direct_loss"].as_f64().unwrap(), direct);
+        assert!(row["nr_steps"].as_f64().unwrap() <= cap, "{row}");
+        // From about −0.1 at n = 40, r = 1 both end well below.
+        assert!(row["nr_loss"].as_f64().unwrap() < -0.3, "{row}");
+    }
+    for f in [
+        "study_switch.csv",
+        "study_switch.md",
+        "study_switch_loss.png",
+    ] {
+        assert!(dir.join("o").join(f).is_file(), "{f} missing");
+    }
+    for (args, want) in [
+        (&["ph", "--study", "nope"][..], "unknown study `nope`"),
+        (&["ph", "--quick", "--layers", "7"][..], "1 to 3 layers"),
+        (&["ph", "--quick", "--graph-scale=-1"][..], "--graph-scale"),
+        (
+            &["ph", "--quick", "--ranges", "0"][..],
+            "--ranges must be positive",
+        ),
+        (&["ph", "--quick", "--optimizer", "bogus"][..], "bogus"),
+    ] {
+        let mut a = args.to_vec();
+        a.extend(["--out", "bad", "--quiet"]);
+        let out = nrg(&dir, &a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 
 use super::experiment::{PhOptions, run as run_experiment, summary_table};
@@ -40,6 +40,25 @@ pub struct PhArgs {
     /// Adam rate of the prefit.
     #[arg(long)]
     pub prefit_lr: Option<f32>,
+    /// Run a hyper-parameter study instead of the grid: hidden, lr, optimizer, graph or
+    /// switch (defaults then: 200 points, r = 2, seeds 0–2, as the seed's tuning).
+    #[arg(long)]
+    pub study: Option<super::study::Study>,
+    /// GCN width.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// GCN layers (1–3).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Optimizer of the prefit and the NR stage (adam, rmsprop, sgd, …).
+    #[arg(long)]
+    pub optimizer: Option<crate::registry::OptimizerChoice>,
+    /// The GCN graph's filtration value, as a multiple of the midpoint value.
+    #[arg(long)]
+    pub graph_scale: Option<f64>,
+    /// Most NR-stage steps before the switch.
+    #[arg(long)]
+    pub nr_max_steps: Option<u32>,
     /// No figures.
     #[arg(long)]
     pub no_plots: bool,
@@ -55,6 +74,11 @@ pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
     } else {
         PhOptions::full(a.out.clone())
     };
+    if a.study.is_some() && !a.quick {
+        o.sizes = vec![200];
+        o.ranges = vec![2.0];
+        o.seeds = vec![0, 1, 2];
+    }
     if let Some(v) = a.sizes {
         o.sizes = v;
     }
@@ -76,9 +100,49 @@ pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
     if let Some(v) = a.prefit_lr {
         o.prefit_lr = v;
     }
+    if let Some(v) = a.hidden {
+        o.hidden = v;
+    }
+    if let Some(v) = a.layers {
+        o.layers = v;
+    }
+    if let Some(v) = a.optimizer {
+        o.optimizer = v;
+    }
+    if let Some(v) = a.graph_scale {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("--graph-scale must be a positive number, got {v}");
+        }
+        o.graph_scale = v;
+    }
+    if let Some(v) = a.nr_max_steps {
+        o.nr_max_steps = v;
+    }
+    if o.sizes.is_empty() || o.ranges.is_empty() || o.seeds.is_empty() {
+        bail!("--sizes, --ranges and --seeds need at least one value each");
+    }
+    if let Some(r) = o.ranges.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+        bail!("--ranges must be positive numbers, got {r}");
+    }
     o.cloud = a.cloud;
     o.dims = a.dims;
     o.plots = !a.no_plots;
+    if let Some(study) = a.study {
+        if o.cloud.is_some() {
+            bail!("--study runs on uniform clouds; drop --cloud");
+        }
+        let report = super::study::run(study, &o, |line| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        })?;
+        println!("{}", super::study::study_table(&report.rows));
+        println!(
+            "wrote {}",
+            o.out.join(format!("study_{}.json", study.name())).display()
+        );
+        return Ok(());
+    }
     let report = run_experiment(&o, |line| {
         if !quiet {
             eprintln!("{line}");

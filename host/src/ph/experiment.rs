@@ -37,6 +37,7 @@ use nrg_core::solve::{
 use serde::Serialize;
 
 use super::{Cloud, Dims, PhLoss, rips::graph_at, rips_persistence};
+use crate::registry::OptimizerChoice;
 use crate::report::{write_atomic, write_json};
 
 /// What `nrg ph` runs.
@@ -60,6 +61,13 @@ pub struct PhOptions {
     pub prefit_lr: f32,
     /// GCN width.
     pub hidden: usize,
+    /// GCN layers (the seed's Fig. 14 compares 1 and 2).
+    pub layers: usize,
+    /// Optimizer of the prefit and the NR stage (the seed's Figs. 15–17 use the same one for
+    /// both); the direct baseline and the hybrid's stage 2 stay Adam at `lr`.
+    pub optimizer: OptimizerChoice,
+    /// The GCN graph's filtration value is this times the midpoint value.
+    pub graph_scale: f64,
     /// Most steps of a run (direct; the hybrid's stage 2).
     pub max_steps: u32,
     /// Plateau rule: steps without a `rel_tol` improvement that end a run.
@@ -93,6 +101,9 @@ impl PhOptions {
             nr_lr: 0.005,
             prefit_lr: 0.01,
             hidden: 8,
+            layers: 1,
+            optimizer: OptimizerChoice::adam(),
+            graph_scale: 1.0,
             max_steps: 2000,
             patience: 50,
             rel_tol: 1e-4,
@@ -277,13 +288,13 @@ fn points_of(w: &[f32]) -> Vec<[f64; 2]> {
         .collect()
 }
 
-struct Curves {
-    direct: Vec<PhPoint>,
-    prefit: Vec<PhPoint>,
-    nr: Vec<PhPoint>,
-    initial: Vec<[f64; 2]>,
-    direct_final: Vec<[f64; 2]>,
-    nr_final: Vec<[f64; 2]>,
+pub(crate) struct Curves {
+    pub(crate) direct: Vec<PhPoint>,
+    pub(crate) prefit: Vec<PhPoint>,
+    pub(crate) nr: Vec<PhPoint>,
+    pub(crate) initial: Vec<[f64; 2]>,
+    pub(crate) direct_final: Vec<[f64; 2]>,
+    pub(crate) nr_final: Vec<[f64; 2]>,
 }
 
 /// The midpoint filtration value of the seed: halfway between the smallest and largest H1
@@ -302,27 +313,33 @@ pub fn midpoint_filtration(cloud: &Cloud) -> f64 {
     }
 }
 
-fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Curves)> {
+/// The direct baseline of one (cloud, r): the same for every NR variant of a study.
+#[derive(Debug, Clone)]
+pub(crate) struct DirectOut {
+    time_s: f64,
+    steps: u32,
+    loss: f64,
+    curve: Vec<PhPoint>,
+    w: Vec<f32>,
+}
+
+pub(crate) fn direct_run(cloud: &Cloud, r: f64, o: &PhOptions) -> Result<DirectOut> {
     let n = cloud.len();
-    let w0 = cloud.to_state();
     let stop = StopRule {
         max_steps: o.max_steps,
         patience: o.patience,
         rel_tol: o.rel_tol,
         target: None,
     };
-    let initial = super::ph_loss(cloud.points(), r, o.dims);
-
-    // Direct.
     let mut loss = PhLoss::new(n, r, o.dims);
-    let mut w = w0.clone();
+    let mut w = cloud.to_state();
     let mut adam = Adam::with_lr(o.lr);
     let mut work = vec![0.0; direct_work_len(2 * n, adam.state_len(2 * n))];
-    let mut direct_curve = Vec::new();
+    let mut curve = Vec::new();
     let t0 = Instant::now();
     let rep = {
         let mut obs = |s: &StepInfo<'_>| {
-            direct_curve.push(PhPoint {
+            curve.push(PhPoint {
                 step: s.step,
                 stage: "direct",
                 loss: s.energy,
@@ -334,16 +351,59 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
             .map_err(solve_err)
             .context("direct run")?
     };
-    let direct_time = t0.elapsed().as_secs_f64();
-    let direct_w = w.clone();
+    Ok(DirectOut {
+        time_s: t0.elapsed().as_secs_f64(),
+        steps: rep.steps(),
+        loss: rep.final_energy as f64,
+        curve,
+        w,
+    })
+}
+
+/// Both methods on one (cloud, r, seed); the direct run is taken from `direct` when given.
+pub(crate) fn one_run(
+    cloud: &Cloud,
+    r: f64,
+    seed: u64,
+    o: &PhOptions,
+    direct: Option<&DirectOut>,
+) -> Result<(PhRun, Curves)> {
+    let n = cloud.len();
+    let w0 = cloud.to_state();
+    let stop = StopRule {
+        max_steps: o.max_steps,
+        patience: o.patience,
+        rel_tol: o.rel_tol,
+        target: None,
+    };
+    let initial = super::ph_loss(cloud.points(), r, o.dims);
+    let fresh;
+    let direct = match direct {
+        Some(d) => d,
+        None => {
+            fresh = direct_run(cloud, r, o)?;
+            &fresh
+        }
+    };
+    let direct_time = direct.time_s;
+    let direct_w = direct.w.clone();
+    let direct_curve = direct.curve.clone();
 
     // NR: graph, model, prefit, hybrid.
-    let graph_t = midpoint_filtration(cloud);
+    let graph_t = o.graph_scale * midpoint_filtration(cloud);
     let graph = graph_at(cloud.points(), graph_t)?;
     let csr = graph.csr().map_err(|e| anyhow!("{e}"))?;
+    if !(1..=nrg_core::model::MAX_LAYERS).contains(&o.layers) || o.hidden == 0 {
+        return Err(anyhow!(
+            "the GCN needs 1 to {} layers and a width ≥ 1 (got {} layers, width {})",
+            nrg_core::model::MAX_LAYERS,
+            o.layers,
+            o.hidden
+        ));
+    }
     let config = ModelConfig {
         outputs: 2,
-        ..ModelConfig::gcn(o.hidden)
+        ..ModelConfig::gcn(o.hidden).with_layers(o.layers)
     };
     let mut storage = vec![0.0; propagator_storage_len(n)];
     let gcn = Gcn::new(&config, csr, &mut storage).map_err(|e| anyhow!("{e}"))?;
@@ -365,9 +425,9 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
             w: vec![0.0; 2 * n],
             grad_w: vec![0.0; 2 * n],
         };
-        let mut adam = Adam::with_lr(o.prefit_lr);
-        let mut state = vec![0.0; adam.state_len(params.len())];
-        adam.reset(&mut state);
+        let mut opt = o.optimizer.build(o.prefit_lr);
+        let mut state = vec![0.0; opt.state_len(params.len())];
+        opt.reset(&mut state);
         let mut best = vec![0.0; 2 * n];
         let mut obs = |s: &StepInfo<'_>| {
             prefit_curve.push(PhPoint {
@@ -388,7 +448,7 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
         let mut grad = vec![0.0; params.len()];
         runner.begin(Stage::Nr, &rule).map_err(solve_err)?;
         let mut update = OptimizerUpdate {
-            optimizer: &mut adam,
+            optimizer: &mut *opt,
             state: &mut state,
         };
         run_stage(&mut runner, &mut obj, &mut update, &mut params, &mut grad)
@@ -399,9 +459,9 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
     let prefit_time = t1.elapsed().as_secs_f64();
 
     let mut loss = PhLoss::new(n, r, o.dims);
-    let mut nr_adam = Adam::with_lr(o.nr_lr);
+    let mut nr_opt = o.optimizer.build(o.nr_lr);
     let mut direct_adam = Adam::with_lr(o.lr);
-    let mut work = vec![0.0; hybrid_work_len(&gcn, &nr_adam, &direct_adam)];
+    let mut work = vec![0.0; hybrid_work_len(&gcn, &*nr_opt, &direct_adam)];
     let mut w = vec![0.0; 2 * n];
     let hybrid = HybridConfig {
         switch: SwitchRule::Plateau {
@@ -430,7 +490,7 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
             &mut params,
             &mut w,
             &mut work,
-            &mut nr_adam,
+            &mut *nr_opt,
             &mut direct_adam,
             &hybrid,
             &mut obs,
@@ -442,7 +502,7 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
 
     let direct_final = points_of(&direct_w);
     let nr_final = points_of(&w);
-    let level = (rep.final_energy.max(rep2.final_energy)) as f64;
+    let level = direct.loss.max(rep2.final_energy as f64);
     let equal = match (time_to(&direct_curve, level), time_to(&nr_curve, level)) {
         (Some(a), Some(b)) if b > 0.0 => a / b,
         _ => f64::NAN,
@@ -456,8 +516,8 @@ fn one_run(cloud: &Cloud, r: f64, seed: u64, o: &PhOptions) -> Result<(PhRun, Cu
         graph_t,
         graph_edges: graph.csr().map(|c| c.edge_count()).unwrap_or(0),
         direct_time_s: direct_time,
-        direct_steps: rep.steps(),
-        direct_loss: rep.final_energy as f64,
+        direct_steps: direct.steps,
+        direct_loss: direct.loss,
         prefit_time_s: prefit_time,
         prefit_steps,
         prefit_mse,
@@ -600,7 +660,7 @@ pub fn run(o: &PhOptions, mut progress: impl FnMut(&str)) -> Result<PhReport> {
                     Some(c) => c.clone(),
                     None => Cloud::uniform(*n, r, seed)?,
                 };
-                let (run, curves) = one_run(&cloud, r, seed, o)
+                let (run, curves) = one_run(&cloud, r, seed, o, None)
                     .with_context(|| format!("ph run n = {n}, r = {r}, seed {seed}"))?;
                 progress(&format!(
                     "ph n={n} r={r} seed={seed}: direct {:.4} in {:.2}s; NR {:.4} in {:.2}s (+ prefit {:.2}s)",

@@ -11,7 +11,7 @@
 //! the active piece.
 //!
 //! **What is recomputed when.** [`PhLoss`] recomputes everything from the points at every
-//! evaluation: all edge lengths, the Rips filtration up to the enclosing radius, the H0/H1
+//! evaluation (reusing its buffers): all edge lengths, the Rips filtration up to the enclosing radius, the H0/H1
 //! pairs and their critical edges. Nothing is cached across steps, because the order of the
 //! edges (and so the pairing) changes as the points move.
 
@@ -20,7 +20,7 @@ use std::str::FromStr;
 use anyhow::{Result, bail};
 use nrg_core::energy::{Energy, EnergyError};
 
-use super::persistence::{Diagram, Pair, rips_persistence};
+use super::persistence::{Diagram, Pair, RipsPersistence};
 
 /// Which homology dimensions the topological term sums over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,9 +116,19 @@ fn topo_pairs(points: &[[f64; 2]], pairs: &[Pair], grad: &mut [[f64; 2]]) -> f64
 
 /// Eq. 16 at `points` for box half-width `r` and dimensions `dims`, in f64.
 pub fn ph_loss(points: &[[f64; 2]], r: f64, dims: Dims) -> LossValue {
+    ph_loss_with(&mut RipsPersistence::new(), points, r, dims)
+}
+
+/// [`ph_loss`] with reusable persistence buffers.
+pub fn ph_loss_with(
+    ws: &mut RipsPersistence,
+    points: &[[f64; 2]],
+    r: f64,
+    dims: Dims,
+) -> LossValue {
     let n = points.len();
     let mut grad = vec![[0.0; 2]; n];
-    let diagram = rips_persistence(points, dims.h1);
+    let diagram = ws.compute(points, dims.h1);
     let mut topo = 0.0;
     if dims.h0 {
         topo += topo_pairs(points, &diagram.h0, &mut grad);
@@ -153,6 +163,7 @@ pub struct PhLoss {
     r: f64,
     dims: Dims,
     buf: Vec<[f64; 2]>,
+    ws: RipsPersistence,
     /// Number of evaluations so far.
     pub evaluations: u64,
 }
@@ -165,6 +176,7 @@ impl PhLoss {
             r,
             dims,
             buf: vec![[0.0; 2]; points],
+            ws: RipsPersistence::new(),
             evaluations: 0,
         }
     }
@@ -193,7 +205,7 @@ impl Energy for PhLoss {
         if !self.load(w)? {
             return Ok(f32::NAN);
         }
-        Ok(ph_loss(&self.buf, self.r, self.dims).value as f32)
+        Ok(ph_loss_with(&mut self.ws, &self.buf, self.r, self.dims).value as f32)
     }
 
     /// A non-finite state gives a NaN loss (the solvers report it as divergence).
@@ -208,7 +220,7 @@ impl Energy for PhLoss {
             grad.fill(0.0);
             return Ok(f32::NAN);
         }
-        let out = ph_loss(&self.buf, self.r, self.dims);
+        let out = ph_loss_with(&mut self.ws, &self.buf, self.r, self.dims);
         for (g, d) in grad.chunks_exact_mut(2).zip(&out.grad) {
             g[0] = d[0] as f32;
             g[1] = d[1] as f32;

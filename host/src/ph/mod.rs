@@ -6,11 +6,15 @@
 //!   drawn uniformly in a box.
 //! - [`rips`]: the Rips edges sorted by length, truncated at the enclosing radius, and the graph
 //!   of the complex at a filtration value (the GCN's graph).
-//! - [`persistence`]: H0 by union–find, H1 by the standard boundary-matrix reduction over Z/2.
+//! - [`persistence`]: H0 by union–find, H1 by persistent cohomology with Ripser's shortcuts
+//!   (implicit coboundary, clearing, apparent pairs, cut at the enclosing radius).
+//! - [`reference`]: the first, slow boundary-matrix reduction, kept as the test oracle.
 //! - [`loss`]: eq. 16 as read in `shared/golden/README.md`, as a core [`nrg_core::energy::Energy`].
 //! - [`experiment`]: `nrg ph`.
+//! - [`study`]: `nrg ph --study NAME`, the seed's hyper-parameter studies (Figs. 14–17).
 //!
 //! # Why a hand-written reduction
+//! (Written for the first version; the fast cohomology in [`persistence`] keeps the reasoning.)
 //! The candidate crates were weighed against what this problem needs (Rips filtration of a few
 //! hundred planar points, H0 and H1, the *critical edge* of every birth and death, recomputed at
 //! every optimizer step). `lophat` (0.10) reduces an arbitrary boundary matrix but builds no
@@ -27,8 +31,10 @@ pub mod cloud;
 pub mod experiment;
 pub mod loss;
 pub mod persistence;
+pub mod reference;
 pub mod rips;
+pub mod study;
 
 pub use cloud::Cloud;
-pub use loss::{Dims, PhLoss, ph_loss};
-pub use persistence::{Diagram, Pair, rips_persistence};
+pub use loss::{Dims, PhLoss, ph_loss, ph_loss_with};
+pub use persistence::{Diagram, Pair, RipsPersistence, rips_persistence};

@@ -1,5 +1,5 @@
 //! The 1-skeleton of the Vietoris–Rips filtration: every edge `{i, j}` enters at its full
-//! length `|x_i − x_j|` (gudhi's convention), edges sorted by (length, i, j), cut at the
+//! length `|x_i − x_j|` (gudhi's convention), edges sorted by [`edge_order`], cut at the
 //! enclosing radius. Beyond the enclosing radius `R = min_i max_j |x_i − x_j|` the complex is a
 //! cone on the centre point, hence contractible: no class with positive persistence is born
 //! after `R` and every earlier class dies by `R`, so the truncation changes no finite pair with
@@ -35,8 +35,23 @@ pub fn enclosing_radius(points: &[[f64; 2]]) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The edges of length at most `threshold`, sorted by (length, i, j). NaN lengths sort last
-/// and are dropped by the comparison with the threshold.
+/// The order of the filtration on edges: by length, ties by the larger end point `j`, then the
+/// smaller `i` — gudhi's `is_before_in_filtration` (equal values compare the vertex lists from
+/// the highest vertex down, "reverse lexicographic"). Every persistence pair of the Rips
+/// filtration, read as (birth edge, death edge), is determined by this order alone (a triangle
+/// enters with its longest edge, and ties among triangles sharing that edge change which
+/// triangle is paired, never which edge), so the fast and the reference reductions agree even
+/// on clouds with equal distances.
+#[inline]
+pub fn edge_order(a: &RipsEdge, b: &RipsEdge) -> std::cmp::Ordering {
+    a.len
+        .total_cmp(&b.len)
+        .then(a.j.cmp(&b.j))
+        .then(a.i.cmp(&b.i))
+}
+
+/// The edges of length at most `threshold`, sorted by [`edge_order`]. NaN lengths are dropped
+/// by the comparison with the threshold.
 pub fn edges_upto(points: &[[f64; 2]], threshold: f64) -> Vec<RipsEdge> {
     let n = points.len();
     let mut edges = Vec::new();
@@ -52,12 +67,7 @@ pub fn edges_upto(points: &[[f64; 2]], threshold: f64) -> Vec<RipsEdge> {
             }
         }
     }
-    edges.sort_by(|a, b| {
-        a.len
-            .total_cmp(&b.len)
-            .then(a.i.cmp(&b.i))
-            .then(a.j.cmp(&b.j))
-    });
+    edges.sort_by(edge_order);
     edges
 }
 
