@@ -14,6 +14,7 @@
 //! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
 //! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
+//! - [`memory`]: sizes checked against the available memory before allocating.
 //! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`cli`]: the command line.
 
@@ -23,6 +24,7 @@ pub mod baselines;
 pub mod classify;
 pub mod cli;
 pub mod graph;
+pub mod memory;
 pub mod optim;
 pub mod ph;
 pub mod plot;

@@ -469,32 +469,12 @@ pub fn progress_bar(quiet: bool, label: &str, max_steps: u32) -> Option<Progress
     Some(bar)
 }
 
-/// Refuses, before any allocation, optimizer state larger than half the machine's available
-/// memory (`MemAvailable` of `/proc/meminfo`; 8 GiB where that is unknown).
+/// Refuses, before any allocation, `floats` f32 entries of state (optimizers, models) that do
+/// not fit in the available memory ([`crate::memory::check`]).
 pub fn check_memory(what: &str, floats: usize) -> Result<()> {
-    let available = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(8u64 << 30, |kb| kb.saturating_mul(1024));
-    let bytes = (floats as u64).saturating_mul(4);
-    if floats == usize::MAX || bytes > available / 2 {
-        anyhow::bail!(
-            "{what} needs {} of state (limit: half of the {:.1} GB available); for Shampoo, \
-             lower --shampoo-block (the statistics of a b-long side take b² floats)",
-            if floats == usize::MAX {
-                "more than usize::MAX floats".to_string()
-            } else {
-                format!("{:.1} GB", bytes as f64 / 1e9)
-            },
-            available as f64 / 1e9
-        );
-    }
-    Ok(())
+    crate::memory::check(what, crate::memory::bytes(floats as u128, 4)).map_err(|e| {
+        anyhow::anyhow!("{e} (for Shampoo, lower --shampoo-block: a b-long side keeps b² floats)")
+    })
 }
 
 /// Cost of one NR step in direct steps, the `cost_ratio` of [`SwitchRule::Auto`], estimated
@@ -590,6 +570,14 @@ pub fn run_one(
             let mut storage = vec![0.0; NrModel::storage_len(n)];
             let model = nr.build(&settings.model_size(), csr, &mut storage)?;
             let model: &dyn Reparametrization = &*model;
+            let model_floats = model
+                .param_len()
+                .saturating_mul(4)
+                .saturating_add(model.scratch_len());
+            crate::memory::check(
+                format!("the {method} model's parameters, gradient, Adam state and scratch"),
+                crate::memory::bytes(model_floats as u128, 4),
+            )?;
             let mut params = vec![0.0; model.param_len()];
             model.init_params(&mut rng, &mut params, domain.latent_init())?;
             let mut shapes = Vec::new();

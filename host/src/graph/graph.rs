@@ -7,9 +7,21 @@ use std::fmt;
 
 use nrg_core::graph::{Csr, Edge, GraphError};
 
+/// Refuses a graph of `n` nodes and `edges` undirected edges that would not fit: 8 bytes a node
+/// (row pointers, fill cursors; 24 more with coordinates) and 40 bytes an edge (the edge list
+/// twice while it is merged, then two stored entries of neighbour and weight).
+pub fn check_memory(n: u128, edges: u128, coords: bool) -> Result<(), BuildError> {
+    let per_node = if coords { 32 } else { 8 };
+    let needed = crate::memory::bytes(n, per_node).saturating_add(crate::memory::bytes(edges, 40));
+    crate::memory::check(format!("a graph of {n} nodes and {edges} edges"), needed)
+        .map_err(BuildError::OutOfMemory)
+}
+
 /// Why a graph could not be built from edges, arrays or generator parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildError {
+    /// The graph would not fit in the available memory.
+    OutOfMemory(crate::memory::OutOfMemory),
     /// More nodes or stored entries than `u32` indices can address.
     TooLarge {
         /// What overflowed (`"nodes"` or `"stored entries"`).
@@ -70,6 +82,7 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            BuildError::OutOfMemory(e) => write!(f, "{e}"),
             BuildError::TooLarge { what, requested } => write!(
                 f,
                 "{requested} {what} is more than u32 indices can address (max {})",
@@ -202,10 +215,24 @@ impl Graph {
                 requested: n as u128,
             });
         }
+        // Row pointers and fill cursors (8 bytes a node) before anything is allocated; the edge
+        // list grows fallibly, one reservation at a time.
+        check_memory(n as u128, 0, false)?;
         let mut list: Vec<Edge> = Vec::new();
         for (u, v, w) in edges {
             if u as usize >= n || v as usize >= n {
                 return Err(BuildError::NodeOutOfRange { u, v, n });
+            }
+            if list.len() == list.capacity() {
+                let more = list.capacity().max(1024);
+                check_memory(n as u128, (list.capacity() + more) as u128, false)?;
+                list.try_reserve(more).map_err(|_| {
+                    BuildError::OutOfMemory(crate::memory::OutOfMemory {
+                        what: format!("a graph of {n} nodes and over {} edges", list.len()),
+                        needed: crate::memory::bytes(2 * (list.len() + more) as u128, 12),
+                        available: crate::memory::available_bytes(),
+                    })
+                })?;
             }
             if u == v {
                 return Err(BuildError::SelfLoop { node: u });
@@ -247,6 +274,7 @@ impl Graph {
                 requested: nnz,
             });
         }
+        check_memory(n as u128, edges.len() as u128, false)?;
         let mut indptr = vec![0u32; n + 1];
         for &(u, v, _) in edges {
             for x in [u, v] {

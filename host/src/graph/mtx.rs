@@ -168,6 +168,16 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                 format!("{rows} rows is more than u32 indices can address"),
             ));
         }
+        // Refuse a declared size that cannot fit before reading a single entry.
+        if let Err(e) = crate::graph::graph::check_memory(u128::from(rows), u128::from(nnz), false)
+        {
+            return Err(ReadError::at(
+                path,
+                line,
+                ReadErrorKind::Format,
+                e.to_string(),
+            ));
+        }
         size = Some((rows, nnz));
         break;
     }

@@ -424,6 +424,68 @@ impl fmt::Display for GraphSpec {
 }
 
 impl GraphSpec {
+    /// Nodes and (expected) undirected edges a generator will produce, for checking the memory
+    /// before generating; `None` for files (their readers check as they read).
+    pub fn estimate(&self) -> Option<(u128, u128)> {
+        let u = |x: u32| x as u128;
+        Some(match self {
+            GraphSpec::Lattice2d { rows, cols, .. } => {
+                let n = u(*rows) * u(*cols);
+                (n, 2 * n)
+            }
+            GraphSpec::Lattice3d { dims, .. } => {
+                let n = u(dims[0]) * u(dims[1]) * u(dims[2]);
+                (n, 3 * n)
+            }
+            GraphSpec::Triangular { rows, cols } => {
+                let n = (u(*rows) + 1) * (u(*cols) / 2 + 1);
+                (n, 3 * n)
+            }
+            GraphSpec::Ring { n } => (u(*n), u(*n)),
+            GraphSpec::Tree { branching, height } => {
+                let mut n: u128 = 1;
+                let mut level: u128 = 1;
+                for _ in 0..*height {
+                    level = level.saturating_mul(u(*branching));
+                    n = n.saturating_add(level);
+                }
+                (n, n.saturating_sub(1))
+            }
+            GraphSpec::Sbm { sizes, p_in, p_out } => {
+                let n: u128 = sizes.iter().map(|&s| u(s)).sum();
+                let within: u128 = sizes.iter().map(|&s| u(s) * u(s) / 2).sum();
+                let pairs = n * n / 2;
+                let e = *p_in * within as f64 + *p_out * pairs.saturating_sub(within) as f64;
+                (n, e as u128)
+            }
+            GraphSpec::Rgg { dim, n, radius } => {
+                let ball = if *dim == 3 {
+                    4.0 / 3.0 * std::f64::consts::PI * radius.powi(3)
+                } else {
+                    std::f64::consts::PI * radius * radius
+                };
+                let n = u(*n);
+                (n, ((n * n / 2) as f64 * ball.min(1.0)) as u128)
+            }
+            GraphSpec::Er { n, p } => {
+                let n = u(*n);
+                (n, ((n * n / 2) as f64 * p) as u128)
+            }
+            GraphSpec::Knn { .. } | GraphSpec::File { .. } => return None,
+        })
+    }
+
+    /// True for the generators that place their nodes (and so keep coordinates).
+    fn has_coords(&self) -> bool {
+        matches!(
+            self,
+            GraphSpec::Lattice2d { .. }
+                | GraphSpec::Lattice3d { .. }
+                | GraphSpec::Triangular { .. }
+                | GraphSpec::Rgg { .. }
+        )
+    }
+
     /// True for the generators that use the seed.
     pub fn is_random(&self) -> bool {
         matches!(
@@ -440,6 +502,10 @@ impl GraphSpec {
 
     /// [`GraphSpec::build`] with a policy for negative or complex values in graph files.
     pub fn build_with(&self, seed: u64, weights: WeightPolicy) -> Result<Read, LoadError> {
+        if let Some((nodes, edges)) = self.estimate() {
+            crate::graph::graph::check_memory(nodes, edges, self.has_coords())
+                .map_err(LoadError::Build)?;
+        }
         let generated = match self {
             GraphSpec::Lattice2d {
                 rows,
