@@ -58,7 +58,19 @@ pub fn energy_curves(
     title: &str,
     out_stem: &Path,
 ) -> Result<Vec<PathBuf>> {
-    let fig = EnergyFigure::new(series, reference, title)?;
+    let fig = EnergyFigure::new(series, reference, title, false)?;
+    render(&fig, out_stem)
+}
+
+/// [`energy_curves`] against the step instead of wall time (step `k` drawn at `k + 1`, the log
+/// axis's left end): the seed's Fig. 4b reads both.
+pub fn energy_curves_by_step(
+    series: &[Series<'_>],
+    reference: Option<f64>,
+    title: &str,
+    out_stem: &Path,
+) -> Result<Vec<PathBuf>> {
+    let fig = EnergyFigure::new(series, reference, title, true)?;
     render(&fig, out_stem)
 }
 
@@ -683,6 +695,7 @@ where
 
 struct EnergyFigure {
     title: String,
+    x_desc: &'static str,
     y_desc: String,
     drawn: Vec<Drawn>,
     legend: Vec<LegendEntry>,
@@ -691,7 +704,12 @@ struct EnergyFigure {
 }
 
 impl EnergyFigure {
-    fn new(series: &[Series<'_>], reference: Option<f64>, title: &str) -> Result<Self> {
+    fn new(
+        series: &[Series<'_>],
+        reference: Option<f64>,
+        title: &str,
+        by_step: bool,
+    ) -> Result<Self> {
         if let Some(r) = reference
             && !r.is_finite()
         {
@@ -757,7 +775,9 @@ impl EnergyFigure {
             .zip(&color_of)
             .map(|(s, &k)| {
                 prepare_series(s.curve, label_color(k), |p| {
-                    if p.energy.is_finite() && p.seconds.is_finite() {
+                    if by_step && p.energy.is_finite() {
+                        Some((f64::from(p.step) + 1.0, transform(p.energy)))
+                    } else if p.energy.is_finite() && p.seconds.is_finite() {
                         Some((p.seconds.max(t_lo), transform(p.energy)))
                     } else {
                         Some((f64::NAN, f64::NAN))
@@ -770,6 +790,7 @@ impl EnergyFigure {
         let with_switch = drawn.iter().any(|d| d.switch.is_some());
         Ok(EnergyFigure {
             title: title.to_string(),
+            x_desc: if by_step { "step" } else { "wall time (s)" },
             y_desc,
             legend: legend_entries(&labels, with_switch),
             drawn,
@@ -800,7 +821,7 @@ impl Figure for EnergyFigure {
         let fmt = |v: &f64| fmt_log_tick(*v);
         chart
             .configure_mesh()
-            .x_desc("wall time (s)")
+            .x_desc(self.x_desc)
             .y_desc(self.y_desc.as_str())
             .x_label_formatter(&fmt)
             .y_label_formatter(&fmt)
