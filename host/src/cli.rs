@@ -69,6 +69,39 @@ enum SweepCommand {
     /// Seed Fig. 9 extended: switch after 0/20/50/100/200 NR steps, the default rule and the
     /// automatic rule, on the lattice, ring and tree (or every reproduce graph).
     Switch(StudyArgs),
+    /// Seed Fig. 5: heat on a lattice, a random graph and an RGG (N = 2500), GCN, RGCN,
+    /// NoGraph and RNoGraph × widths 16–128 × 1–3 layers against direct: speedup against
+    /// final loss.
+    DepthWidth(CappedStudyArgs),
+    /// Seed Fig. 4b: every method's loss curve on heat 50×50, against time and steps.
+    LossCurves(CappedStudyArgs),
+}
+
+#[derive(Debug, Args)]
+struct CappedStudyArgs {
+    /// The reduced variant: small graphs, one seed, short caps.
+    #[arg(long)]
+    quick: bool,
+    /// Seeds per configuration (default 3; 1 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: Option<u64>,
+    /// Wall-time cap per run in seconds (depth-width: 5, loss-curves: 30; 2 with --quick).
+    #[arg(long, value_parser = positive_seconds)]
+    max_seconds: Option<f64>,
+    /// NR hands over to direct on the seed's loss plateau (patience 10) instead of heat's
+    /// default automatic rule.
+    #[arg(long)]
+    seed_switch: bool,
+    /// Output directory (JSON, CSV, Markdown, PNG).
+    #[arg(long, default_value = "out/studies")]
+    out: PathBuf,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -518,6 +551,40 @@ pub fn main() -> Result<()> {
                 rows.len(),
                 verdicts.len(),
                 opts.out.join("switch.md").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::DepthWidth(a))) => {
+            let opts = crate::depth_width::DepthWidthOptions {
+                quick: a.quick,
+                seeds: a.seeds.map(|s| s as usize),
+                max_seconds: a.max_seconds,
+                out: a.out,
+                quiet,
+                seed_switch: a.seed_switch,
+            };
+            let rows = crate::depth_width::sweep_depth_width(&opts)?;
+            println!(
+                "{} rows; table in {}",
+                rows.len(),
+                opts.out.join("depth-width.md").display()
+            );
+            Ok(())
+        }
+        Some(Command::Sweep(SweepCommand::LossCurves(a))) => {
+            let opts = crate::loss_curves::LossCurveOptions {
+                quick: a.quick,
+                seeds: a.seeds.map(|s| s as usize),
+                max_seconds: a.max_seconds,
+                out: a.out,
+                quiet,
+                seed_switch: a.seed_switch,
+            };
+            let r = crate::loss_curves::sweep_loss_curves(&opts)?;
+            println!(
+                "{} methods; table in {}",
+                r.rows.len(),
+                opts.out.join("loss-curves.md").display()
             );
             Ok(())
         }
