@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use nrg_host::graph::{Graph, erdos_renyi, lattice2d, lattice3d, read_obj};
 use nrg_host::plot::{
-    Panel, Series, energy_curves, heat_state_on_graph, rho_curves, state_grid, state_on_graph,
+    Panel, Series, energy_curves, energy_curves_by_step, heat_state_on_graph, rho_curves,
+    state_grid, state_on_graph,
 };
 use nrg_host::run::{CurvePoint, StageName};
 
@@ -175,6 +176,34 @@ fn energy_curves_with_reference_thin_and_mark_switches() {
         ["lattice2d:50x50.energy.png", "lattice2d:50x50.energy.svg"],
         "no temporary files left"
     );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn energy_curves_against_steps() {
+    let dir = tmp_dir("energy-steps");
+    let e_min = 0.775;
+    let gcn = curve(5000, 10, e_min, 300.0, 2e-3, 0);
+    let mut direct = curve(5000, 0, e_min, 300.0, 8e-4, 1);
+    // Wall time is irrelevant here: a non-finite time must not drop a point.
+    direct[100].seconds = f64::NAN;
+    let series = [
+        Series {
+            label: "gcn".into(),
+            curve: &gcn,
+        },
+        Series {
+            label: "direct".into(),
+            curve: &direct,
+        },
+    ];
+    let stem = dir.join("steps");
+    let paths = energy_curves_by_step(&series, Some(e_min), "heat: gap against steps", &stem)
+        .expect("step plot");
+    check_pair(&paths, &stem);
+    let svg = fs::read_to_string(dir.join("steps.svg")).unwrap();
+    assert!(svg.contains("\nstep\n</text>"), "x axis is the step");
+    assert!(!svg.contains("wall time"), "not the time axis");
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -12,6 +12,8 @@
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
 //! - [`studies`]: the optimizer and switch studies (`nrg sweep optimizers`, `nrg sweep switch`).
+//! - [`depth_width`], [`loss_curves`]: seed Figs. 5 and 4b (`nrg sweep depth-width`,
+//!   `nrg sweep loss-curves`).
 //! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
 //! - [`memory`]: sizes checked against the available memory before allocating.
@@ -23,7 +25,9 @@ pub mod appendix_plot;
 pub mod baselines;
 pub mod classify;
 pub mod cli;
+pub mod depth_width;
 pub mod graph;
+pub mod loss_curves;
 pub mod memory;
 pub mod optim;
 pub mod ph;

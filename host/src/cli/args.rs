@@ -73,6 +73,39 @@ pub(super) enum SweepCommand {
     /// Seed Fig. 9 extended: switch after 0/20/50/100/200 NR steps, the default rule and the
     /// automatic rule, on the lattice, ring and tree (or every reproduce graph).
     Switch(StudyArgs),
+    /// Seed Fig. 5: heat on a lattice, a random graph and an RGG (N = 2500), GCN, RGCN,
+    /// NoGraph and RNoGraph × widths 16–128 × 1–3 layers against direct: speedup against
+    /// final loss.
+    DepthWidth(CappedStudyArgs),
+    /// Seed Fig. 4b: every method's loss curve on heat 50×50, against time and steps.
+    LossCurves(CappedStudyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CappedStudyArgs {
+    /// The reduced variant: small graphs, one seed, short caps.
+    #[arg(long)]
+    pub(super) quick: bool,
+    /// Seeds per configuration (default 3; 1 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub(super) seeds: Option<u64>,
+    /// Wall-time cap per run in seconds (depth-width: 5, loss-curves: 30; 2 with --quick).
+    #[arg(long, value_parser = positive_seconds)]
+    pub(super) max_seconds: Option<f64>,
+    /// NR hands over to direct on the seed's loss plateau (patience 10) instead of heat's
+    /// default automatic rule.
+    #[arg(long)]
+    pub(super) seed_switch: bool,
+    /// Output directory (JSON, CSV, Markdown, PNG).
+    #[arg(long, default_value = "out/studies")]
+    pub(super) out: PathBuf,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
 }
 
 #[derive(Debug, Args)]

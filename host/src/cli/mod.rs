@@ -101,6 +101,42 @@ pub fn main() -> Result<ExitCode> {
             );
             0
         }
+        Some(Command::Sweep(SweepCommand::DepthWidth(a))) => {
+            outputs::check_dir("--out", &a.out)?;
+            let opts = crate::depth_width::DepthWidthOptions {
+                quick: a.quick,
+                seeds: a.seeds.map(|s| s as usize),
+                max_seconds: a.max_seconds,
+                out: a.out,
+                quiet,
+                seed_switch: a.seed_switch,
+            };
+            let rows = crate::depth_width::sweep_depth_width(&opts)?;
+            println!(
+                "{} rows; table in {}",
+                rows.len(),
+                opts.out.join("depth-width.md").display()
+            );
+            0
+        }
+        Some(Command::Sweep(SweepCommand::LossCurves(a))) => {
+            outputs::check_dir("--out", &a.out)?;
+            let opts = crate::loss_curves::LossCurveOptions {
+                quick: a.quick,
+                seeds: a.seeds.map(|s| s as usize),
+                max_seconds: a.max_seconds,
+                out: a.out,
+                quiet,
+                seed_switch: a.seed_switch,
+            };
+            let r = crate::loss_curves::sweep_loss_curves(&opts)?;
+            println!(
+                "{} methods; table in {}",
+                r.rows.len(),
+                opts.out.join("loss-curves.md").display()
+            );
+            0
+        }
         Some(Command::Sweep(SweepCommand::Hk(a))) => {
             outputs::check_dir("--out", &a.out)?;
             let opts = crate::sweep::HkSweep {

@@ -1,4 +1,4 @@
-//! The energy (or gap) against wall time figure.
+//! The energy (or gap) against wall time (or step) figure.
 
 use anyhow::{Result, anyhow, bail};
 use plotters::coord::Shift;
@@ -10,6 +10,7 @@ use super::*;
 
 pub(super) struct EnergyFigure {
     pub(super) title: String,
+    pub(super) x_desc: &'static str,
     pub(super) y_desc: String,
     pub(super) drawn: Vec<Drawn>,
     pub(super) legend: Vec<LegendEntry>,
@@ -18,7 +19,14 @@ pub(super) struct EnergyFigure {
 }
 
 impl EnergyFigure {
-    pub(super) fn new(series: &[Series<'_>], reference: Option<f64>, title: &str) -> Result<Self> {
+    /// The figure against wall time, or against the step with `by_step` (step `k` at `k + 1`,
+    /// the log axis's left end).
+    pub(super) fn new(
+        series: &[Series<'_>],
+        reference: Option<f64>,
+        title: &str,
+        by_step: bool,
+    ) -> Result<Self> {
         if let Some(r) = reference
             && !r.is_finite()
         {
@@ -93,7 +101,9 @@ impl EnergyFigure {
             .zip(&color_of)
             .map(|(s, &k)| {
                 prepare_series(s.curve, label_color(k), |p| {
-                    if p.energy.is_finite() && p.seconds.is_finite() {
+                    if by_step && p.energy.is_finite() {
+                        Some((f64::from(p.step) + 1.0, transform(p.energy)))
+                    } else if p.energy.is_finite() && p.seconds.is_finite() {
                         Some((p.seconds.max(t_lo), transform(p.energy)))
                     } else {
                         Some((f64::NAN, f64::NAN))
@@ -103,13 +113,14 @@ impl EnergyFigure {
             .collect();
         if extent(&drawn).is_none() && reference.is_some() {
             // Every point sits at the reference: draw the energies themselves.
-            return EnergyFigure::new(series, None, title);
+            return EnergyFigure::new(series, None, title, by_step);
         }
         let ((x0, x1), (y0, y1)) =
             extent(&drawn).ok_or_else(|| anyhow!("energy plot `{title}`: nothing to draw"))?;
         let with_switch = drawn.iter().any(|d| d.switch.is_some());
         Ok(EnergyFigure {
             title: title.to_string(),
+            x_desc: if by_step { "step" } else { "wall time (s)" },
             y_desc,
             legend: legend_entries(&labels, with_switch),
             drawn,
@@ -140,7 +151,7 @@ impl Figure for EnergyFigure {
         let fmt = |v: &f64| fmt_log_tick(*v);
         chart
             .configure_mesh()
-            .x_desc("wall time (s)")
+            .x_desc(self.x_desc)
             .y_desc(self.y_desc.as_str())
             .x_label_formatter(&fmt)
             .y_label_formatter(&fmt)

@@ -67,7 +67,19 @@ pub fn energy_curves(
     title: &str,
     out_stem: &Path,
 ) -> Result<Vec<PathBuf>> {
-    let fig = EnergyFigure::new(series, reference, title)?;
+    let fig = EnergyFigure::new(series, reference, title, false)?;
+    render(&fig, out_stem)
+}
+
+/// [`energy_curves`] against the step instead of wall time (step `k` drawn at `k + 1`, the log
+/// axis's left end): the seed's Fig. 4b reads both.
+pub fn energy_curves_by_step(
+    series: &[Series<'_>],
+    reference: Option<f64>,
+    title: &str,
+    out_stem: &Path,
+) -> Result<Vec<PathBuf>> {
+    let fig = EnergyFigure::new(series, reference, title, true)?;
     render(&fig, out_stem)
 }
 
