@@ -148,9 +148,7 @@ impl ProblemArgs {
             self.weights,
         )?;
         let energy = self.energy();
-        if let EnergyKind::Heat(_) = energy
-            && graph.n() < 2
-        {
+        if energy.describe().baths && graph.n() < 2 {
             bail!(
                 "graph {} has {} node: heat diffusion needs at least 2 nodes (one hot, one \
                  cold); use a larger graph, e.g. ring:10 or lattice2d:10x10",
