@@ -13,6 +13,8 @@
 //! - [`reparam`]: the [`reparam::Reparametrization`] trait, the model side of NR.
 //! - [`propagate`], [`kernels`], [`model`]: the GCN reparametrization `w = GCN(z; θ)`, its
 //!   aggregation operator and dense kernels, with a hand-written backward pass.
+//! - [`fast`]: the fast kernel set ([`fast::Kernels`], [`fast::KernelSet`]) beside the
+//!   fixed-order reference kernels.
 //! - [`optim`]: the [`optim::Optimizer`] trait and Adam, SGD (momentum, Nesterov), RMSprop,
 //!   Adagrad over flat slices, as `torch.optim` computes them.
 //! - [`solve`]: the stage runner every solver shares (best iterate, stop rule, observer,
@@ -28,6 +30,7 @@
 
 pub mod builders;
 pub mod energy;
+pub mod fast;
 pub mod graph;
 pub mod hybrid;
 pub mod init;

@@ -27,6 +27,7 @@ use core::ops::Range;
 
 use rand_core::Rng;
 
+use crate::fast::KernelSet;
 use crate::graph::Csr;
 use crate::init::{fill_normal, fill_uniform};
 use crate::kernels::{
@@ -34,6 +35,8 @@ use crate::kernels::{
     row_times_matrix_t, row_times_transposed, transpose,
 };
 use crate::propagate::{PropagationKind, Propagator};
+
+mod fast;
 
 /// Most GCN layers a model may have.
 pub const MAX_LAYERS: usize = 3;
@@ -324,6 +327,7 @@ pub enum LatentInit {
 pub struct Gcn<'a> {
     layout: Layout,
     prop: Propagator<'a>,
+    kernels: KernelSet,
 }
 
 /// The scratch slice cut into its parts.
@@ -374,7 +378,21 @@ impl<'a> Gcn<'a> {
         let needed = crate::propagate::propagator_storage_len(graph.n());
         let prop = Propagator::new(graph, config.propagation, storage)
             .ok_or(ModelError::StorageTooShort { needed })?;
-        Ok(Gcn { layout, prop })
+        Ok(Gcn {
+            layout,
+            prop,
+            kernels: KernelSet::Reference,
+        })
+    }
+
+    /// The same model running `kernels` (the reference kernels unless told otherwise).
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        Gcn { kernels, ..self }
+    }
+
+    /// The kernel set forward and backward run.
+    pub fn kernels(&self) -> KernelSet {
+        self.kernels
     }
 
     /// The parameter layout.
@@ -468,6 +486,10 @@ impl<'a> Gcn<'a> {
         {
             return Err(ModelError::NonFinite { index });
         }
+        if let Some(k) = self.kernels.fast() {
+            k.gcn_forward(self, params, scratch, w);
+            return Ok(());
+        }
         let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
         let residual = l.config.kind == ModelKind::Rgcn;
         let s = self.split(scratch);
@@ -543,6 +565,10 @@ impl Gcn<'_> {
         self.check(params, scratch.len())?;
         check_len("grad_w", l.output_len(), grad_w.len())?;
         check_len("grad", l.param_len(), grad.len())?;
+        if let Some(k) = self.kernels.fast() {
+            k.gcn_backward(self, params, scratch, grad_w, grad);
+            return Ok(());
+        }
         let mut s = self.split(scratch);
         grad.fill(0.0);
         self.readout_backward(params, &mut s, grad_w, grad);

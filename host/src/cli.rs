@@ -166,6 +166,11 @@ enum Stage2Arg {
     Fresh,
 }
 
+/// A kernel set this CPU runs (see `nrg_host::simd::by_name`).
+fn kernel_set(s: &str) -> Result<String, String> {
+    crate::simd::by_name(s).map(|_| s.to_string())
+}
+
 fn positive_f32(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -330,6 +335,11 @@ struct SolverArgs {
     /// Wall-time cap per run, in seconds.
     #[arg(long, value_parser = positive_f32)]
     max_seconds: Option<f32>,
+    /// Kernel set: `reference` (fixed order, bit-identical on every target) or `fast` (the best
+    /// SIMD set this CPU runs; also `avx512`, `avx2`, `baseline`, `portable`). Default: the
+    /// NRG_KERNELS environment variable, else fast.
+    #[arg(long, value_parser = kernel_set)]
+    kernels: Option<String>,
 }
 
 /// Output files shared by run and compare.
@@ -584,6 +594,11 @@ impl ProblemArgs {
 
 impl SolverArgs {
     fn settings(&self, energy: &EnergyKind) -> Settings {
+        if let Some(k) = &self.kernels
+            && let Err(e) = crate::simd::choose(k)
+        {
+            eprintln!("warning: --kernels: {e}");
+        }
         let mut s = Settings::seed_defaults(energy);
         s.optimizer = self.optimizer;
         s.nr_optimizer = self.nr_optimizer;

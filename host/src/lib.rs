@@ -10,6 +10,7 @@
 //! - [`baselines`]: gradient descent, RK4, L-BFGS (argmin), the exact heat minimum.
 //! - [`accuracy`], [`report`], [`plot`]: time to accuracy, tables and files, figures.
 //! - [`reproduce`], [`sweep`]: the experiment set and the Hopf–Kuramoto phase diagram.
+//! - [`simd`]: run-time choice of the core's kernel set (AVX-512 / AVX2 / baseline / reference).
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
@@ -22,4 +23,5 @@ pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod simd;
 pub mod sweep;

@@ -312,7 +312,7 @@ pub const OPTIMIZERS: &[OptimizerEntry] = &[
         name: "adam",
         aliases: &[],
         help: "Adam, β = (0.9, 0.999), ε = 1e-8, bias-corrected (torch.optim.Adam)",
-        build: |lr| Box::new(Adam::with_lr(lr)),
+        build: |lr| Box::new(Adam::with_lr(lr).with_kernels(crate::simd::selected())),
     },
     OptimizerEntry {
         name: "sgd",

@@ -295,7 +295,8 @@ pub fn run_one(
         Method::Direct | Method::DirectFrom(_) => {
             if let Method::DirectFrom(nr) = method {
                 let mut storage = vec![0.0; propagator_storage_len(n)];
-                let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
+                let model = Gcn::new(&settings.model(nr), csr, &mut storage)?
+                    .with_kernels(crate::simd::selected());
                 let mut params = vec![0.0; model.layout().param_len()];
                 model.init_params(&mut rng, &mut params, domain.latent_init())?;
                 let mut scratch = vec![0.0; model.layout().scratch_len()];
@@ -317,7 +318,8 @@ pub fn run_one(
         }
         Method::Nr(nr) => {
             let mut storage = vec![0.0; propagator_storage_len(n)];
-            let model = Gcn::new(&settings.model(nr), csr, &mut storage)?;
+            let model = Gcn::new(&settings.model(nr), csr, &mut storage)?
+                .with_kernels(crate::simd::selected());
             let mut params = vec![0.0; model.layout().param_len()];
             model.init_params(&mut rng, &mut params, domain.latent_init())?;
             let mut nr_optimizer = settings.nr_optimizer.build(settings.nr_lr);

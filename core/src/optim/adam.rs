@@ -1,6 +1,7 @@
 //! Adam (Kingma & Ba), bias-corrected, as `torch.optim.Adam` computes it.
 
 use super::{OptimError, Optimizer, check_grad, decay, non_negative, positive, state_buffers};
+use crate::fast::{AdamStep, KernelSet};
 use crate::math::sqrt;
 
 /// Adam: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
@@ -18,6 +19,8 @@ pub struct Adam {
     pub eps: f32,
     /// Steps taken since the last reset.
     steps: u32,
+    /// The kernels a step runs (reference unless told otherwise).
+    kernels: KernelSet,
 }
 
 impl Default for Adam {
@@ -36,7 +39,18 @@ impl Adam {
             beta2,
             eps,
             steps: 0,
+            kernels: KernelSet::Reference,
         }
+    }
+
+    /// The same optimizer running `kernels` (a fast set fuses the update into one SIMD loop).
+    pub const fn with_kernels(self, kernels: KernelSet) -> Self {
+        Adam { kernels, ..self }
+    }
+
+    /// The kernel set a step runs.
+    pub fn kernels(&self) -> KernelSet {
+        self.kernels
     }
 
     /// Adam with learning rate `lr` and torch's β1 0.9, β2 0.999, ε 1e-8.
@@ -93,6 +107,20 @@ impl Optimizer for Adam {
             inv_sqrt_bc2: 1.0 / sqrt(bc2),
             eps: self.eps,
         };
+        if let Some(fast) = self.kernels.fast() {
+            let c = AdamStep {
+                b1: k.b1,
+                b2: k.b2,
+                c1: k.c1,
+                c2: k.c2,
+                step_size: k.step_size,
+                inv_sqrt_bc2: k.inv_sqrt_bc2,
+                eps: k.eps,
+            };
+            let n = params.len();
+            fast.adam(&c, params, grad, &mut m[..n], &mut v[..n]);
+            return Ok(());
+        }
         // Blocks of LANES so the moment updates and the division vectorize (the square root is
         // libm's scalar instruction, which the compiler cannot widen); every element sees the
         // same operations in the same order as the scalar tail, so results do not depend on the
