@@ -16,7 +16,7 @@
 //! the readout's backward, the activation's derivative and the bias gradient are one pass;
 //! dense products are register-blocked 2 rows × up to 64 columns; Adam is one fused loop whose
 //! square root the implementation supplies (a vector `sqrtps` on x86 through std, `VSQRT` on a
-//! Cortex-M FPU through the firmware); sin/cos is a branch-free polynomial ([`sin_cos`]).
+//! Cortex-M FPU through the firmware), and so is the multiply-add (fused with FMA); sin/cos is a branch-free polynomial ([`sin_cos`]).
 //! Results differ from the reference by rounding only (tests state the tolerance).
 
 use core::fmt;
@@ -113,7 +113,7 @@ impl Kernels for Portable {
         "portable"
     }
     fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
-        gcn_forward::<PORTABLE_WIDTH>(gcn, params, scratch, w);
+        gcn_forward::<PortableOps>(gcn, params, scratch, w);
     }
     fn gcn_backward(
         &self,
@@ -123,44 +123,87 @@ impl Kernels for Portable {
         grad_w: &[f32],
         grad: &mut [f32],
     ) {
-        gcn_backward::<PORTABLE_WIDTH>(gcn, params, scratch, grad_w, grad);
+        gcn_backward::<PortableOps>(gcn, params, scratch, grad_w, grad);
     }
     fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        adam(c, p, g, m, v, crate::math::sqrt);
+        adam::<PortableOps>(c, p, g, m, v);
     }
     fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
         sin_cos_slice(w, cs);
     }
 }
 
-/// Widest column block of [`Portable`]'s dense micro-kernels: 8 on a microcontroller (2 × 8
-/// partial sums fit the 32 single-precision registers of an FPv4/FPv5 FPU), 16 elsewhere (SSE2).
-pub const PORTABLE_WIDTH: usize = if cfg!(target_os = "none") { 8 } else { 16 };
+/// The arithmetic a fast set is compiled with: a multiply-add, a square root and the width of
+/// the dense micro-kernels. Implementations are zero-sized and `#[inline(always)]`.
+pub trait Ops {
+    /// Widest column block of the dense micro-kernels (2 rows × `WIDTH` partial sums stay in
+    /// registers): 64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 for a Cortex-M FPU.
+    const WIDTH: usize;
+    /// `a · b + c`, fused (one rounding) where the target has FMA, else a multiply then an add.
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+    /// Correctly rounded `√x`.
+    fn sqrt(x: f32) -> f32;
+}
+
+/// [`Portable`]'s arithmetic: unfused multiply-add, `libm`'s square root, blocks of 8 columns on
+/// a microcontroller (2 × 8 partial sums fit the 32 single-precision registers of an FPv4/FPv5
+/// FPU), 16 elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct PortableOps;
+
+impl Ops for PortableOps {
+    const WIDTH: usize = if cfg!(target_os = "none") { 8 } else { 16 };
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        crate::math::sqrt(x)
+    }
+}
 
 /// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths).
-/// `MW` is the widest column block of the dense micro-kernels (2 rows × `MW` partial sums in
-/// registers: 64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 for a Cortex-M FPU).
+/// `O` supplies the multiply-add and the micro-kernels' width. Common widths (8, and on hosts
+/// 10, 16, 32, 64) get a body compiled for that width, whose row loops are fully unrolled.
 #[inline(always)]
-pub fn gcn_forward<const MW: usize>(
-    gcn: &Gcn<'_>,
-    params: &[f32],
-    scratch: &mut [f32],
-    w: &mut [f32],
-) {
-    gcn.forward_fast::<MW>(params, scratch, w);
+pub fn gcn_forward<O: Ops>(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+    match gcn.layout().hidden() {
+        8 => gcn.forward_fast::<O, 8>(params, scratch, w),
+        10 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 10>(params, scratch, w),
+        16 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 16>(params, scratch, w),
+        32 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 32>(params, scratch, w),
+        64 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 64>(params, scratch, w),
+        _ => gcn.forward_fast::<O, 0>(params, scratch, w),
+    }
 }
 
 /// The GCN backward pass, fast body (see [`Gcn::backward`]; the caller has checked the
-/// lengths). `MW` as for [`gcn_forward`].
+/// lengths). `O` as for [`gcn_forward`].
 #[inline(always)]
-pub fn gcn_backward<const MW: usize>(
+pub fn gcn_backward<O: Ops>(
     gcn: &Gcn<'_>,
     params: &[f32],
     scratch: &mut [f32],
     grad_w: &[f32],
     grad: &mut [f32],
 ) {
-    gcn.backward_fast::<MW>(params, scratch, grad_w, grad);
+    match gcn.layout().hidden() {
+        8 => gcn.backward_fast::<O, 8>(params, scratch, grad_w, grad),
+        10 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 10>(params, scratch, grad_w, grad)
+        }
+        16 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 16>(params, scratch, grad_w, grad)
+        }
+        32 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 32>(params, scratch, grad_w, grad)
+        }
+        64 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 64>(params, scratch, grad_w, grad)
+        }
+        _ => gcn.backward_fast::<O, 0>(params, scratch, grad_w, grad),
+    }
 }
 
 /// Adam's per-step constants (see [`crate::optim::Adam`]).
@@ -188,20 +231,14 @@ const ADAM_LANES: usize = 16;
 /// One Adam update, fused: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
 /// `p −= s · m / (√v / √bc2 + ε)`, in blocks of 16 so that every operation, the square root
 /// included (`sqrt` inlines to a vector instruction where the target has one), is a SIMD op.
-/// The per-element arithmetic is the reference's, in the same order.
+/// The per-element arithmetic is the reference's, in the same order (no fused multiply-add),
+/// with `O`'s square root.
 #[inline(always)]
-pub fn adam<S: Fn(f32) -> f32>(
-    c: &AdamStep,
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    sqrt: S,
-) {
+pub fn adam<O: Ops>(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     let one = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
         *m = c.b1 * *m + c.c1 * g;
         *v = c.b2 * *v + c.c2 * g * g;
-        *p -= c.step_size * *m / (sqrt(*v) * c.inv_sqrt_bc2 + c.eps);
+        *p -= c.step_size * *m / (O::sqrt(*v) * c.inv_sqrt_bc2 + c.eps);
     };
     let (pb, pt) = p.as_chunks_mut::<ADAM_LANES>();
     let (gb, gt) = g.as_chunks::<ADAM_LANES>();

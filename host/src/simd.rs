@@ -15,13 +15,31 @@
 
 use std::sync::OnceLock;
 
-use nrg_core::fast::{self, AdamStep, KernelSet, Kernels};
+use nrg_core::fast::{self, AdamStep, KernelSet, Kernels, Ops};
 use nrg_core::model::Gcn;
 
+/// Arithmetic with std's `sqrt` (LLVM's intrinsic: vectorizes) and, when `FUSED`, std's
+/// `mul_add` (an FMA instruction under the `fma` feature; never used without it, where it would
+/// be a libm call).
+#[derive(Debug, Clone, Copy)]
+pub struct StdOps<const WIDTH: usize, const FUSED: bool>;
+
+impl<const W: usize, const FUSED: bool> Ops for StdOps<W, FUSED> {
+    const WIDTH: usize = W;
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        if FUSED { a.mul_add(b, c) } else { a * b + c }
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+}
+
 /// Declares a kernel set `$ty` whose bodies are compiled with `#[target_feature(enable = $feat)]`
-/// (or with none when `$feat` is absent) and dense blocks of `$mw` columns.
+/// (or with none when `$feat` is absent) and the arithmetic `$ops`.
 macro_rules! kernel_set {
-    ($ty:ident, $name:literal, $mw:literal $(, $feat:literal)?) => {
+    ($ty:ident, $name:literal, $ops:ty $(, $feat:literal)?) => {
         #[doc = concat!("The fast kernels compiled for `", $name, "` (built by [`detect`] only).")]
         #[derive(Debug)]
         pub struct $ty {
@@ -31,7 +49,7 @@ macro_rules! kernel_set {
         impl $ty {
             $(#[target_feature(enable = $feat)])?
             fn forward(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
-                fast::gcn_forward::<$mw>(gcn, params, scratch, w);
+                fast::gcn_forward::<$ops>(gcn, params, scratch, w);
             }
 
             $(#[target_feature(enable = $feat)])?
@@ -42,12 +60,12 @@ macro_rules! kernel_set {
                 grad_w: &[f32],
                 grad: &mut [f32],
             ) {
-                fast::gcn_backward::<$mw>(gcn, params, scratch, grad_w, grad);
+                fast::gcn_backward::<$ops>(gcn, params, scratch, grad_w, grad);
             }
 
             $(#[target_feature(enable = $feat)])?
             fn adam(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-                fast::adam(c, p, g, m, v, f32::sqrt);
+                fast::adam::<$ops>(c, p, g, m, v);
             }
 
             $(#[target_feature(enable = $feat)])?
@@ -90,13 +108,13 @@ macro_rules! kernel_set {
 kernel_set!(
     Avx512,
     "avx512",
-    64,
+    StdOps<64, true>,
     "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"
 );
 #[cfg(target_arch = "x86_64")]
-kernel_set!(Avx2, "avx2", 32, "avx2,fma");
+kernel_set!(Avx2, "avx2", StdOps<32, true>, "avx2,fma");
 // The baseline of the build (SSE2 on x86-64, NEON on aarch64): no extra feature needed.
-kernel_set!(Baseline, "baseline", 16);
+kernel_set!(Baseline, "baseline", StdOps<16, false>);
 
 /// Every fast set this CPU can run, best first.
 pub fn available() -> Vec<&'static dyn Kernels> {
