@@ -164,12 +164,13 @@ impl Ops for PortableOps {
 }
 
 /// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths).
-/// `O` supplies the multiply-add and the micro-kernels' width. Common widths (8, and on hosts
-/// 10, 16, 32, 64) get a body compiled for that width, whose row loops are fully unrolled.
+/// `O` supplies the multiply-add and the micro-kernels' width. Common widths (8 when
+/// `O::WIDTH ≥ 8`, and on hosts 10, 16, 32, 64) get a body compiled for that width, whose row
+/// loops are fully unrolled.
 #[inline(always)]
 pub fn gcn_forward<O: Ops>(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
     match gcn.layout().hidden() {
-        8 => gcn.forward_fast::<O, 8>(params, scratch, w),
+        8 if O::WIDTH >= 8 => gcn.forward_fast::<O, 8>(params, scratch, w),
         10 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 10>(params, scratch, w),
         16 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 16>(params, scratch, w),
         32 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 32>(params, scratch, w),
@@ -189,7 +190,7 @@ pub fn gcn_backward<O: Ops>(
     grad: &mut [f32],
 ) {
     match gcn.layout().hidden() {
-        8 => gcn.backward_fast::<O, 8>(params, scratch, grad_w, grad),
+        8 if O::WIDTH >= 8 => gcn.backward_fast::<O, 8>(params, scratch, grad_w, grad),
         10 if !cfg!(target_os = "none") => {
             gcn.backward_fast::<O, 10>(params, scratch, grad_w, grad)
         }

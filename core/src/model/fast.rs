@@ -207,6 +207,10 @@ fn mm2_block<O: Ops, const W: usize>(
     o0: &mut [f32],
     o1: &mut [f32],
 ) {
+    // Rows cut to `cols` (a constant when the caller's width is): the loop then unrolls.
+    let (Some(x0), Some(x1)) = (x0.get(..cols), x1.get(..cols)) else {
+        return;
+    };
     let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
     for (k, (&u, &v)) in x0.iter().zip(x1).enumerate() {
         let Some(mb) = block::<W>(m, k * cols + j) else {
@@ -228,6 +232,9 @@ fn mm2_block<O: Ops, const W: usize>(
 /// Columns `j .. j + W` of `o = x · M`.
 #[inline(always)]
 fn mm1_block<O: Ops, const W: usize>(x: &[f32], m: &[f32], cols: usize, j: usize, o: &mut [f32]) {
+    let Some(x) = x.get(..cols) else {
+        return;
+    };
     let mut a = [0.0f32; W];
     for (k, &u) in x.iter().enumerate() {
         let Some(mb) = block::<W>(m, k * cols + j) else {
