@@ -300,8 +300,7 @@ pub fn sin_cos_slice(w: &[f32], cs: &mut [[f32; 2]]) {
     let (w, cs) = (&w[..n], &mut cs[..n]);
     let mut big = 0u32;
     for &x in w {
-        // Also true for NaN: `!(|x| <= R)`.
-        big |= u32::from(!(x.abs() <= SIN_COS_RANGE));
+        big |= u32::from(x.abs() > SIN_COS_RANGE || x.is_nan());
     }
     if big != 0 {
         for (&x, o) in w.iter().zip(cs.iter_mut()) {

@@ -469,10 +469,26 @@ impl<'a> Gcn<'a> {
     }
 
     /// Computes `w = GCN(z; θ)` and caches what [`Gcn::backward`] needs in `scratch`.
+    #[inline(always)]
+    pub fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        // Inlined into the caller: the two passes have frames of their own, so the fast one
+        // never stacks on the reference one (Cortex-M0).
+        match self.kernels.fast() {
+            Some(k) => self.forward_fast_checked(k, params, scratch, w),
+            None => self.forward_reference(params, scratch, w),
+        }
+    }
+
+    /// [`Gcn::forward`] with the reference kernels.
     // Never inlined: forward and backward then have frames of their own that are never live at
     // once, which is what keeps the 64-node NR run within the 16 KB of a Cortex-M0.
     #[inline(never)]
-    pub fn forward(
+    fn forward_reference(
         &self,
         params: &[f32],
         scratch: &mut [f32],
@@ -485,10 +501,6 @@ impl<'a> Gcn<'a> {
             && let Some(index) = params.iter().position(|p| !p.is_finite())
         {
             return Err(ModelError::NonFinite { index });
-        }
-        if let Some(k) = self.kernels.fast() {
-            k.gcn_forward(self, params, scratch, w);
-            return Ok(());
         }
         let (h, d, nh, layers) = (l.hidden(), l.outputs(), l.n() * l.hidden(), l.layers());
         let residual = l.config.kind == ModelKind::Rgcn;
@@ -551,6 +563,27 @@ impl<'a> Gcn<'a> {
 }
 
 impl Gcn<'_> {
+    /// [`Gcn::forward`] with the fast kernels `k`: the same checks, then `k`'s pass.
+    #[inline(never)]
+    fn forward_fast_checked(
+        &self,
+        k: &dyn crate::fast::Kernels,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("w", l.output_len(), w.len())?;
+        if !all_finite(params)
+            && let Some(index) = params.iter().position(|p| !p.is_finite())
+        {
+            return Err(ModelError::NonFinite { index });
+        }
+        k.gcn_forward(self, params, scratch, w);
+        Ok(())
+    }
+
     /// Given `∂E/∂w` at the `w` of the last [`Gcn::forward`] (same `params`, same `scratch`),
     /// writes `∂E/∂params` into `grad` (one entry per parameter). Overwrites the scratch cache.
     #[inline(never)] // see `forward`
