@@ -17,7 +17,7 @@ use nrg_core::energy::{Energy, HopfKuramoto, HopfKuramotoParams, Kuramoto};
 use nrg_core::fast::{self, KernelSet, Kernels, SIN_COS_MAX_ERROR, SIN_COS_RANGE};
 use nrg_core::graph::Edge;
 use nrg_core::init;
-use nrg_core::model::{Gcn, LatentInit, ModelConfig, ModelKind};
+use nrg_core::model::{Gcn, KernelGcn, LatentInit, ModelConfig, ModelKind};
 use nrg_core::optim::{Adam, Optimizer};
 use nrg_core::propagate::PropagationKind;
 
@@ -68,7 +68,7 @@ fn check_model(config: ModelConfig, side: usize) {
     let grad_w: Vec<f32> = (0..l.output_len())
         .map(|i| ((i * 37) % 11) as f32 * 0.1 - 0.5)
         .collect();
-    let run = |model: &Gcn<'_>| {
+    let run = |model: &KernelGcn<'_>| {
         let mut scratch = vec![0.0f32; l.scratch_len()];
         let mut w = vec![0.0f32; l.output_len()];
         model.forward(&params, &mut scratch, &mut w).unwrap();
@@ -78,7 +78,7 @@ fn check_model(config: ModelConfig, side: usize) {
             .unwrap();
         (w, grad)
     };
-    let (w_ref, g_ref) = run(&reference);
+    let (w_ref, g_ref) = run(&reference.with_kernels(KernelSet::Reference));
     for k in sets() {
         let model = reference.with_kernels(KernelSet::Fast(k));
         let (w, g) = run(&model);
@@ -151,18 +151,22 @@ fn adam_fast_is_bit_identical_to_reference() {
                 .collect()
         })
         .collect();
-    let run = |mut adam: Adam| {
+    fn run<O: Optimizer>(mut adam: O, n: usize, grads: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
         let mut p: Vec<f32> = (0..n).map(|i| i as f32 * 1e-3).collect();
         let mut state = vec![0.0f32; adam.state_len(n)];
         adam.reset(&mut state);
-        for g in &grads {
+        for g in grads {
             adam.step(&mut state, &mut p, g, 0.7).unwrap();
         }
         (p, state)
-    };
-    let want = run(Adam::with_lr(0.01));
+    }
+    let want = run(Adam::with_lr(0.01), n, &grads);
     for k in sets() {
-        let got = run(Adam::with_lr(0.01).with_kernels(KernelSet::Fast(k)));
+        let got = run(
+            Adam::with_lr(0.01).with_kernels(KernelSet::Fast(k)),
+            n,
+            &grads,
+        );
         assert!(
             got.0
                 .iter()

@@ -318,15 +318,26 @@ pub struct Kuramoto<'a, 's> {
 fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32], kernels: KernelSet) -> &'c [[f32; 2]] {
     let (pairs, _) = cs.as_chunks_mut::<2>();
     if let Some(k) = kernels.fast() {
-        let filled = w.len().min(pairs.len());
-        k.sin_cos(&w[..filled], &mut pairs[..filled]);
-        return &pairs[..filled];
+        return fill_cos_sin_fast(k, w, pairs);
     }
     for (x, pair) in w.iter().zip(pairs.iter_mut()) {
         let (s, c) = sin_cos(*x);
         *pair = [c, s];
     }
     let filled = w.len().min(pairs.len());
+    &pairs[..filled]
+}
+
+/// [`fill_cos_sin`] with a fast kernel set (a frame of its own, off the Cortex-M0 reference
+/// run's stack).
+#[inline(never)]
+fn fill_cos_sin_fast<'c>(
+    k: &dyn crate::fast::Kernels,
+    w: &[f32],
+    pairs: &'c mut [[f32; 2]],
+) -> &'c [[f32; 2]] {
+    let filled = w.len().min(pairs.len());
+    k.sin_cos(&w[..filled], &mut pairs[..filled]);
     &pairs[..filled]
 }
 

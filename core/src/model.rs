@@ -327,7 +327,18 @@ pub enum LatentInit {
 pub struct Gcn<'a> {
     layout: Layout,
     prop: Propagator<'a>,
-    kernels: KernelSet,
+}
+
+/// A [`Gcn`] running a chosen kernel set ([`Gcn::with_kernels`]); with
+/// [`KernelSet::Reference`] exactly the [`Gcn`]. A wrapper rather than a field, so that the
+/// reference model keeps its size and stack frames (the 16 KB Cortex-M0 run has a few dozen
+/// bytes to spare).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelGcn<'a> {
+    /// The model.
+    pub gcn: Gcn<'a>,
+    /// The kernels forward and backward run.
+    pub kernels: KernelSet,
 }
 
 /// The scratch slice cut into its parts.
@@ -378,21 +389,12 @@ impl<'a> Gcn<'a> {
         let needed = crate::propagate::propagator_storage_len(graph.n());
         let prop = Propagator::new(graph, config.propagation, storage)
             .ok_or(ModelError::StorageTooShort { needed })?;
-        Ok(Gcn {
-            layout,
-            prop,
-            kernels: KernelSet::Reference,
-        })
+        Ok(Gcn { layout, prop })
     }
 
-    /// The same model running `kernels` (the reference kernels unless told otherwise).
-    pub fn with_kernels(self, kernels: KernelSet) -> Self {
-        Gcn { kernels, ..self }
-    }
-
-    /// The kernel set forward and backward run.
-    pub fn kernels(&self) -> KernelSet {
-        self.kernels
+    /// This model running `kernels`.
+    pub fn with_kernels(self, kernels: KernelSet) -> KernelGcn<'a> {
+        KernelGcn { gcn: self, kernels }
     }
 
     /// The parameter layout.
@@ -469,26 +471,10 @@ impl<'a> Gcn<'a> {
     }
 
     /// Computes `w = GCN(z; θ)` and caches what [`Gcn::backward`] needs in `scratch`.
-    #[inline(always)]
-    pub fn forward(
-        &self,
-        params: &[f32],
-        scratch: &mut [f32],
-        w: &mut [f32],
-    ) -> Result<(), ModelError> {
-        // Inlined into the caller: the two passes have frames of their own, so the fast one
-        // never stacks on the reference one (Cortex-M0).
-        match self.kernels.fast() {
-            Some(k) => self.forward_fast_checked(k, params, scratch, w),
-            None => self.forward_reference(params, scratch, w),
-        }
-    }
-
-    /// [`Gcn::forward`] with the reference kernels.
     // Never inlined: forward and backward then have frames of their own that are never live at
     // once, which is what keeps the 64-node NR run within the 16 KB of a Cortex-M0.
     #[inline(never)]
-    fn forward_reference(
+    pub fn forward(
         &self,
         params: &[f32],
         scratch: &mut [f32],
@@ -584,6 +570,24 @@ impl Gcn<'_> {
         Ok(())
     }
 
+    /// [`Gcn::backward`] with the fast kernels `k`: the same checks, then `k`'s pass.
+    #[inline(never)]
+    fn backward_fast_checked(
+        &self,
+        k: &dyn crate::fast::Kernels,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("grad_w", l.output_len(), grad_w.len())?;
+        check_len("grad", l.param_len(), grad.len())?;
+        k.gcn_backward(self, params, scratch, grad_w, grad);
+        Ok(())
+    }
+
     /// Given `∂E/∂w` at the `w` of the last [`Gcn::forward`] (same `params`, same `scratch`),
     /// writes `∂E/∂params` into `grad` (one entry per parameter). Overwrites the scratch cache.
     #[inline(never)] // see `forward`
@@ -598,10 +602,6 @@ impl Gcn<'_> {
         self.check(params, scratch.len())?;
         check_len("grad_w", l.output_len(), grad_w.len())?;
         check_len("grad", l.param_len(), grad.len())?;
-        if let Some(k) = self.kernels.fast() {
-            k.gcn_backward(self, params, scratch, grad_w, grad);
-            return Ok(());
-        }
         let mut s = self.split(scratch);
         grad.fill(0.0);
         self.readout_backward(params, &mut s, grad_w, grad);
@@ -750,6 +750,104 @@ impl Gcn<'_> {
                 }
             }
         }
+    }
+}
+
+impl<'a> KernelGcn<'a> {
+    /// The parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.gcn.layout
+    }
+
+    /// The aggregation operator.
+    pub fn propagator(&self) -> &Propagator<'a> {
+        &self.gcn.prop
+    }
+
+    /// The same model running `kernels`.
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        KernelGcn { kernels, ..self }
+    }
+
+    /// [`Gcn::init_params`].
+    pub fn init_params<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        self.gcn.init_params(rng, params, latent)
+    }
+
+    /// [`Gcn::forward`] with this model's kernels.
+    pub fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        match self.kernels.fast() {
+            Some(k) => self.gcn.forward_fast_checked(k, params, scratch, w),
+            None => self.gcn.forward(params, scratch, w),
+        }
+    }
+
+    /// [`Gcn::backward`] with this model's kernels.
+    pub fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        match self.kernels.fast() {
+            Some(k) => self
+                .gcn
+                .backward_fast_checked(k, params, scratch, grad_w, grad),
+            None => self.gcn.backward(params, scratch, grad_w, grad),
+        }
+    }
+}
+
+impl crate::reparam::Reparametrization for KernelGcn<'_> {
+    fn param_len(&self) -> usize {
+        self.gcn.layout.param_len()
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.gcn.layout.scratch_len()
+    }
+
+    fn output_len(&self) -> usize {
+        self.gcn.layout.output_len()
+    }
+
+    fn init_params(
+        &self,
+        rng: &mut crate::init::Rand,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        self.gcn.init_params(rng, params, latent)
+    }
+
+    fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        KernelGcn::forward(self, params, scratch, w)
+    }
+
+    fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        KernelGcn::backward(self, params, scratch, grad_w, grad)
     }
 }
 
