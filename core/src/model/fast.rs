@@ -212,13 +212,49 @@ fn mm2_block<O: Ops, const W: usize>(
         return;
     };
     let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
-    for (k, (&u, &v)) in x0.iter().zip(x1).enumerate() {
-        let Some(mb) = block::<W>(m, k * cols + j) else {
-            break;
-        };
+    if 4 * W <= O::WIDTH {
+        // A narrow block (e.g. h = 16 on AVX-512): two rows alone are two multiply-add chains,
+        // bound by latency; even and odd `k` go to separate sums, added at the end.
+        let (mut b0, mut b1) = ([0.0f32; W], [0.0f32; W]);
+        let (xp0, xt0) = x0.as_chunks::<2>();
+        let (xp1, xt1) = x1.as_chunks::<2>();
+        for (k, (u, v)) in xp0.iter().zip(xp1).enumerate() {
+            let (Some(ma), Some(mb)) = (
+                block::<W>(m, 2 * k * cols + j),
+                block::<W>(m, (2 * k + 1) * cols + j),
+            ) else {
+                break;
+            };
+            for c in 0..W {
+                a0[c] = O::mul_add(u[0], ma[c], a0[c]);
+                a1[c] = O::mul_add(v[0], ma[c], a1[c]);
+                b0[c] = O::mul_add(u[1], mb[c], b0[c]);
+                b1[c] = O::mul_add(v[1], mb[c], b1[c]);
+            }
+        }
+        if let (Some(&u), Some(&v), Some(ma)) = (
+            xt0.first(),
+            xt1.first(),
+            block::<W>(m, 2 * xp0.len() * cols + j),
+        ) {
+            for c in 0..W {
+                a0[c] = O::mul_add(u, ma[c], a0[c]);
+                a1[c] = O::mul_add(v, ma[c], a1[c]);
+            }
+        }
         for c in 0..W {
-            a0[c] = O::mul_add(u, mb[c], a0[c]);
-            a1[c] = O::mul_add(v, mb[c], a1[c]);
+            a0[c] += b0[c];
+            a1[c] += b1[c];
+        }
+    } else {
+        for (k, (&u, &v)) in x0.iter().zip(x1).enumerate() {
+            let Some(mb) = block::<W>(m, k * cols + j) else {
+                break;
+            };
+            for c in 0..W {
+                a0[c] = O::mul_add(u, mb[c], a0[c]);
+                a1[c] = O::mul_add(v, mb[c], a1[c]);
+            }
         }
     }
     if let Some(o) = block_mut::<W>(o0, j) {
@@ -341,7 +377,35 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
             *sr = *a;
         }
     }
-    for i in rows {
+    let mut i = rows.start;
+    if R * W <= O::WIDTH {
+        // Few registers of sums (e.g. h = 16 on AVX-512): even and odd rows go to separate
+        // sums, so twice as many multiply-add chains run side by side.
+        let mut t = [[0.0f32; W]; R];
+        while i + 2 <= rows.end {
+            let (Some(xs), Some(yb), Some(xs2), Some(yb2)) = (
+                block::<R>(x, i * cx + k),
+                block::<W>(y, i * cy + j),
+                block::<R>(x, (i + 1) * cx + k),
+                block::<W>(y, (i + 1) * cy + j),
+            ) else {
+                break;
+            };
+            for r in 0..R {
+                for c in 0..W {
+                    s[r][c] = O::mul_add(xs[r], yb[c], s[r][c]);
+                    t[r][c] = O::mul_add(xs2[r], yb2[c], t[r][c]);
+                }
+            }
+            i += 2;
+        }
+        for r in 0..R {
+            for c in 0..W {
+                s[r][c] += t[r][c];
+            }
+        }
+    }
+    for i in i..rows.end {
         let (Some(xs), Some(yb)) = (block::<R>(x, i * cx + k), block::<W>(y, i * cy + j)) else {
             break;
         };
@@ -538,9 +602,10 @@ impl Gcn<'_> {
                     }
                     if d == 1 {
                         let dw = dw_i.first().copied().unwrap_or(0.0);
-                        if H > 0 {
-                            for (a, &r) in dwo_acc.iter_mut().zip(row.iter()) {
-                                *a = O::mul_add(dw, r, *a);
+                        if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
+                            // A compile-time length: the sums stay in registers.
+                            for k in 0..H {
+                                dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
                             }
                         } else {
                             axpy::<O>(dw, row, dwo);
@@ -556,10 +621,13 @@ impl Gcn<'_> {
                 } else {
                     dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
                 };
-                if H > 0 {
-                    for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db_acc.iter_mut()) {
-                        *p = g * leaky_slope(*p);
-                        *b += *p;
+                if let (Ok(p), Ok(g)) = (
+                    <&mut [f32; H]>::try_from(&mut *pre_i),
+                    <&[f32; H]>::try_from(dh_i),
+                ) {
+                    for k in 0..H {
+                        p[k] = g[k] * leaky_slope(p[k]);
+                        db_acc[k] += p[k];
                     }
                 } else {
                     for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
