@@ -4,18 +4,24 @@
 //! - `nr_step/heat/h16`, `nr_step/heat/h64`: heat on the 50×50 lattice (5 hot rows on top, 5
 //!   cold at the bottom), one-layer GCN with h = 16 and 64;
 //! - `nr_step/kuramoto/h10`: Kuramoto on the 25×25 lattice, GCN h = 10;
+//! - `nr_step/kuramoto/rgcn_h10`: the same with a residual GCN (the torch reference's RGCN);
+//! - `nr_step/hopf_kuramoto50/rgcn_h10`: Hopf–Kuramoto (c = 1, s1 = −1, s2 = 1) on the 50×50
+//!   lattice, RGCN h = 10;
 //! - `nr_step/kuramoto_ring64/h8`: Kuramoto on a 64-node ring, GCN h = 8 (the firmware's problem).
+//!
+//! Kernels: `NRG_KERNELS` (`reference`, `fast` — the default —, `avx512`, `avx2`, `baseline`).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nrg_core::builders::{lattice2d, ring};
-use nrg_core::energy::{Energy, Heat, HeatParams, Kuramoto};
+use nrg_core::energy::{Energy, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto};
 use nrg_core::graph::{Csr, Edge};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::{Adam, Optimizer};
+use nrg_host::simd::selected;
 
 /// CSR arrays in `Vec`s from undirected edges.
 struct Graph {
@@ -47,18 +53,20 @@ impl Graph {
     }
 }
 
-/// Benchmarks one NR step of a GCN with `hidden` units on `csr` under `energy`.
+/// Benchmarks one NR step of `config` on `csr` under `energy`.
 fn bench_step<E: Energy>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: &str,
     csr: Csr<'_>,
     energy: &mut E,
-    hidden: usize,
+    config: ModelConfig,
     lr: f32,
     latent: LatentInit,
 ) {
     let mut storage = vec![0.0f32; csr.n()];
-    let model = Gcn::new(&ModelConfig::gcn(hidden), csr, &mut storage).expect("model");
+    let model = Gcn::new(&config, csr, &mut storage)
+        .expect("model")
+        .with_kernels(selected());
     let l = *model.layout();
     let mut params = vec![0.0f32; l.param_len()];
     model
@@ -68,7 +76,7 @@ fn bench_step<E: Energy>(
     let mut w = vec![0.0f32; l.output_len()];
     let mut grad_w = vec![0.0f32; l.output_len()];
     let mut grad = vec![0.0f32; l.param_len()];
-    let mut adam = Adam::with_lr(lr);
+    let mut adam = Adam::with_lr(lr).with_kernels(selected());
     let mut state = vec![0.0f32; adam.state_len(l.param_len())];
     adam.reset(&mut state);
     c.bench_function(id, |b| {
@@ -103,7 +111,7 @@ fn nr_step(c: &mut Criterion) {
             &format!("heat/h{hidden}"),
             csr,
             &mut energy,
-            hidden,
+            ModelConfig::gcn(hidden),
             0.02,
             LatentInit::Normal,
         );
@@ -113,13 +121,36 @@ fn nr_step(c: &mut Criterion) {
     let lattice = Graph::new(625, lattice2d(25, 25, false));
     let csr = lattice.csr();
     let mut scratch = vec![0.0f32; 2 * csr.n()];
-    let mut energy = Kuramoto::new(csr, &mut scratch).unwrap();
+    let mut energy = Kuramoto::new(csr, &mut scratch)
+        .unwrap()
+        .with_kernels(selected());
+    for (id, config) in [
+        ("kuramoto/h10", ModelConfig::gcn(10)),
+        ("kuramoto/rgcn_h10", ModelConfig::rgcn(10)),
+    ] {
+        bench_step(
+            &mut group,
+            id,
+            csr,
+            &mut energy,
+            config,
+            0.01,
+            LatentInit::Phase,
+        );
+    }
+
+    // Hopf–Kuramoto (s2 = 1) on the 50×50 lattice, RGCN h = 10.
+    let csr = heat_graph.csr();
+    let mut scratch = vec![0.0f32; 3 * csr.n()];
+    let mut energy = HopfKuramoto::new(csr, HopfKuramotoParams::DISORDERED, &mut scratch)
+        .unwrap()
+        .with_kernels(selected());
     bench_step(
         &mut group,
-        "kuramoto/h10",
+        "hopf_kuramoto50/rgcn_h10",
         csr,
         &mut energy,
-        10,
+        ModelConfig::rgcn(10),
         0.01,
         LatentInit::Phase,
     );
@@ -128,13 +159,15 @@ fn nr_step(c: &mut Criterion) {
     let ring64 = Graph::new(64, ring(64));
     let csr = ring64.csr();
     let mut scratch = vec![0.0f32; 2 * csr.n()];
-    let mut energy = Kuramoto::new(csr, &mut scratch).unwrap();
+    let mut energy = Kuramoto::new(csr, &mut scratch)
+        .unwrap()
+        .with_kernels(selected());
     bench_step(
         &mut group,
         "kuramoto_ring64/h8",
         csr,
         &mut energy,
-        8,
+        ModelConfig::gcn(8),
         0.01,
         LatentInit::Phase,
     );

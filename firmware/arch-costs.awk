@@ -11,8 +11,8 @@
 BEGIN {
     ncore = split(cores, C, " ")
     nmath = split(maths, M, " ")
-    nk = split("energy_grad direct_step nr_step nr_forward nr_backward nr_adam", K, " ")
-    split("energy + grad|direct step|NR step|NR forward|NR backward|NR Adam", KN, "|")
+    nk = split("energy_grad direct_step nr_step nr_forward nr_backward nr_adam direct_step_fast nr_step_fast nr_forward_fast nr_backward_fast nr_adam_fast", K, " ")
+    split("energy + grad|direct step|NR step|NR forward|NR backward|NR Adam|direct step, fast|NR step, fast|NR forward, fast|NR backward, fast|NR Adam, fast", KN, "|")
     nn = split("16 32 64 128 256", N, " ")
     ng = split("ring lattice", G, " ")
     GN["ring"] = "ring"; GN["lattice"] = "open square lattice"
@@ -62,6 +62,10 @@ END {
     print "is the GCN forward pass (one layer, h = 8, renormalized propagation), energy + grad,"
     print "the backward pass and `Adam::step` on the 593 parameters (n = 64). *libm* and"
     print "*micromath* are the core's two sin/cos implementations (`nrg-core` feature `micromath`)."
+    print "Unmarked columns run the reference kernels (fixed order, bit-identical on every core);"
+    print "*fast* columns the fast set (`nrg_firmware::kernels::FAST`: the core's fast bodies, 2"
+    print "sparse products per NR step instead of 3, fused passes, `VSQRT` on FPU cores, the"
+    print "polynomial sin/cos of `nrg_core::fast`, so *libm* and *micromath* coincide there)."
     print ""
     print "| core | target, `-C target-cpu` | QEMU machine |"
     print "| --- | --- | --- |"

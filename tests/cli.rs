@@ -1131,3 +1131,32 @@ fn failing_runs_leave_no_output_behind() {
     assert_no_tmp(&dir);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `--kernels`: the reference and the fast set solve the same small problem to the same
+/// synchronized state (energy −360 on the 10×10 lattice, within 1e-3); an unknown set is a usage
+/// error naming the choices.
+#[test]
+fn kernels_option_selects_reference_or_fast() {
+    let dir = scratch("kernels");
+    for k in ["reference", "fast"] {
+        let args = [
+            "run",
+            "--problem",
+            "kuramoto",
+            "--graph",
+            "lattice2d:10x10",
+            "--method",
+            "gcn",
+            "--kernels",
+            k,
+            "--json",
+            "out.json",
+        ];
+        ok(&dir, &args);
+        let v = read_json(&dir.join("out.json"));
+        let e = num(&v, "/best_energy");
+        assert!((e + 360.0).abs() < 1e-3, "{k}: best energy {e}");
+    }
+    let err = fails(&dir, &["run", "--kernels", "nope"], 2);
+    assert!(err.contains("reference, fast"), "{err}");
+}

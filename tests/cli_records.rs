@@ -120,6 +120,8 @@ fn the_run_json_describes_itself() {
             "25",
             "--max-steps",
             "3000",
+            "--kernels",
+            "reference",
             "--stage2",
             "fresh",
         ],

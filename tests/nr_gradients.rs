@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use nr_common::*;
 use nrg_core::energy::{Energy, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams, Kuramoto};
+use nrg_core::fast::KernelSet;
 use nrg_core::graph::{Csr, Edge};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, Layout, MAX_LAYERS, ModelConfig, ModelKind};
@@ -73,7 +74,13 @@ fn ref_energy(which: usize, n: usize) -> RefEnergy {
 }
 
 /// The f32 energy of nrg-core matching `e`: value and `∂E/∂w`.
-fn core_value_and_grad(csr: Csr<'_>, e: &RefEnergy, w: &[f32], grad: &mut [f32]) -> f32 {
+fn core_value_and_grad(
+    csr: Csr<'_>,
+    e: &RefEnergy,
+    w: &[f32],
+    grad: &mut [f32],
+    kernels: KernelSet,
+) -> f32 {
     let mut scratch = vec![0.0f32; 3 * csr.n()];
     match e {
         RefEnergy::Heat {
@@ -95,6 +102,7 @@ fn core_value_and_grad(csr: Csr<'_>, e: &RefEnergy, w: &[f32], grad: &mut [f32])
         }
         RefEnergy::Kuramoto => Kuramoto::new(csr, &mut scratch)
             .unwrap()
+            .with_kernels(kernels)
             .value_and_grad(w, grad)
             .unwrap(),
         RefEnergy::HopfKuramoto { c, s1, s2 } => {
@@ -105,6 +113,7 @@ fn core_value_and_grad(csr: Csr<'_>, e: &RefEnergy, w: &[f32], grad: &mut [f32])
             };
             HopfKuramoto::new(csr, p, &mut scratch)
                 .unwrap()
+                .with_kernels(kernels)
                 .value_and_grad(w, grad)
                 .unwrap()
         }
@@ -207,10 +216,31 @@ fn check_case(
     seed: u64,
     tally: &mut Tally,
 ) -> Result<(), TestCaseError> {
+    // The reference kernels, then the fast set this CPU runs (same checks, same tolerances).
+    for kernels in [
+        KernelSet::Reference,
+        KernelSet::Fast(nrg_host::simd::detect()),
+    ] {
+        check_case_with(kernels, graph, config, energy, seed, tally)?;
+    }
+    Ok(())
+}
+
+/// [`check_case`] for one kernel set.
+fn check_case_with(
+    kernels: KernelSet,
+    graph: &VecGraph,
+    config: &ModelConfig,
+    energy: &RefEnergy,
+    seed: u64,
+    tally: &mut Tally,
+) -> Result<(), TestCaseError> {
     let csr = graph.csr();
     let (n, h, d, layers) = (graph.n, config.hidden, config.outputs, config.layers);
     let mut storage = vec![0.0f32; n];
-    let model = Gcn::new(config, csr, &mut storage).expect("model");
+    let model = Gcn::new(config, csr, &mut storage)
+        .expect("model")
+        .with_kernels(kernels);
     let l = *model.layout();
     check_layout(&l, n, h, d, layers);
     let reference = RefModel::new(graph, config);
@@ -250,7 +280,7 @@ fn check_case(
     model.forward(&params, &mut scratch, &mut w).unwrap();
     let mut grad_w = vec![0.0f32; l.output_len()];
     if d == 1 {
-        core_value_and_grad(csr, energy, &w, &mut grad_w);
+        core_value_and_grad(csr, energy, &w, &mut grad_w, kernels);
     } else {
         for (g, c) in grad_w.iter_mut().zip(&coeffs) {
             *g = *c as f32;
@@ -264,7 +294,8 @@ fn check_case(
     let g64 = widen(&grad_w);
 
     let label = format!(
-        "{:?}/{:?} L={layers} h={h} d={d} n={n} edges={} {} seed {seed}",
+        "{} {:?}/{:?} L={layers} h={h} d={d} n={n} edges={} {} seed {seed}",
+        kernels.name(),
         config.kind,
         config.propagation,
         graph.edges.len(),

@@ -15,6 +15,7 @@
 
 use core::fmt;
 
+use crate::fast::KernelSet;
 use crate::graph::Csr;
 use crate::math::sin_cos;
 
@@ -323,16 +324,33 @@ pub const KURAMOTO_SCRATCH_PER_NODE: usize = 2;
 pub struct Kuramoto<'a, 's> {
     graph: Csr<'a>,
     scratch: &'s mut [f32],
+    kernels: KernelSet,
 }
 
 /// Fills `cs[i]` with `[cos w_i, sin w_i]` and returns the filled pairs.
-fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32]) -> &'c [[f32; 2]] {
+fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32], kernels: KernelSet) -> &'c [[f32; 2]] {
     let (pairs, _) = cs.as_chunks_mut::<2>();
+    if let Some(k) = kernels.fast() {
+        return fill_cos_sin_fast(k, w, pairs);
+    }
     for (x, pair) in w.iter().zip(pairs.iter_mut()) {
         let (s, c) = sin_cos(*x);
         *pair = [c, s];
     }
     let filled = w.len().min(pairs.len());
+    &pairs[..filled]
+}
+
+/// [`fill_cos_sin`] with a fast kernel set (a frame of its own, off the Cortex-M0 reference
+/// run's stack).
+#[inline(never)]
+fn fill_cos_sin_fast<'c>(
+    k: &dyn crate::fast::Kernels,
+    w: &[f32],
+    pairs: &'c mut [[f32; 2]],
+) -> &'c [[f32; 2]] {
+    let filled = w.len().min(pairs.len());
+    k.sin_cos(&w[..filled], &mut pairs[..filled]);
     &pairs[..filled]
 }
 
@@ -385,7 +403,17 @@ impl<'a, 's> Kuramoto<'a, 's> {
     /// Binds the energy to `graph`; `scratch` needs [`KURAMOTO_SCRATCH_PER_NODE`]` · n` entries.
     pub fn new(graph: Csr<'a>, scratch: &'s mut [f32]) -> Result<Self, EnergyError> {
         let scratch = take_scratch(scratch, KURAMOTO_SCRATCH_PER_NODE * graph.n())?;
-        Ok(Kuramoto { graph, scratch })
+        Ok(Kuramoto {
+            graph,
+            scratch,
+            kernels: KernelSet::Reference,
+        })
+    }
+
+    /// The same energy computing its sines and cosines with `kernels` (a fast set uses a
+    /// vectorized polynomial, [`crate::fast::sin_cos`]).
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        Kuramoto { kernels, ..self }
     }
 
     /// The graph this energy lives on.
@@ -406,7 +434,7 @@ impl Energy for Kuramoto<'_, '_> {
 
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
-        let cs = fill_cos_sin(w, self.scratch);
+        let cs = fill_cos_sin(w, self.scratch, self.kernels);
         let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
         let mut k = 0usize;
@@ -422,7 +450,7 @@ impl Energy for Kuramoto<'_, '_> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
-        let cs = fill_cos_sin(w, self.scratch);
+        let cs = fill_cos_sin(w, self.scratch, self.kernels);
         let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
         let mut k = 0usize;
@@ -472,6 +500,7 @@ pub struct HopfKuramoto<'a, 's> {
     graph: Csr<'a>,
     params: HopfKuramotoParams,
     scratch: &'s mut [f32],
+    kernels: KernelSet,
 }
 
 impl<'a, 's> HopfKuramoto<'a, 's> {
@@ -490,7 +519,14 @@ impl<'a, 's> HopfKuramoto<'a, 's> {
             graph,
             params,
             scratch,
+            kernels: KernelSet::Reference,
         })
+    }
+
+    /// The same energy computing its sines and cosines with `kernels` (see
+    /// [`Kuramoto::with_kernels`]).
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        HopfKuramoto { kernels, ..self }
     }
 
     /// The graph this energy lives on.
@@ -513,7 +549,7 @@ impl Energy for HopfKuramoto<'_, '_> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         let (cs, _) = self.scratch.split_at_mut(2 * n);
-        let cs = fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, cs, self.kernels);
         let HopfKuramotoParams { c, s1, s2 } = self.params;
         let ent = Entries::new(&self.graph);
         let mut e = 0.0f32;
@@ -531,7 +567,7 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
         let (cs, g) = self.scratch.split_at_mut(2 * n);
-        let cs = fill_cos_sin(w, cs);
+        let cs = fill_cos_sin(w, cs, self.kernels);
         let HopfKuramotoParams { c, s1, s2 } = self.params;
         let cs1 = c * s1;
         // Pass 1: a_i, g_i = ∂E/∂a_i = c·s1 + 2 s2 a_i, and the own-row part of the gradient

@@ -15,6 +15,8 @@
 //!   operator and (crate-private) dense kernels, with a hand-written backward pass.
 //! - [`math`]: the sin/cos/sqrt the core uses (`libm`, or `micromath` with that feature).
 //! - [`gat`], [`gn`]: graph-attention and graph-network reparametrizations (one layer each).
+//! - [`fast`]: the fast kernel set ([`fast::Kernels`], [`fast::KernelSet`]) beside the
+//!   fixed-order reference kernels.
 //! - [`optim`]: the [`optim::Optimizer`] trait and Adam, SGD (momentum, Nesterov), RMSprop,
 //!   Adagrad over flat slices, as `torch.optim` computes them.
 //! - [`solve`]: the stage runner every solver shares (best iterate, stop rule, observer,
@@ -30,6 +32,7 @@
 
 pub mod builders;
 pub mod energy;
+pub mod fast;
 pub mod gat;
 pub mod gn;
 pub mod graph;

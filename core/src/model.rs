@@ -27,6 +27,7 @@ use core::ops::Range;
 
 use rand_core::Rng;
 
+use crate::fast::KernelSet;
 use crate::graph::Csr;
 use crate::init::{fill_normal, fill_uniform};
 use crate::kernels::{
@@ -34,6 +35,8 @@ use crate::kernels::{
     row_times_matrix_t, row_times_transposed, transpose,
 };
 use crate::propagate::{PropagationKind, Propagator};
+
+mod fast;
 
 /// Most GCN layers a model may have.
 pub const MAX_LAYERS: usize = 3;
@@ -345,6 +348,18 @@ pub struct Gcn<'a> {
     prop: Propagator<'a>,
 }
 
+/// A [`Gcn`] running a chosen kernel set ([`Gcn::with_kernels`]); with
+/// [`KernelSet::Reference`] exactly the [`Gcn`]. A wrapper rather than a field, so that the
+/// reference model keeps its size and stack frames (the 16 KB Cortex-M0 run has a few dozen
+/// bytes to spare).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelGcn<'a> {
+    /// The model.
+    pub gcn: Gcn<'a>,
+    /// The kernels forward and backward run.
+    pub kernels: KernelSet,
+}
+
 /// The scratch slice cut into its parts.
 struct Scratch<'s> {
     /// `pre_l` of every layer, `L · n · h` (overwritten by `∂E/∂pre_l` in backward).
@@ -398,6 +413,11 @@ impl<'a> Gcn<'a> {
         let prop = Propagator::new(graph, config.propagation, storage)
             .ok_or(ModelError::StorageTooShort { needed })?;
         Ok(Gcn { layout, prop })
+    }
+
+    /// This model running `kernels`.
+    pub fn with_kernels(self, kernels: KernelSet) -> KernelGcn<'a> {
+        KernelGcn { gcn: self, kernels }
     }
 
     /// The parameter layout.
@@ -552,6 +572,45 @@ impl<'a> Gcn<'a> {
 }
 
 impl Gcn<'_> {
+    /// [`Gcn::forward`] with the fast kernels `k`: the same checks, then `k`'s pass.
+    #[inline(never)]
+    fn forward_fast_checked(
+        &self,
+        k: &dyn crate::fast::Kernels,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("w", l.output_len(), w.len())?;
+        if !all_finite(params)
+            && let Some(index) = params.iter().position(|p| !p.is_finite())
+        {
+            return Err(ModelError::NonFinite { index });
+        }
+        k.gcn_forward(self, params, scratch, w);
+        Ok(())
+    }
+
+    /// [`Gcn::backward`] with the fast kernels `k`: the same checks, then `k`'s pass.
+    #[inline(never)]
+    fn backward_fast_checked(
+        &self,
+        k: &dyn crate::fast::Kernels,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("grad_w", l.output_len(), grad_w.len())?;
+        check_len("grad", l.param_len(), grad.len())?;
+        k.gcn_backward(self, params, scratch, grad_w, grad);
+        Ok(())
+    }
+
     /// Given `∂E/∂w` at the `w` of the last [`Gcn::forward`] (same `params`, same `scratch`),
     /// writes `∂E/∂params` into `grad` (one entry per parameter). Overwrites the scratch cache.
     #[inline(never)] // see `forward`
@@ -714,6 +773,112 @@ impl Gcn<'_> {
                 }
             }
         }
+    }
+}
+
+impl<'a> KernelGcn<'a> {
+    /// The parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.gcn.layout
+    }
+
+    /// The aggregation operator.
+    pub fn propagator(&self) -> &Propagator<'a> {
+        &self.gcn.prop
+    }
+
+    /// The same model running `kernels`.
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        KernelGcn { kernels, ..self }
+    }
+
+    /// [`Gcn::init_params`].
+    pub fn init_params<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        self.gcn.init_params(rng, params, latent)
+    }
+
+    /// [`Gcn::forward`] with this model's kernels.
+    pub fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        match self.kernels.fast() {
+            Some(k) => self.gcn.forward_fast_checked(k, params, scratch, w),
+            None => self.gcn.forward(params, scratch, w),
+        }
+    }
+
+    /// [`Gcn::backward`] with this model's kernels.
+    pub fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        match self.kernels.fast() {
+            Some(k) => self
+                .gcn
+                .backward_fast_checked(k, params, scratch, grad_w, grad),
+            None => self.gcn.backward(params, scratch, grad_w, grad),
+        }
+    }
+}
+
+impl crate::reparam::Reparametrization for KernelGcn<'_> {
+    fn param_len(&self) -> usize {
+        self.gcn.layout.param_len()
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.gcn.layout.scratch_len()
+    }
+
+    fn output_len(&self) -> usize {
+        self.gcn.layout.output_len()
+    }
+
+    fn init_params(
+        &self,
+        rng: &mut crate::init::Rand,
+        params: &mut [f32],
+        latent: LatentInit,
+    ) -> Result<(), ModelError> {
+        self.gcn.init_params(rng, params, latent)
+    }
+
+    fn forward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> Result<(), ModelError> {
+        KernelGcn::forward(self, params, scratch, w)
+    }
+
+    fn backward(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) -> Result<(), ModelError> {
+        KernelGcn::backward(self, params, scratch, grad_w, grad)
+    }
+
+    fn work(&self) -> usize {
+        crate::reparam::Reparametrization::work(&self.gcn)
+    }
+
+    fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
+        crate::reparam::Reparametrization::shapes(&self.gcn, visit)
     }
 }
 

@@ -85,6 +85,12 @@ impl<'a> Propagator<'a> {
         self.graph.n()
     }
 
+    /// `d_i^-1/2` per node (unused for identity).
+    #[inline(always)]
+    pub(crate) fn scales(&self) -> &'a [f32] {
+        self.scale
+    }
+
     /// Row `i` of one hop of the base operator: `out = Σ_j P_ij x_j` for row-major `x`
     /// (`n × out.len()`), summed as `P_ii x_i` then the neighbours in CSR order.
     /// Callers guarantee `i < n`.

@@ -6,11 +6,13 @@
 //!
 //! - [`board`]: the machine, exit codes, panic and HardFault handlers, the FPU check.
 //! - [`counter`]: instructions executed, from SysTick under QEMU's `-icount`.
+//! - [`kernels`]: the fast kernel set (`VSQRT` on hard-float targets).
 //! - [`meter`]: an observer that measures instructions per solver step, per stage.
 //! - [`problem`]: the `sync` problems, shared with the host parity test.
 #![no_std]
 
 pub mod board;
 pub mod counter;
+pub mod kernels;
 pub mod meter;
 pub mod problem;

@@ -18,6 +18,7 @@
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
 //! - [`memory`]: sizes checked against the available memory before allocating.
 //! - [`provenance`]: version, commit, machine and date recorded with every run.
+//! - [`simd`]: run-time choice of the core's kernel set (AVX-512 / AVX2 / baseline / reference).
 //! - [`cli`]: the command line.
 
 pub mod accuracy;
@@ -38,5 +39,6 @@ pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod simd;
 pub mod studies;
 pub mod sweep;

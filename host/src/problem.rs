@@ -215,12 +215,13 @@ impl Problem {
             }
             EnergyKind::Kuramoto => {
                 let mut scratch = vec![0.0; KURAMOTO_SCRATCH_PER_NODE * n];
-                let mut e = Kuramoto::new(csr, &mut scratch)?;
+                let mut e = Kuramoto::new(csr, &mut scratch)?.with_kernels(crate::simd::selected());
                 Ok(f(&mut e))
             }
             EnergyKind::HopfKuramoto(params) => {
                 let mut scratch = vec![0.0; HOPF_KURAMOTO_SCRATCH_PER_NODE * n];
-                let mut e = HopfKuramoto::new(csr, params, &mut scratch)?;
+                let mut e = HopfKuramoto::new(csr, params, &mut scratch)?
+                    .with_kernels(crate::simd::selected());
                 Ok(f(&mut e))
             }
         }

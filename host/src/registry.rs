@@ -101,7 +101,9 @@ fn gcn<'a>(
         layers: size.layers,
         outputs: 1,
     };
-    Ok(Box::new(Gcn::new(&config, graph, storage)?))
+    Ok(Box::new(
+        Gcn::new(&config, graph, storage)?.with_kernels(crate::simd::selected()),
+    ))
 }
 
 /// A one-block model accepts only `layers = 1`.
@@ -467,7 +469,7 @@ pub const OPTIMIZERS: &[OptimizerEntry] = &[
         name: "adam",
         aliases: &[],
         help: "Adam, β = (0.9, 0.999), ε = 1e-8, bias-corrected (torch.optim.Adam)",
-        build: |lr, _| Box::new(Adam::with_lr(lr)),
+        build: |lr, _| Box::new(Adam::with_lr(lr).with_kernels(crate::simd::selected())),
     },
     OptimizerEntry {
         name: "sgd",

@@ -208,7 +208,7 @@ impl Settings {
             stage2: format!("{:?}", self.stage2),
             max_seconds: self.max_seconds,
             threads: 1,
-            kernels: "reference".into(),
+            kernels: crate::simd::selected().name().to_string(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Adam (Kingma & Ba), bias-corrected, as `torch.optim.Adam` computes it.
 
 use super::{OptimError, Optimizer, check_grad, decay, non_negative, positive, state_buffers};
+use crate::fast::{AdamStep, KernelSet};
 use crate::math::sqrt;
 
 /// Adam: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
@@ -36,6 +37,33 @@ impl Adam {
             beta2,
             eps,
             steps: 0,
+        }
+    }
+
+    /// This optimizer running `kernels` (a fast set fuses the update into one SIMD loop).
+    /// A wrapper rather than a field, so that the reference `Adam` keeps its size and stack
+    /// frame (the 16 KB Cortex-M0 run has a few dozen bytes to spare).
+    pub const fn with_kernels(self, kernels: KernelSet) -> KernelAdam {
+        KernelAdam {
+            adam: self,
+            kernels,
+        }
+    }
+
+    /// The per-step constants of the next step (advances the step count).
+    fn next_constants(&mut self, lr_scale: f32) -> AdamKernel {
+        self.steps = self.steps.saturating_add(1);
+        let t = self.steps as f32;
+        let bc1 = 1.0 - libm::powf(self.beta1, t);
+        let bc2 = 1.0 - libm::powf(self.beta2, t);
+        AdamKernel {
+            b1: self.beta1,
+            b2: self.beta2,
+            c1: 1.0 - self.beta1,
+            c2: 1.0 - self.beta2,
+            step_size: self.lr * lr_scale / bc1,
+            inv_sqrt_bc2: 1.0 / sqrt(bc2),
+            eps: self.eps,
         }
     }
 
@@ -112,6 +140,73 @@ impl Optimizer for Adam {
         }
         Ok(())
     }
+}
+
+/// [`Adam`] running a chosen kernel set ([`Adam::with_kernels`]); the same state layout and
+/// hyper-parameters, and with [`KernelSet::Reference`] exactly [`Adam`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelAdam {
+    /// The optimizer.
+    pub adam: Adam,
+    /// The kernels a step runs.
+    pub kernels: KernelSet,
+}
+
+impl Optimizer for KernelAdam {
+    fn state_len(&self, n: usize) -> usize {
+        self.adam.state_len(n)
+    }
+
+    fn lr(&self) -> f32 {
+        self.adam.lr
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        self.adam.validate()
+    }
+
+    fn reset(&mut self, state: &mut [f32]) {
+        self.adam.reset(state);
+    }
+
+    fn step(
+        &mut self,
+        state: &mut [f32],
+        params: &mut [f32],
+        grad: &[f32],
+        lr_scale: f32,
+    ) -> Result<(), OptimError> {
+        let Some(fast) = self.kernels.fast() else {
+            return self.adam.step(state, params, grad, lr_scale);
+        };
+        check_grad(params.len(), grad.len())?;
+        let [m, v] = state_buffers::<2>(state, params.len())?;
+        let k = self.adam.next_constants(lr_scale);
+        fast_step(fast, &k, params, grad, m, v);
+        Ok(())
+    }
+}
+
+/// One step with a fast kernel set.
+fn fast_step(
+    fast: &dyn crate::fast::Kernels,
+    k: &AdamKernel,
+    params: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let c = AdamStep {
+        b1: k.b1,
+        b2: k.b2,
+        c1: k.c1,
+        c2: k.c2,
+        step_size: k.step_size,
+        inv_sqrt_bc2: k.inv_sqrt_bc2,
+        eps: k.eps,
+    };
+    let n = params.len().min(m.len()).min(v.len());
+    fast.adam(&c, &mut params[..n], grad, &mut m[..n], &mut v[..n]);
 }
 
 /// Block length of the Adam loop.

@@ -20,7 +20,7 @@ mod rmsprop;
 mod sgd;
 
 pub use adagrad::Adagrad;
-pub use adam::Adam;
+pub use adam::{Adam, KernelAdam};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 

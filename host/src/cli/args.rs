@@ -101,6 +101,11 @@ pub(super) struct CappedStudyArgs {
     pub(super) out: PathBuf,
 }
 
+/// A kernel set this CPU runs (see `nrg_host::simd::by_name`).
+fn kernel_set(s: &str) -> Result<String, String> {
+    crate::simd::by_name(s).map(|_| s.to_string())
+}
+
 fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -431,6 +436,11 @@ pub(super) struct SolverArgs {
     /// Wall-time cap per run, in seconds.
     #[arg(long, value_parser = positive_f32)]
     pub(super) max_seconds: Option<f32>,
+    /// Kernel set: `reference` (fixed order, bit-identical on every target) or `fast` (the best
+    /// SIMD set this CPU runs; also `avx512`, `avx2`, `baseline`, `portable`). Default: the
+    /// NRG_KERNELS environment variable, else fast.
+    #[arg(long, value_parser = kernel_set)]
+    pub(super) kernels: Option<String>,
     /// Shampoo: longest side of a preconditioned tile (longer sides are cut into pieces).
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
     pub(super) shampoo_block: u64,

@@ -168,6 +168,11 @@ impl ProblemArgs {
 impl SolverArgs {
     /// The user's changes to the seed defaults ([`Settings::resolve`] merges them).
     pub(super) fn settings(&self, energy: &EnergyKind) -> Settings {
+        if let Some(k) = &self.kernels
+            && let Err(e) = crate::simd::choose(k)
+        {
+            eprintln!("warning: --kernels: {e}");
+        }
         Settings::resolve(
             energy,
             &Overrides {

@@ -5,7 +5,9 @@
 //! - `energy_grad`: one Kuramoto energy + gradient evaluation;
 //! - `direct_step`: one direct-Adam iteration (energy + gradient, Adam update);
 //! - `nr_step`: one NR iteration (GCN forward, energy + gradient, backward, Adam update), and
-//!   its parts `nr_forward`, `nr_backward`, `nr_adam`.
+//!   its parts `nr_forward`, `nr_backward`, `nr_adam`;
+//! - each again with the fast kernels (`nrg_firmware::kernels::FAST`), suffixed `_fast`
+//!   (the unsuffixed figures are the reference kernels').
 //!
 //! Each figure is the mean of [`REPS`] consecutive calls after one warm-up call, printed as
 //! `COST <topology> <n> <kernel> <instructions>`. A size whose buffers do not fit the heap is
@@ -23,11 +25,13 @@ use embedded_alloc::LlffHeap;
 use nrg_core::energy::{Energy, KURAMOTO_SCRATCH_PER_NODE, Kuramoto};
 use nrg_core::graph::Csr;
 use nrg_core::init;
+use nrg_core::fast::KernelSet;
 use nrg_core::model::{Gcn, LatentInit, Layout};
 use nrg_core::optim::Optimizer;
 use nrg_core::propagate::propagator_storage_len;
 use nrg_firmware::board::{self, MACHINE, RAM_BYTES};
 use nrg_firmware::counter::Counter;
+use nrg_firmware::kernels::FAST;
 use nrg_firmware::problem::{self, DIRECT_ADAM, MODEL, NR_ADAM, Topology};
 
 use heap_csr::{HeapCsr, try_filled};
@@ -141,12 +145,34 @@ fn sweep(counter: &Counter, t: Topology) -> bool {
         }
     };
     let Ok(view) = graph.view() else { return false };
-    direct_kernels(counter, t, view).is_some() && nr_kernel(counter, t, view).is_some()
+    direct_kernels(counter, t, view, KernelSet::Reference, ["energy_grad", "direct_step"])
+        .is_some()
+        && nr_kernel(counter, t, view, KernelSet::Reference, NR_NAMES).is_some()
+        && direct_kernels(counter, t, view, FAST, ["energy_grad_fast", "direct_step_fast"])
+            .is_some()
+        && nr_kernel(counter, t, view, FAST, NR_FAST_NAMES).is_some()
 }
 
-/// `energy_grad` and `direct_step`; `None` on an unexpected error.
+/// Names of the NR figures: step, forward, backward, Adam.
+const NR_NAMES: [&str; 4] = ["nr_step", "nr_forward", "nr_backward", "nr_adam"];
+/// The same with the fast kernels.
+const NR_FAST_NAMES: [&str; 4] = [
+    "nr_step_fast",
+    "nr_forward_fast",
+    "nr_backward_fast",
+    "nr_adam_fast",
+];
+
+/// `energy_grad` and `direct_step` (named `names`) with `kernels`; `None` on an unexpected
+/// error.
 #[inline(never)]
-fn direct_kernels(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
+fn direct_kernels(
+    counter: &Counter,
+    t: Topology,
+    graph: Csr<'_>,
+    kernels: KernelSet,
+    names: [&str; 2],
+) -> Option<()> {
     let n = t.nodes();
     // Energy scratch, phases, gradient, Adam's two moments.
     let len = KURAMOTO_SCRATCH_PER_NODE * n + 4 * n;
@@ -159,27 +185,33 @@ fn direct_kernels(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> 
     let (grad, rest) = rest.split_at_mut(n);
     let state = rest;
     init::phase_state(&mut init::rng(1), w);
-    let mut energy = Kuramoto::new(graph, scratch).ok()?;
+    let mut energy = Kuramoto::new(graph, scratch).ok()?.with_kernels(kernels);
     let mut ok = true;
     cost(
         t,
-        "energy_grad",
+        names[0],
         measure(counter, || ok &= energy.value_and_grad(w, grad).is_ok()),
     );
-    let mut adam = DIRECT_ADAM;
+    let mut adam = DIRECT_ADAM.with_kernels(kernels);
     adam.reset(state);
     let step = measure(counter, || {
         ok &= energy.value_and_grad(w, grad).is_ok();
         ok &= adam.step(state, w, grad, 1.0).is_ok();
     });
-    cost(t, "direct_step", step);
+    cost(t, names[1], step);
     ok.then_some(())
 }
 
-/// `nr_step` and its parts (`nr_forward`, `nr_backward`, `nr_adam`); `None` on an unexpected
-/// error.
+/// `nr_step` and its parts (`nr_forward`, `nr_backward`, `nr_adam`), named `names`, with
+/// `kernels`; `None` on an unexpected error.
 #[inline(never)]
-fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
+fn nr_kernel(
+    counter: &Counter,
+    t: Topology,
+    graph: Csr<'_>,
+    kernels: KernelSet,
+    names: [&str; 4],
+) -> Option<()> {
     let n = t.nodes();
     let layout = Layout::new(n, &MODEL).ok()?;
     let (np, ns) = (layout.param_len(), layout.scratch_len());
@@ -198,12 +230,12 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
     let (params, rest) = rest.split_at_mut(np);
     let (grad_p, rest) = rest.split_at_mut(np);
     let (state, model_scratch) = rest.split_at_mut(2 * np);
-    let model = Gcn::new(&MODEL, graph, storage).ok()?;
+    let model = Gcn::new(&MODEL, graph, storage).ok()?.with_kernels(kernels);
     model
         .init_params(&mut init::rng(1), params, LatentInit::Phase)
         .ok()?;
-    let mut energy = Kuramoto::new(graph, scratch).ok()?;
-    let mut adam = NR_ADAM;
+    let mut energy = Kuramoto::new(graph, scratch).ok()?.with_kernels(kernels);
+    let mut adam = NR_ADAM.with_kernels(kernels);
     adam.reset(state);
     let mut ok = true;
     let step = measure(counter, || {
@@ -214,11 +246,11 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
             .is_ok();
         ok &= adam.step(state, params, grad_p, 1.0).is_ok();
     });
-    cost(t, "nr_step", step);
+    cost(t, names[0], step);
     let forward = measure(counter, || {
         ok &= model.forward(params, model_scratch, w).is_ok()
     });
-    cost(t, "nr_forward", forward);
+    cost(t, names[1], forward);
     // Backward reads the cache its forward pass leaves, so it is timed with one.
     let forward_backward = measure(counter, || {
         ok &= model.forward(params, model_scratch, w).is_ok();
@@ -226,10 +258,10 @@ fn nr_kernel(counter: &Counter, t: Topology, graph: Csr<'_>) -> Option<()> {
             .backward(params, model_scratch, grad_w, grad_p)
             .is_ok();
     });
-    cost(t, "nr_backward", forward_backward.saturating_sub(forward));
+    cost(t, names[2], forward_backward.saturating_sub(forward));
     cost(
         t,
-        "nr_adam",
+        names[3],
         measure(counter, || {
             ok &= adam.step(state, params, grad_p, 1.0).is_ok()
         }),

@@ -1,0 +1,325 @@
+//! The fast kernel set: the same computations as the reference kernels, in fewer passes and in
+//! an order shaped for SIMD units and FPUs rather than fixed for bit-identity.
+//!
+//! Two kernel sets exist (see [`KernelSet`]):
+//!
+//! - **reference** (the default): the fixed-order kernels of [`crate::kernels`],
+//!   [`crate::propagate`] and the optimizers, bit-identical on every target; the host↔firmware
+//!   parity tests run them.
+//! - **fast**: a [`Kernels`] implementation. The bodies below are `#[inline(always)]` portable
+//!   loops (fixed-width chunks, several independent accumulators) with no `unsafe`; [`Portable`]
+//!   runs them as compiled for the target (Cortex-M), and a host wraps the very same bodies in
+//!   `#[target_feature]` functions to get AVX-512 / AVX2 code from one binary (`nrg_host::simd`).
+//!
+//! What the fast set changes, algorithmically: the GCN backward pass uses `∂Θ = H_inᵀ (P ∂pre)`
+//! (`P` is symmetric) instead of `(P H_in)ᵀ ∂pre`, so a step does 2 sparse products instead of 3;
+//! the readout's backward, the activation's derivative and the bias gradient are one pass;
+//! dense products are register-blocked 2 rows × up to 64 columns; Adam is one fused loop whose
+//! square root the implementation supplies (a vector `sqrtps` on x86 through std, `VSQRT` on a
+//! Cortex-M FPU through the firmware), and so is the multiply-add (fused with FMA); sin/cos is a branch-free polynomial ([`sin_cos`]).
+//! Results differ from the reference by rounding only (tests state the tolerance).
+
+use core::fmt;
+
+use crate::model::Gcn;
+
+/// A fast kernel set: what differs between targets (instruction set, square root).
+///
+/// Implementations call the `#[inline(always)]` bodies of this module ([`gcn_forward`],
+/// [`gcn_backward`], [`adam`], [`sin_cos_slice`]); they are chosen once and shared by reference.
+pub trait Kernels: Sync + fmt::Debug {
+    /// A short name (`portable`, `avx512`, `avx2`, `sse2`, …).
+    fn name(&self) -> &'static str;
+
+    /// The GCN forward pass ([`gcn_forward`]); arguments already checked by [`Gcn::forward`].
+    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]);
+
+    /// The GCN backward pass ([`gcn_backward`]); arguments already checked by
+    /// [`Gcn::backward`].
+    fn gcn_backward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    );
+
+    /// One Adam update over equal-length slices ([`adam`]).
+    fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]);
+
+    /// `cs[i] = [cos w_i, sin w_i]` ([`sin_cos_slice`]).
+    fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]);
+}
+
+/// Which kernels a model, an energy or an optimizer runs.
+#[derive(Clone, Copy, Default)]
+pub enum KernelSet {
+    /// The fixed-order reference kernels (bit-identical across targets).
+    #[default]
+    Reference,
+    /// A fast kernel set.
+    Fast(&'static dyn Kernels),
+}
+
+impl KernelSet {
+    /// The fast kernels as compiled for the target, without run-time dispatch.
+    pub const PORTABLE: KernelSet = KernelSet::Fast(&Portable);
+
+    /// `reference`, or the fast set's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            KernelSet::Reference => "reference",
+            KernelSet::Fast(k) => k.name(),
+        }
+    }
+
+    /// The fast set, if this is one.
+    #[inline]
+    pub fn fast(&self) -> Option<&'static dyn Kernels> {
+        match *self {
+            KernelSet::Reference => None,
+            KernelSet::Fast(k) => Some(k),
+        }
+    }
+}
+
+impl fmt::Debug for KernelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for KernelSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for KernelSet {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=str}", self.name())
+    }
+}
+
+/// The fast bodies compiled for the target with `libm`'s square root: the fast set of a
+/// microcontroller without a hardware square root, and the oracle-free fallback elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Portable;
+
+impl Kernels for Portable {
+    fn name(&self) -> &'static str {
+        "portable"
+    }
+    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+        gcn_forward::<PortableOps>(gcn, params, scratch, w);
+    }
+    fn gcn_backward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        gcn_backward::<PortableOps>(gcn, params, scratch, grad_w, grad);
+    }
+    fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        adam::<PortableOps>(c, p, g, m, v);
+    }
+    fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
+        sin_cos_slice(w, cs);
+    }
+}
+
+/// The arithmetic a fast set is compiled with: a multiply-add, a square root and the width of
+/// the dense micro-kernels. Implementations are zero-sized and `#[inline(always)]`.
+pub trait Ops {
+    /// Widest column block of the dense micro-kernels (2 rows × `WIDTH` partial sums stay in
+    /// registers): 64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 for a Cortex-M FPU.
+    const WIDTH: usize;
+    /// `a · b + c`, fused (one rounding) where the target has FMA, else a multiply then an add.
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+    /// Correctly rounded `√x`.
+    fn sqrt(x: f32) -> f32;
+}
+
+/// [`Portable`]'s arithmetic: unfused multiply-add, `libm`'s square root, blocks of 8 columns on
+/// a microcontroller (2 × 8 partial sums fit the 32 single-precision registers of an FPv4/FPv5
+/// FPU), 16 elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct PortableOps;
+
+impl Ops for PortableOps {
+    const WIDTH: usize = if cfg!(target_os = "none") { 8 } else { 16 };
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        crate::math::sqrt(x)
+    }
+}
+
+/// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths).
+/// `O` supplies the multiply-add and the micro-kernels' width. Common widths (8 when
+/// `O::WIDTH ≥ 8`, and on hosts 10, 16, 32, 64) get a body compiled for that width, whose row
+/// loops are fully unrolled.
+#[inline(always)]
+pub fn gcn_forward<O: Ops>(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+    match gcn.layout().hidden() {
+        8 if O::WIDTH >= 8 => gcn.forward_fast::<O, 8>(params, scratch, w),
+        10 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 10>(params, scratch, w),
+        16 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 16>(params, scratch, w),
+        32 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 32>(params, scratch, w),
+        64 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 64>(params, scratch, w),
+        _ => gcn.forward_fast::<O, 0>(params, scratch, w),
+    }
+}
+
+/// The GCN backward pass, fast body (see [`Gcn::backward`]; the caller has checked the
+/// lengths). `O` as for [`gcn_forward`].
+#[inline(always)]
+pub fn gcn_backward<O: Ops>(
+    gcn: &Gcn<'_>,
+    params: &[f32],
+    scratch: &mut [f32],
+    grad_w: &[f32],
+    grad: &mut [f32],
+) {
+    match gcn.layout().hidden() {
+        8 if O::WIDTH >= 8 => gcn.backward_fast::<O, 8>(params, scratch, grad_w, grad),
+        10 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 10>(params, scratch, grad_w, grad)
+        }
+        16 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 16>(params, scratch, grad_w, grad)
+        }
+        32 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 32>(params, scratch, grad_w, grad)
+        }
+        64 if !cfg!(target_os = "none") => {
+            gcn.backward_fast::<O, 64>(params, scratch, grad_w, grad)
+        }
+        _ => gcn.backward_fast::<O, 0>(params, scratch, grad_w, grad),
+    }
+}
+
+/// Adam's per-step constants (see [`crate::optim::Adam`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    /// β1.
+    pub b1: f32,
+    /// β2.
+    pub b2: f32,
+    /// 1 − β1.
+    pub c1: f32,
+    /// 1 − β2.
+    pub c2: f32,
+    /// `lr · lr_scale / (1 − β1ᵗ)`.
+    pub step_size: f32,
+    /// `1 / √(1 − β2ᵗ)`.
+    pub inv_sqrt_bc2: f32,
+    /// ε.
+    pub eps: f32,
+}
+
+/// Adam elements per block (one AVX-512 register, two AVX registers).
+const ADAM_LANES: usize = 16;
+
+/// One Adam update, fused: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
+/// `p −= s · m / (√v / √bc2 + ε)`, in blocks of 16 so that every operation, the square root
+/// included (`sqrt` inlines to a vector instruction where the target has one), is a SIMD op.
+/// The per-element arithmetic is the reference's, in the same order (no fused multiply-add),
+/// with `O`'s square root.
+#[inline(always)]
+pub fn adam<O: Ops>(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    let one = |p: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
+        *m = c.b1 * *m + c.c1 * g;
+        *v = c.b2 * *v + c.c2 * g * g;
+        *p -= c.step_size * *m / (O::sqrt(*v) * c.inv_sqrt_bc2 + c.eps);
+    };
+    let (pb, pt) = p.as_chunks_mut::<ADAM_LANES>();
+    let (gb, gt) = g.as_chunks::<ADAM_LANES>();
+    let (mb, mt) = m.as_chunks_mut::<ADAM_LANES>();
+    let (vb, vt) = v.as_chunks_mut::<ADAM_LANES>();
+    for (((p, g), m), v) in pb.iter_mut().zip(gb).zip(mb).zip(vb) {
+        for l in 0..ADAM_LANES {
+            one(&mut p[l], g[l], &mut m[l], &mut v[l]);
+        }
+    }
+    for (((p, &g), m), v) in pt.iter_mut().zip(gt).zip(mt).zip(vt) {
+        one(p, g, m, v);
+    }
+}
+
+/// Largest `|x|` [`sin_cos`] reduces accurately; [`sin_cos_slice`] hands a slice holding a
+/// larger (or non-finite) value to [`crate::math::sin_cos`] instead.
+pub const SIN_COS_RANGE: f32 = 8192.0;
+
+/// Maximum absolute error of [`sin_cos`] against the exact values for `|x| ≤ SIN_COS_RANGE`
+/// (`tests/fast_kernels.rs` checks it against f64 on a dense sweep).
+pub const SIN_COS_MAX_ERROR: f32 = 2e-7;
+
+/// `(sin x, cos x)` for `|x| ≤ SIN_COS_RANGE`, branch-free (vectorizes): `x = q·π/2 + r` with a
+/// three-part Cody–Waite `π/2`, then minimax polynomials (Cephes `sinf`/`cosf`) on
+/// `|r| ≤ π/4` and a quadrant swap. Absolute error ≤ [`SIN_COS_MAX_ERROR`].
+#[inline(always)]
+pub fn sin_cos(x: f32) -> (f32, f32) {
+    const FRAC_2_PI: f32 = core::f32::consts::FRAC_2_PI;
+    // 1.5·2²³: adding it rounds to an integer, held in the low mantissa bits.
+    const MAGIC: f32 = 12_582_912.0;
+    const P1: f32 = 1.570_312_5; // exact in 9 bits: q·P1 exact for |q| < 2¹⁵
+    const P2: f32 = 4.837_513e-4;
+    const P3: f32 = 7.549_79e-8;
+    let t = x * FRAC_2_PI + MAGIC;
+    let quadrant = t.to_bits();
+    let q = t - MAGIC;
+    let r = ((x - q * P1) - q * P2) - q * P3;
+    let z = r * r;
+    let s = r + r * z * (-1.666_665_5e-1 + z * (8.332_161e-3 + z * -1.951_529_6e-4));
+    let c = 1.0 - 0.5 * z + z * z * (4.166_664_6e-2 + z * (-1.388_731_6e-3 + z * 2.443_315_7e-5));
+    // Quadrant q mod 4: sin x = (s, c, −s, −c)[q], cos x = (c, −s, −c, s)[q].
+    let swap = quadrant & 1 != 0;
+    let (sv, cv) = if swap { (c, s) } else { (s, c) };
+    let sin_sign = (quadrant & 2) << 30;
+    let cos_sign = (quadrant.wrapping_add(1) & 2) << 30;
+    (
+        f32::from_bits(sv.to_bits() ^ sin_sign),
+        f32::from_bits(cv.to_bits() ^ cos_sign),
+    )
+}
+
+/// `cs[i] = [cos w_i, sin w_i]` by [`sin_cos`] in blocks of 16 (one pass finds the largest
+/// `|w_i|` first: beyond [`SIN_COS_RANGE`], or NaN, the slice goes to [`crate::math::sin_cos`]).
+#[inline(always)]
+pub fn sin_cos_slice(w: &[f32], cs: &mut [[f32; 2]]) {
+    let n = w.len().min(cs.len());
+    let (w, cs) = (&w[..n], &mut cs[..n]);
+    let mut big = 0u32;
+    for &x in w {
+        big |= u32::from(x.abs() > SIN_COS_RANGE || x.is_nan());
+    }
+    if big != 0 {
+        for (&x, o) in w.iter().zip(cs.iter_mut()) {
+            let (s, c) = crate::math::sin_cos(x);
+            *o = [c, s];
+        }
+        return;
+    }
+    const L: usize = 16;
+    let (wb, wt) = w.as_chunks::<L>();
+    let (cb, ct) = cs.as_chunks_mut::<L>();
+    for (ws, os) in wb.iter().zip(cb) {
+        for (&x, o) in ws.iter().zip(os.iter_mut()) {
+            let (s, c) = sin_cos(x);
+            *o = [c, s];
+        }
+    }
+    for (&x, o) in wt.iter().zip(ct) {
+        let (s, c) = sin_cos(x);
+        *o = [c, s];
+    }
+}

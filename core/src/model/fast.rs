@@ -1,0 +1,735 @@
+//! Fast bodies of the GCN forward and backward passes (see [`crate::fast`]).
+//!
+//! Everything here is `#[inline(always)]`, so a host's `#[target_feature]` wrapper compiles the
+//! whole pass for its instruction set. [`Ops`] supplies the multiply-add (fused where the
+//! target has FMA), the square root and `Ops::WIDTH`, the widest column block of the dense
+//! micro-kernels (64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 on a Cortex-M FPU): two rows ×
+//! `WIDTH` columns of partial sums stay in registers.
+//!
+//! Backward uses `∂Θ = H_inᵀ (P ∂pre)` — `P` is symmetric — so a step runs `P` twice (once per
+//! direction), not three times; the readout's gradient, `∂H_L` and the activation's derivative
+//! are one pass over the rows.
+
+use super::{Gcn, ModelKind, Scratch, leaky, leaky_slope};
+use crate::fast::Ops;
+use crate::kernels::{block, block_mut, column_blocks, row_times_matrix_t, transpose};
+use crate::propagate::{PropagationKind, Propagator};
+
+/// Runs `body` over column blocks of `0..n` of at most `mw` columns (see `column_blocks!`).
+/// `overlap` (for bodies that only write their block) covers a tail of fewer than 4 columns
+/// by one block of 4 ending at `n`; `exact` (for bodies that accumulate) by single columns.
+macro_rules! by_width {
+    ($mw:expr, $mode:ident; $n:expr, |$j:ident, $w:ident| $body:expr) => {{
+        if $mw >= 64 {
+            column_blocks!([64, 32, 16, 8, 4], $mode; $n, |$j, $w| $body)
+        } else if $mw >= 32 {
+            column_blocks!([32, 16, 8, 4], $mode; $n, |$j, $w| $body)
+        } else if $mw >= 16 {
+            column_blocks!([16, 8, 4], $mode; $n, |$j, $w| $body)
+        } else if $mw >= 8 {
+            column_blocks!([8, 4], $mode; $n, |$j, $w| $body)
+        } else {
+            column_blocks!([4], $mode; $n, |$j, $w| $body)
+        }
+    }};
+}
+
+/// `y += a · x` in blocks of 16 and 8 taken as whole arrays (so that rows of 8, 10, 16 … use
+/// whole SIMD registers rather than a scalar epilogue), then singles.
+#[inline(always)]
+fn axpy<O: Ops>(a: f32, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &mut y[..n]);
+    let (xb, xt) = x.as_chunks::<16>();
+    let (yb, yt) = y.as_chunks_mut::<16>();
+    for (xs, ys) in xb.iter().zip(yb) {
+        *ys = axpy_block::<O, 16>(a, xs, ys);
+    }
+    let (x8, xt) = xt.as_chunks::<8>();
+    let (y8, yt) = yt.as_chunks_mut::<8>();
+    for (xs, ys) in x8.iter().zip(y8) {
+        *ys = axpy_block::<O, 8>(a, xs, ys);
+    }
+    for (yv, &xv) in yt.iter_mut().zip(xt) {
+        *yv = O::mul_add(a, xv, *yv);
+    }
+}
+
+/// `y + a · x` for one block, by value.
+#[inline(always)]
+fn axpy_block<O: Ops, const W: usize>(a: f32, x: &[f32; W], y: &[f32; W]) -> [f32; W] {
+    let (xv, mut yv) = (*x, *y);
+    for l in 0..W {
+        yv[l] = O::mul_add(a, xv[l], yv[l]);
+    }
+    yv
+}
+
+/// `y = a · x`.
+#[inline(always)]
+fn scale(a: f32, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &mut y[..n]);
+    for (yv, &xv) in y.iter_mut().zip(x) {
+        *yv = a * xv;
+    }
+}
+
+/// `Σ x_k y_k` with eight independent partial sums.
+#[inline(always)]
+fn dot<O: Ops>(x: &[f32], y: &[f32]) -> f32 {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut acc = [0.0f32; 8];
+    let (xb, xt) = x.as_chunks::<8>();
+    let (yb, yt) = y.as_chunks::<8>();
+    for (xs, ys) in xb.iter().zip(yb) {
+        for l in 0..8 {
+            acc[l] = O::mul_add(xs[l], ys[l], acc[l]);
+        }
+    }
+    let mut tail = 0.0f32;
+    for (&a, &b) in xt.iter().zip(yt) {
+        tail = O::mul_add(a, b, tail);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Columns `j .. j + W` of row `i` of one hop: `diag · x_i + Σ_nb (s_i A_i,nb s_nb) x_nb`,
+/// the partial sums in registers (two sets, for neighbours taken alternately, so that two
+/// multiply-add chains run side by side).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gather_block<O: Ops, const W: usize>(
+    x: &[f32],
+    c: usize,
+    i: usize,
+    j: usize,
+    (diag, si, s): (f32, f32, &[f32]),
+    (cols, ws): (&[u32], &[f32]),
+    out: &mut [f32],
+) {
+    let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
+    if let Some(xb) = block::<W>(x, i * c + j) {
+        for l in 0..W {
+            a0[l] = diag * xb[l];
+        }
+    }
+    let one = |acc: &mut [f32; W], nb: u32, a: f32| {
+        let nb = nb as usize;
+        let coef = si * a * s.get(nb).copied().unwrap_or(0.0);
+        if let Some(xb) = block::<W>(x, nb * c + j) {
+            for l in 0..W {
+                acc[l] = O::mul_add(coef, xb[l], acc[l]);
+            }
+        }
+    };
+    let (cp, ct) = cols.as_chunks::<2>();
+    let (wp, wt) = ws.as_chunks::<2>();
+    for (nb, a) in cp.iter().zip(wp) {
+        one(&mut a0, nb[0], a[0]);
+        one(&mut a1, nb[1], a[1]);
+    }
+    for (&nb, &a) in ct.iter().zip(wt) {
+        one(&mut a0, nb, a);
+    }
+    if let Some(o) = block_mut::<W>(out, j) {
+        for l in 0..W {
+            o[l] = a0[l] + a1[l];
+        }
+    }
+}
+
+/// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
+/// [`gather_block`].
+#[inline(always)]
+fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
+    if c == 0 {
+        return;
+    }
+    let n = p.n();
+    let kind = p.kind();
+    if kind == PropagationKind::Identity {
+        let m = (n * c).min(x.len()).min(y.len());
+        y[..m].copy_from_slice(&x[..m]);
+        return;
+    }
+    let renormalized = matches!(
+        kind,
+        PropagationKind::Renormalized | PropagationKind::RenormalizedSquared
+    );
+    let s = p.scales();
+    let graph = p.graph();
+    for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(n) {
+        let si = s.get(i).copied().unwrap_or(0.0);
+        let diag = if renormalized { si * si } else { 0.0 };
+        let row = graph.row(i);
+        by_width!(O::WIDTH, overlap; c, |j, W| gather_block::<O, W>(x, c, i, j, (diag, si, s), row, yrow));
+    }
+}
+
+/// `dst = src` in blocks of 16 (vector moves, no `memcpy` call for a short row).
+#[inline(always)]
+fn copy_row(src: &[f32], dst: &mut [f32]) {
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    let (sb, st) = src.as_chunks::<16>();
+    let (db, dt) = dst.as_chunks_mut::<16>();
+    for (s, d) in sb.iter().zip(db) {
+        *d = *s;
+    }
+    for (s, d) in st.iter().zip(dt) {
+        *d = *s;
+    }
+}
+
+/// `y = P x` (two hops through `tmp` for the squared kinds).
+#[inline(always)]
+fn propagate<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
+    if p.kind().two_hop() {
+        hop::<O>(p, x, tmp, c);
+        hop::<O>(p, tmp, y, c);
+    } else {
+        hop::<O>(p, x, y, c);
+    }
+}
+
+/// Columns `j .. j + W` of `o0 = x0 · M`, `o1 = x1 · M` (`M` row-major, `cols` columns): the
+/// `2 W` partial sums in registers, each row of `M` loaded once for both.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn mm2_block<O: Ops, const W: usize>(
+    x0: &[f32],
+    x1: &[f32],
+    m: &[f32],
+    cols: usize,
+    j: usize,
+    o0: &mut [f32],
+    o1: &mut [f32],
+) {
+    // Rows cut to `cols` (a constant when the caller's width is): the loop then unrolls.
+    let (Some(x0), Some(x1)) = (x0.get(..cols), x1.get(..cols)) else {
+        return;
+    };
+    let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
+    if 4 * W <= O::WIDTH {
+        // A narrow block (e.g. h = 16 on AVX-512): two rows alone are two multiply-add chains,
+        // bound by latency; even and odd `k` go to separate sums, added at the end.
+        let (mut b0, mut b1) = ([0.0f32; W], [0.0f32; W]);
+        let (xp0, xt0) = x0.as_chunks::<2>();
+        let (xp1, xt1) = x1.as_chunks::<2>();
+        for (k, (u, v)) in xp0.iter().zip(xp1).enumerate() {
+            let (Some(ma), Some(mb)) = (
+                block::<W>(m, 2 * k * cols + j),
+                block::<W>(m, (2 * k + 1) * cols + j),
+            ) else {
+                break;
+            };
+            for c in 0..W {
+                a0[c] = O::mul_add(u[0], ma[c], a0[c]);
+                a1[c] = O::mul_add(v[0], ma[c], a1[c]);
+                b0[c] = O::mul_add(u[1], mb[c], b0[c]);
+                b1[c] = O::mul_add(v[1], mb[c], b1[c]);
+            }
+        }
+        if let (Some(&u), Some(&v), Some(ma)) = (
+            xt0.first(),
+            xt1.first(),
+            block::<W>(m, 2 * xp0.len() * cols + j),
+        ) {
+            for c in 0..W {
+                a0[c] = O::mul_add(u, ma[c], a0[c]);
+                a1[c] = O::mul_add(v, ma[c], a1[c]);
+            }
+        }
+        for c in 0..W {
+            a0[c] += b0[c];
+            a1[c] += b1[c];
+        }
+    } else {
+        for (k, (&u, &v)) in x0.iter().zip(x1).enumerate() {
+            let Some(mb) = block::<W>(m, k * cols + j) else {
+                break;
+            };
+            for c in 0..W {
+                a0[c] = O::mul_add(u, mb[c], a0[c]);
+                a1[c] = O::mul_add(v, mb[c], a1[c]);
+            }
+        }
+    }
+    if let Some(o) = block_mut::<W>(o0, j) {
+        *o = a0;
+    }
+    if let Some(o) = block_mut::<W>(o1, j) {
+        *o = a1;
+    }
+}
+
+/// Columns `j .. j + W` of `o = x · M`.
+#[inline(always)]
+fn mm1_block<O: Ops, const W: usize>(x: &[f32], m: &[f32], cols: usize, j: usize, o: &mut [f32]) {
+    let Some(x) = x.get(..cols) else {
+        return;
+    };
+    let mut a = [0.0f32; W];
+    for (k, &u) in x.iter().enumerate() {
+        let Some(mb) = block::<W>(m, k * cols + j) else {
+            break;
+        };
+        for c in 0..W {
+            a[c] = O::mul_add(u, mb[c], a[c]);
+        }
+    }
+    if let Some(o) = block_mut::<W>(o, j) {
+        *o = a;
+    }
+}
+
+/// `o0 = x0 · M`, `o1 = x1 · M` for a square `M` (`cols × cols`).
+#[inline(always)]
+fn rows2<O: Ops>(x0: &[f32], x1: &[f32], m: &[f32], cols: usize, o0: &mut [f32], o1: &mut [f32]) {
+    by_width!(O::WIDTH, overlap; cols, |j, W| mm2_block::<O, W>(x0, x1, m, cols, j, o0, o1));
+}
+
+/// `o = x · M`.
+#[inline(always)]
+fn rows1<O: Ops>(x: &[f32], m: &[f32], cols: usize, o: &mut [f32]) {
+    by_width!(O::WIDTH, overlap; cols, |j, W| mm1_block::<O, W>(x, m, cols, j, o));
+}
+
+/// The one or two rows of `rows` (row-major, `cols` wide) replaced by themselves times `M`,
+/// through the temporaries `t0`, `t1`.
+#[inline(always)]
+fn product_in_place<O: Ops>(
+    rows: &mut [f32],
+    m: &[f32],
+    cols: usize,
+    t0: &mut [f32],
+    t1: &mut [f32],
+) {
+    if rows.len() >= 2 * cols {
+        let (p0, rest) = rows.split_at_mut(cols);
+        let p1 = &mut rest[..cols];
+        copy_row(p0, t0);
+        copy_row(p1, t1);
+        rows2::<O>(t0, t1, m, cols, p0, p1);
+    } else if rows.len() >= cols {
+        let p0 = &mut rows[..cols];
+        copy_row(p0, t0);
+        rows1::<O>(t0, m, cols, p0);
+    }
+}
+
+/// The residual term of `∂H_in` (`∂H_out`, which on the last layer is `dw W_oᵀ`, formed on
+/// the fly), or nothing for a plain GCN.
+struct Residual<'a> {
+    on: bool,
+    last: bool,
+    grad_w: &'a [f32],
+    wo: &'a [f32],
+    d: usize,
+    h: usize,
+    dh_out: &'a [f32],
+}
+
+impl Residual<'_> {
+    /// `dest += ∂H_out,i` (`tmp`: a row temporary).
+    #[inline(always)]
+    fn add(&self, i: usize, dest: &mut [f32], tmp: &mut [f32]) {
+        if !self.on {
+            return;
+        }
+        let (d, h) = (self.d, self.h);
+        let dh: &[f32] = if self.last {
+            readout_t(
+                self.grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]),
+                self.wo,
+                d,
+                tmp,
+            );
+            &*tmp
+        } else {
+            self.dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
+        };
+        for (g, &v) in dest.iter_mut().zip(dh) {
+            *g += v;
+        }
+    }
+}
+
+/// Rows `k .. k + R`, columns `j .. j + W` of `acc += Xᵀ Y` over the rows `rows` of `X`
+/// (`cx` wide) and `Y` (`cy` wide): `R × W` partial sums in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn tp_block<O: Ops, const R: usize, const W: usize>(
+    x: &[f32],
+    y: &[f32],
+    cx: usize,
+    cy: usize,
+    k: usize,
+    j: usize,
+    rows: core::ops::Range<usize>,
+    acc: &mut [f32],
+) {
+    let mut s = [[0.0f32; W]; R];
+    for (r, sr) in s.iter_mut().enumerate() {
+        if let Some(a) = block::<W>(acc, (k + r) * cy + j) {
+            *sr = *a;
+        }
+    }
+    let mut i = rows.start;
+    if R * W <= O::WIDTH {
+        // Few registers of sums (e.g. h = 16 on AVX-512): even and odd rows go to separate
+        // sums, so twice as many multiply-add chains run side by side.
+        let mut t = [[0.0f32; W]; R];
+        while i + 2 <= rows.end {
+            let (Some(xs), Some(yb), Some(xs2), Some(yb2)) = (
+                block::<R>(x, i * cx + k),
+                block::<W>(y, i * cy + j),
+                block::<R>(x, (i + 1) * cx + k),
+                block::<W>(y, (i + 1) * cy + j),
+            ) else {
+                break;
+            };
+            for r in 0..R {
+                for c in 0..W {
+                    s[r][c] = O::mul_add(xs[r], yb[c], s[r][c]);
+                    t[r][c] = O::mul_add(xs2[r], yb2[c], t[r][c]);
+                }
+            }
+            i += 2;
+        }
+        for r in 0..R {
+            for c in 0..W {
+                s[r][c] += t[r][c];
+            }
+        }
+    }
+    for i in i..rows.end {
+        let (Some(xs), Some(yb)) = (block::<R>(x, i * cx + k), block::<W>(y, i * cy + j)) else {
+            break;
+        };
+        for r in 0..R {
+            for c in 0..W {
+                s[r][c] = O::mul_add(xs[r], yb[c], s[r][c]);
+            }
+        }
+    }
+    for (r, sr) in s.iter().enumerate() {
+        if let Some(a) = block_mut::<W>(acc, (k + r) * cy + j) {
+            *a = *sr;
+        }
+    }
+}
+
+/// Rows of `X` and `Y` per tile of [`add_transpose_product`] (the tile of `Y` stays in L1/L2
+/// while every block of the result passes over it).
+const TP_TILE: usize = 256;
+
+/// `acc += Xᵀ Y` (`X`: rows × `cx`, `Y`: rows × `cy`, `acc`: `cx × cy`), register-blocked
+/// 4 rows × `MW / 2` columns.
+#[inline(always)]
+fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc: &mut [f32]) {
+    if cx == 0 || cy == 0 {
+        return;
+    }
+    let rows = (x.len() / cx).min(y.len() / cy);
+    let mut i0 = 0;
+    while i0 < rows {
+        let i1 = rows.min(i0 + TP_TILE);
+        let mut k = 0;
+        while k + 4 <= cx {
+            by_width!(O::WIDTH / 2, exact; cy, |j, W| tp_block::<O, 4, W>(x, y, cx, cy, k, j, i0..i1, acc));
+            k += 4;
+        }
+        while k < cx {
+            by_width!(O::WIDTH, exact; cy, |j, W| tp_block::<O, 1, W>(x, y, cx, cy, k, j, i0..i1, acc));
+            k += 1;
+        }
+        i0 = i1;
+    }
+}
+
+/// `out = dw · W_oᵀ` (`dw`: `d` outputs, `W_o`: `h × d`).
+#[inline(always)]
+fn readout_t(dw: &[f32], wo: &[f32], d: usize, out: &mut [f32]) {
+    if d == 1 {
+        scale(dw.first().copied().unwrap_or(0.0), wo, out);
+    } else {
+        row_times_matrix_t(dw, wo, d, out);
+    }
+}
+
+impl Gcn<'_> {
+    /// The fast forward pass (lengths checked by the caller).
+    #[inline(always)]
+    pub(crate) fn forward_fast<O: Ops, const H: usize>(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) {
+        let l = self.layout;
+        let (n, d, layers) = (l.n(), l.outputs(), l.layers());
+        // A compile-time width when the caller dispatched on it (then every row loop is
+        // unrolled); the caller guarantees `H == 0 || H == l.hidden()`.
+        let h = if H == 0 { l.hidden() } else { H };
+        let nh = n * h;
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let s = self.split(scratch);
+        let wo = &params[l.readout_weights()];
+        let bo = &params[l.readout_bias()];
+        for layer in 0..layers {
+            let theta = &params[l.theta(layer)];
+            let bias = &params[l.bias(layer)];
+            let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
+            let (below, here) = s.hidden.split_at_mut(layer * nh);
+            let input: &[f32] = if layer == 0 {
+                &params[l.latent()]
+            } else {
+                &below[(layer - 1) * nh..layer * nh]
+            };
+            let last = layer + 1 == layers;
+            propagate::<O>(&self.prop, input, pre, h, s.hop);
+            let w = &mut *w;
+            // pre_i = (P H)_i Θ + b, then H_i = σ(pre_i) (+ H_{l−1},i) into the next layer's
+            // input, or straight into the readout while the row is in L1.
+            let mut i = 0;
+            while i < n {
+                let rows = if i + 1 < n { 2 } else { 1 };
+                product_in_place::<O>(&mut pre[i * h..(i + rows) * h], theta, h, s.row, s.row2);
+                for i in i..i + rows {
+                    let pre_i = &mut pre[i * h..(i + 1) * h];
+                    let tmp = &mut *s.row;
+                    let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+                    let h_i: &mut [f32] = if last {
+                        &mut *tmp
+                    } else {
+                        match here.get_mut(i * h..(i + 1) * h) {
+                            Some(r) => r,
+                            None => continue,
+                        }
+                    };
+                    for (((hv, p), &b), &x) in
+                        h_i.iter_mut().zip(pre_i.iter_mut()).zip(bias).zip(in_i)
+                    {
+                        *p += b;
+                        *hv = leaky(*p) + if residual { x } else { 0.0 };
+                    }
+                    if last && let Some(w_i) = w.get_mut(i * d..(i + 1) * d) {
+                        if d == 1 {
+                            w_i[0] = dot::<O>(h_i, wo) + bo.first().copied().unwrap_or(0.0);
+                        } else {
+                            crate::kernels::row_times_matrix(h_i, wo, d, w_i);
+                            for (wv, &b) in w_i.iter_mut().zip(bo) {
+                                *wv += b;
+                            }
+                        }
+                    }
+                }
+                i += 2;
+            }
+        }
+    }
+
+    /// The fast backward pass (lengths checked by the caller).
+    #[inline(always)]
+    pub(crate) fn backward_fast<O: Ops, const H: usize>(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let mut s = self.split(scratch);
+        grad.fill(0.0);
+        for layer in (0..self.layout.layers()).rev() {
+            self.layer_backward_fast::<O, H>(layer, params, &mut s, grad_w, grad);
+        }
+    }
+
+    /// One layer of [`Gcn::backward_fast`].
+    #[inline(always)]
+    fn layer_backward_fast<O: Ops, const H: usize>(
+        &self,
+        layer: usize,
+        params: &[f32],
+        s: &mut Scratch<'_>,
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let l = self.layout;
+        let (n, d, layers) = (l.n(), l.outputs(), l.layers());
+        // A compile-time width when the caller dispatched on it (then every row loop is
+        // unrolled); the caller guarantees `H == 0 || H == l.hidden()`.
+        let h = if H == 0 { l.hidden() } else { H };
+        let nh = n * h;
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let last = layer + 1 == layers;
+        let wo = &params[l.readout_weights()];
+        let theta = &params[l.theta(layer)];
+        let pre = &mut s.pre[layer * nh..(layer + 1) * nh];
+        let (below, here) = s.hidden.split_at_mut(layer * nh);
+        let dh_out: &[f32] = if last { &[] } else { &here[..nh] };
+
+        // The gradient's blocks: ∂z | … | ∂Θ | ∂b | … | ∂W_o | ∂b_o.
+        let (grad_latent, rest) = grad.split_at_mut(nh);
+        let theta_at = l.theta(layer).start - nh;
+        let (dtheta, rest) = rest[theta_at..].split_at_mut(h * h);
+        let (db, rest) = rest.split_at_mut(h);
+        let readout_at = l.readout_weights().start - (l.bias(layer).end);
+        let (dwo, dbo) = rest[readout_at..].split_at_mut(h * d);
+
+        // Pass A: ∂pre = ∂H ⊙ σ'(pre) in place, ∂b = Σ_i ∂pre_i; on the last layer ∂H_L = dw W_oᵀ
+        // and the readout's gradient (∂W_o = H_Lᵀ dw, ∂b_o = Σ dw) in the same pass.
+        {
+            let input: &[f32] = if layer == 0 {
+                &params[l.latent()]
+            } else {
+                &below[(layer - 1) * nh..layer * nh]
+            };
+            let (row, row2) = (&mut *s.row, &mut *s.row2);
+            // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in
+            // registers (`[f32; H]`), not in a load/store chain through memory.
+            let mut db_acc = [0.0f32; H];
+            let mut dwo_acc = [0.0f32; H];
+            for (i, pre_i) in pre.chunks_exact_mut(h).enumerate() {
+                let dh_i: &[f32] = if last {
+                    let dw_i = grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
+                    let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+                    for ((hv, &p), &x) in row.iter_mut().zip(pre_i.iter()).zip(in_i) {
+                        *hv = leaky(p) + if residual { x } else { 0.0 };
+                    }
+                    if d == 1 {
+                        let dw = dw_i.first().copied().unwrap_or(0.0);
+                        if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
+                            // A compile-time length: the sums stay in registers.
+                            for k in 0..H {
+                                dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
+                            }
+                        } else {
+                            axpy::<O>(dw, row, dwo);
+                        }
+                    } else {
+                        crate::kernels::add_outer(row, dw_i, dwo);
+                    }
+                    for (g, &dw) in dbo.iter_mut().zip(dw_i) {
+                        *g += dw;
+                    }
+                    readout_t(dw_i, wo, d, row2);
+                    &*row2
+                } else {
+                    dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
+                };
+                if let (Ok(p), Ok(g)) = (
+                    <&mut [f32; H]>::try_from(&mut *pre_i),
+                    <&[f32; H]>::try_from(dh_i),
+                ) {
+                    for k in 0..H {
+                        p[k] = g[k] * leaky_slope(p[k]);
+                        db_acc[k] += p[k];
+                    }
+                } else {
+                    for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
+                        *p = g * leaky_slope(*p);
+                        *b += *p;
+                    }
+                }
+            }
+            if H > 0 {
+                for (g, &a) in db.iter_mut().zip(&db_acc) {
+                    *g += a;
+                }
+                if last && d == 1 {
+                    for (g, &a) in dwo.iter_mut().zip(&dwo_acc) {
+                        *g += a;
+                    }
+                }
+            }
+        }
+        let dpre: &mut [f32] = pre;
+
+        // Q = P ∂pre into the ∂z block (free until layer 0 fills it); ∂Θ = H_inᵀ Q.
+        propagate::<O>(&self.prop, dpre, grad_latent, h, s.hop);
+        {
+            let input: &[f32] = if layer == 0 {
+                &params[l.latent()]
+            } else {
+                &below[(layer - 1) * nh..layer * nh]
+            };
+            add_transpose_product::<O>(input, grad_latent, h, h, dtheta);
+        }
+
+        // ∂H_in = Q Θᵀ (+ ∂H_out for the residual): Θᵀ in the spent ∂pre block when it fits.
+        let (row, row2) = (&mut *s.row, &mut *s.row2);
+        let res = Residual {
+            on: residual,
+            last,
+            grad_w,
+            wo,
+            d,
+            h,
+            dh_out,
+        };
+        let Some(theta_t) = dpre.get_mut(..h * h) else {
+            // h > n: no room for Θᵀ; one dot product per entry.
+            for i in 0..n {
+                let dest: &mut [f32] = if layer == 0 {
+                    let dest = &mut grad_latent[i * h..(i + 1) * h];
+                    row.copy_from_slice(dest);
+                    row_times_matrix_t(row, theta, h, dest);
+                    dest
+                } else {
+                    let at = (layer - 1) * nh + i * h;
+                    let dest = &mut below[at..at + h];
+                    row_times_matrix_t(&grad_latent[i * h..(i + 1) * h], theta, h, dest);
+                    dest
+                };
+                res.add(i, dest, row2);
+            }
+            return;
+        };
+        transpose(theta, h, h, theta_t);
+        let theta_t: &[f32] = theta_t;
+        if layer == 0 {
+            let mut i = 0;
+            while i < n {
+                let rows = if i + 1 < n { 2 } else { 1 };
+                product_in_place::<O>(
+                    &mut grad_latent[i * h..(i + rows) * h],
+                    theta_t,
+                    h,
+                    row,
+                    row2,
+                );
+                for i in i..i + rows {
+                    res.add(i, &mut grad_latent[i * h..(i + 1) * h], row);
+                }
+                i += 2;
+            }
+        } else {
+            let dest = &mut below[(layer - 1) * nh..layer * nh];
+            let mut i = 0;
+            while i < n {
+                if i + 1 < n {
+                    let (d0, d1) = dest[i * h..(i + 2) * h].split_at_mut(h);
+                    rows2::<O>(
+                        &grad_latent[i * h..(i + 1) * h],
+                        &grad_latent[(i + 1) * h..(i + 2) * h],
+                        theta_t,
+                        h,
+                        d0,
+                        d1,
+                    );
+                    res.add(i, d0, row);
+                    res.add(i + 1, d1, row);
+                } else {
+                    let d0 = &mut dest[i * h..(i + 1) * h];
+                    rows1::<O>(&grad_latent[i * h..(i + 1) * h], theta_t, h, d0);
+                    res.add(i, d0, row);
+                }
+                i += 2;
+            }
+        }
+    }
+}

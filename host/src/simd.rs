@@ -1,0 +1,194 @@
+//! Run-time dispatch of the core's fast kernels: the only `unsafe` in nrg.
+//!
+//! The core's fast bodies ([`nrg_core::fast`]) are `#[inline(always)]` portable loops. For each
+//! instruction set this module declares `#[target_feature]` functions whose whole body is a
+//! call of those bodies, so the compiler inlines them and emits AVX-512 or AVX2 code for them;
+//! a [`Kernels`] implementation forwards to those functions. Calling a `#[target_feature]`
+//! function is `unsafe` only because the CPU must have the feature: the implementing types have
+//! a private field and are built only by [`detect`] after `is_x86_feature_detected!` said yes,
+//! which is the whole safety argument. Square roots go through `f32::sqrt` (std; LLVM's `sqrt`
+//! intrinsic, which vectorizes to `vsqrtps`).
+//!
+//! The choice is made once per process: [`selected`] reads `NRG_KERNELS` (`reference`, `fast`,
+//! or a set by name: `avx512`, `avx2`, `sse2`, `portable`) and falls back to the best set the
+//! CPU supports.
+
+use std::sync::OnceLock;
+
+use nrg_core::fast::{self, AdamStep, KernelSet, Kernels, Ops};
+use nrg_core::model::Gcn;
+
+/// Arithmetic with std's `sqrt` (LLVM's intrinsic: vectorizes) and, when `FUSED`, std's
+/// `mul_add` (an FMA instruction under the `fma` feature; never used without it, where it would
+/// be a libm call).
+#[derive(Debug, Clone, Copy)]
+pub struct StdOps<const WIDTH: usize, const FUSED: bool>;
+
+impl<const W: usize, const FUSED: bool> Ops for StdOps<W, FUSED> {
+    const WIDTH: usize = W;
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        if FUSED { a.mul_add(b, c) } else { a * b + c }
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+}
+
+/// Declares a kernel set `$ty` whose bodies are compiled with `#[target_feature(enable = $feat)]`
+/// (or with none when `$feat` is absent) and the arithmetic `$ops`.
+macro_rules! kernel_set {
+    ($ty:ident, $name:literal, $ops:ty $(, $feat:literal)?) => {
+        #[doc = concat!("The fast kernels compiled for `", $name, "` (built by [`detect`] only).")]
+        #[derive(Debug)]
+        pub struct $ty {
+            _checked: (),
+        }
+
+        impl $ty {
+            $(#[target_feature(enable = $feat)])?
+            fn forward(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+                fast::gcn_forward::<$ops>(gcn, params, scratch, w);
+            }
+
+            $(#[target_feature(enable = $feat)])?
+            fn backward(
+                gcn: &Gcn<'_>,
+                params: &[f32],
+                scratch: &mut [f32],
+                grad_w: &[f32],
+                grad: &mut [f32],
+            ) {
+                fast::gcn_backward::<$ops>(gcn, params, scratch, grad_w, grad);
+            }
+
+            $(#[target_feature(enable = $feat)])?
+            fn adam(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+                fast::adam::<$ops>(c, p, g, m, v);
+            }
+
+            $(#[target_feature(enable = $feat)])?
+            fn sin_cos(w: &[f32], cs: &mut [[f32; 2]]) {
+                fast::sin_cos_slice(w, cs);
+            }
+        }
+
+        #[allow(unused_unsafe)]
+        impl Kernels for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            // SAFETY (every method): a value of this type exists only if `detect` found the
+            // CPU features the functions are compiled for.
+            fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+                unsafe { Self::forward(gcn, params, scratch, w) }
+            }
+            fn gcn_backward(
+                &self,
+                gcn: &Gcn<'_>,
+                params: &[f32],
+                scratch: &mut [f32],
+                grad_w: &[f32],
+                grad: &mut [f32],
+            ) {
+                unsafe { Self::backward(gcn, params, scratch, grad_w, grad) }
+            }
+            fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+                unsafe { Self::adam(c, p, g, m, v) }
+            }
+            fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
+                unsafe { Self::sin_cos(w, cs) }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+kernel_set!(
+    Avx512,
+    "avx512",
+    StdOps<64, true>,
+    "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"
+);
+#[cfg(target_arch = "x86_64")]
+kernel_set!(Avx2, "avx2", StdOps<32, true>, "avx2,fma");
+// The baseline of the build (SSE2 on x86-64, NEON on aarch64): no extra feature needed.
+kernel_set!(Baseline, "baseline", StdOps<16, false>);
+
+/// Every fast set this CPU can run, best first.
+pub fn available() -> Vec<&'static dyn Kernels> {
+    let mut sets: Vec<&'static dyn Kernels> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+        {
+            sets.push(&Avx512 { _checked: () });
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            sets.push(&Avx2 { _checked: () });
+        }
+    }
+    sets.push(&Baseline { _checked: () });
+    sets.push(&fast::Portable);
+    sets
+}
+
+/// The best fast set this CPU runs (detected once).
+pub fn detect() -> &'static dyn Kernels {
+    static BEST: OnceLock<&'static dyn Kernels> = OnceLock::new();
+    *BEST.get_or_init(|| available()[0])
+}
+
+/// The kernel set named `name`: `reference`, `fast` (the best this CPU runs) or a fast set's
+/// name (`avx512`, `avx2`, `baseline`, `portable`); an error names the choices.
+pub fn by_name(name: &str) -> Result<KernelSet, String> {
+    match name {
+        "reference" => Ok(KernelSet::Reference),
+        "fast" => Ok(KernelSet::Fast(detect())),
+        _ => {
+            let sets = available();
+            sets.iter()
+                .find(|k| k.name() == name)
+                .map(|&k| KernelSet::Fast(k))
+                .ok_or_else(|| {
+                    let names: Vec<_> = sets.iter().map(|k| k.name()).collect();
+                    format!(
+                        "unknown or unsupported kernel set '{name}' (reference, fast, {})",
+                        names.join(", ")
+                    )
+                })
+        }
+    }
+}
+
+static SELECTED: OnceLock<KernelSet> = OnceLock::new();
+
+/// The process-wide kernel set: the one [`choose`] set, else `NRG_KERNELS` if it names one (a
+/// warning on stderr if it does not), else the fast set [`detect`] picks. Fixed at first use.
+pub fn selected() -> KernelSet {
+    *SELECTED.get_or_init(|| match std::env::var("NRG_KERNELS") {
+        Ok(name) => by_name(name.trim()).unwrap_or_else(|e| {
+            eprintln!("warning: NRG_KERNELS: {e}; using the fast kernels");
+            KernelSet::Fast(detect())
+        }),
+        Err(_) => KernelSet::Fast(detect()),
+    })
+}
+
+/// Fixes the process-wide kernel set by name (the CLI's `--kernels`); an error if the name is
+/// unknown or another set is already in use.
+pub fn choose(name: &str) -> Result<KernelSet, String> {
+    let set = by_name(name)?;
+    let now = *SELECTED.get_or_init(|| set);
+    if now == set {
+        Ok(set)
+    } else {
+        Err(format!("kernel set already fixed to '{}'", now.name()))
+    }
+}
