@@ -3,7 +3,7 @@
 //!
 //! Two kernel sets exist (see [`KernelSet`]):
 //!
-//! - **reference** (the default): the fixed-order kernels of [`crate::kernels`],
+//! - **reference** (the core's default; the `nrg` tool picks fast): the fixed-order kernels of the crate-private `kernels` module,
 //!   [`crate::propagate`] and the optimizers, bit-identical on every target; the host↔firmware
 //!   parity tests run them.
 //! - **fast**: a [`Kernels`] implementation. The bodies below are `#[inline(always)]` portable
