@@ -3,9 +3,9 @@
 //!
 //! Two kernel sets exist (see [`KernelSet`]):
 //!
-//! - **reference** (the core's default; the `nrg` tool picks fast): the fixed-order kernels of the crate-private `kernels` module,
-//!   [`crate::propagate`] and the optimizers, bit-identical on every target; the host↔firmware
-//!   parity tests run them.
+//! - **reference** (the core's default; the `nrg` tool picks fast): the fixed-order kernels of
+//!   the crate-private `kernels` module, [`crate::propagate`] and the optimizers, bit-identical
+//!   on every target; the host↔firmware parity tests run them.
 //! - **fast**: a [`Kernels`] implementation. The bodies below are `#[inline(always)]` portable
 //!   loops (fixed-width chunks, several independent accumulators) with no `unsafe`; [`Portable`]
 //!   runs them as compiled for the target (Cortex-M), and a host wraps the very same bodies in
