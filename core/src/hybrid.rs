@@ -45,7 +45,8 @@ pub enum SwitchRule {
     /// as stage 2 would start (same optimizer, same [`Stage2Start`]); switch as soon as the
     /// direct steps do at least as well per unit of cost. Trial steps are thrown away.
     Auto {
-        /// Cost of one NR step in direct steps (wall time ratio; the caller measures it).
+        /// Cost of one NR step in direct steps (the caller estimates it; a deterministic
+        /// estimate keeps seeded runs repeatable).
         cost_ratio: f32,
         /// NR steps between checks.
         every: u32,
@@ -76,7 +77,7 @@ impl SwitchRule {
     }
 
     /// The automatic rule with its fixed settings (checks every 10 NR steps, 10 trial direct
-    /// steps, at most 5000 NR steps), given the measured cost of an NR step in direct steps.
+    /// steps, at most 5000 NR steps), given the cost of an NR step in direct steps.
     pub const fn auto(cost_ratio: f32) -> Self {
         SwitchRule::Auto {
             cost_ratio,

@@ -39,8 +39,8 @@ pub struct Settings {
     pub hidden: usize,
     /// GCN layers.
     pub layers: usize,
-    /// When NR hands over to direct Adam (an automatic rule with `cost_ratio` 0 gets it
-    /// measured by [`run_one`]).
+    /// When NR hands over to direct descent (an automatic rule with `cost_ratio` 0 gets it
+    /// estimated by [`run_one`] from operation counts, see [`estimate_cost_ratio`]).
     pub switch: SwitchRule,
     /// When the run ends.
     pub stop: StopRule,
