@@ -49,3 +49,4 @@ pub mod optim;
 pub mod propagate;
 pub mod reparam;
 pub mod solve;
+mod split;

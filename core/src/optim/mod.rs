@@ -122,21 +122,16 @@ fn check_grad(params: usize, grad: usize) -> Result<(), OptimError> {
     }
 }
 
-/// Splits the first `k · n` entries of `state` into `K` buffers of `n`, or says it is too short.
+/// Splits the first `K · n` entries of `state` into `K` buffers of `n`, or says it is too short.
 fn state_buffers<const K: usize>(
     state: &mut [f32],
     n: usize,
 ) -> Result<[&mut [f32]; K], OptimError> {
     let found = state.len();
-    let mut rest = state.get_mut(..K * n).ok_or(OptimError::LengthMismatch {
+    crate::split::split_equal::<K>(state, n).ok_or(OptimError::LengthMismatch {
         params: n,
         other: found / K.max(1),
-    })?;
-    Ok(core::array::from_fn(|_| {
-        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
-        rest = tail;
-        head
-    }))
+    })
 }
 
 /// `Err` naming `name` unless `x` is finite and `≥ 0`.

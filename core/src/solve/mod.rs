@@ -27,14 +27,9 @@ pub(crate) fn split_work<const K: usize>(
     work: &mut [f32],
     n: usize,
 ) -> Result<[&mut [f32]; K], SolveError> {
-    let needed = K * n;
     let found = work.len();
-    let mut rest = work
-        .get_mut(..needed)
-        .ok_or(SolveError::WorkspaceTooShort { needed, found })?;
-    Ok(core::array::from_fn(|_| {
-        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
-        rest = tail;
-        head
-    }))
+    crate::split::split_equal::<K>(work, n).ok_or(SolveError::WorkspaceTooShort {
+        needed: K.saturating_mul(n),
+        found,
+    })
 }
