@@ -21,6 +21,7 @@
 
 use core::fmt;
 
+use crate::graph::Csr;
 use crate::model::Gcn;
 
 /// A fast kernel set: what differs between targets (instruction set, square root).
@@ -143,6 +144,45 @@ pub trait Ops {
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
     /// Correctly rounded `√x`.
     fn sqrt(x: f32) -> f32;
+
+    /// Optional `h = 8` micro-kernels a target may supply (the firmware's, in FPU assembly).
+    /// Each returns `false` when the target has none (the default), and the portable body runs.
+    ///
+    /// One hop of a renormalized `P` (`D̃^-1/2 (A + I) D̃^-1/2`) on 8-wide rows:
+    /// `y_i = s_i² x_i + Σ_j (s_i A_ij s_j) x_j` for every row of `graph`.
+    #[inline(always)]
+    fn hop8(graph: &Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        let _ = (graph, scales, x, y);
+        false
+    }
+
+    /// `o0 = x0 · M`, `o1 = x1 · M` for an 8 × 8 row-major `M`.
+    #[inline(always)]
+    fn mm2x8(
+        x0: &[f32; 8],
+        x1: &[f32; 8],
+        m: &[f32; 64],
+        o0: &mut [f32; 8],
+        o1: &mut [f32; 8],
+    ) -> bool {
+        let _ = (x0, x1, m, o0, o1);
+        false
+    }
+
+    /// `r0 = r0 · M`, `r1 = r1 · M` in place for an 8 × 8 row-major `M`.
+    #[inline(always)]
+    fn mm2x8_in_place(r0: &mut [f32; 8], r1: &mut [f32; 8], m: &[f32; 64]) -> bool {
+        let _ = (r0, r1, m);
+        false
+    }
+
+    /// `acc += Xᵀ Y` for 8-wide row-major `X` and `Y` (their common whole rows) into an 8 × 8
+    /// `acc`.
+    #[inline(always)]
+    fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
+        let _ = (x, y, acc);
+        false
+    }
 }
 
 /// [`Portable`]'s arithmetic: unfused multiply-add, `libm`'s square root, blocks of 8 columns on

@@ -160,6 +160,9 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     );
     let s = p.scales();
     let graph = p.graph();
+    if c == 8 && renormalized && O::hop8(&graph, s, x, y) {
+        return;
+    }
     for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(n) {
         let si = s.get(i).copied().unwrap_or(0.0);
         let diag = if renormalized { si * si } else { 0.0 };
@@ -288,6 +291,13 @@ fn mm1_block<O: Ops, const W: usize>(x: &[f32], m: &[f32], cols: usize, j: usize
 /// `o0 = x0 · M`, `o1 = x1 · M` for a square `M` (`cols × cols`).
 #[inline(always)]
 fn rows2<O: Ops>(x0: &[f32], x1: &[f32], m: &[f32], cols: usize, o0: &mut [f32], o1: &mut [f32]) {
+    if cols == 8
+        && let (Ok(x0), Ok(x1), Ok(m)) = (x0.try_into(), x1.try_into(), m.try_into())
+        && let (Ok(o0), Ok(o1)) = (o0.try_into(), o1.try_into())
+        && O::mm2x8(x0, x1, m, o0, o1)
+    {
+        return;
+    }
     by_width!(O::WIDTH, overlap; cols, |j, W| mm2_block::<O, W>(x0, x1, m, cols, j, o0, o1));
 }
 
@@ -307,6 +317,13 @@ fn product_in_place<O: Ops>(
     t0: &mut [f32],
     t1: &mut [f32],
 ) {
+    if cols == 8
+        && let (Some((r0, rest)), Ok(m)) = (rows.split_first_chunk_mut::<8>(), m.try_into())
+        && let Some(r1) = rest.first_chunk_mut::<8>()
+        && O::mm2x8_in_place(r0, r1, m)
+    {
+        return;
+    }
     if rows.len() >= 2 * cols {
         let (p0, rest) = rows.split_at_mut(cols);
         let p1 = &mut rest[..cols];
@@ -431,6 +448,13 @@ const TP_TILE: usize = 256;
 #[inline(always)]
 fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc: &mut [f32]) {
     if cx == 0 || cy == 0 {
+        return;
+    }
+    if cx == 8
+        && cy == 8
+        && let Ok(a) = <&mut [f32; 64]>::try_from(&mut *acc)
+        && O::tp8(x, y, a)
+    {
         return;
     }
     let rows = (x.len() / cx).min(y.len() / cy);

@@ -23,9 +23,9 @@ use cortex_m as _; // links the critical-section implementation
 use cortex_m_rt::entry;
 use embedded_alloc::LlffHeap;
 use nrg_core::energy::{Energy, KURAMOTO_SCRATCH_PER_NODE, Kuramoto};
+use nrg_core::fast::KernelSet;
 use nrg_core::graph::Csr;
 use nrg_core::init;
-use nrg_core::fast::KernelSet;
 use nrg_core::model::{Gcn, LatentInit, Layout};
 use nrg_core::optim::Optimizer;
 use nrg_core::propagate::propagator_storage_len;
@@ -145,12 +145,118 @@ fn sweep(counter: &Counter, t: Topology) -> bool {
         }
     };
     let Ok(view) = graph.view() else { return false };
-    direct_kernels(counter, t, view, KernelSet::Reference, ["energy_grad", "direct_step"])
-        .is_some()
+    direct_kernels(
+        counter,
+        t,
+        view,
+        KernelSet::Reference,
+        ["energy_grad", "direct_step"],
+    )
+    .is_some()
         && nr_kernel(counter, t, view, KernelSet::Reference, NR_NAMES).is_some()
-        && direct_kernels(counter, t, view, FAST, ["energy_grad_fast", "direct_step_fast"])
-            .is_some()
+        && direct_kernels(
+            counter,
+            t,
+            view,
+            FAST,
+            ["energy_grad_fast", "direct_step_fast"],
+        )
+        .is_some()
         && nr_kernel(counter, t, view, FAST, NR_FAST_NAMES).is_some()
+        && check_fast(t, view).is_some()
+}
+
+/// Largest error of the fast NR forward pass and gradient against the reference's, relative
+/// to the reference's largest component (`tests/fast_kernels.rs` allows 1e-4 on the host).
+const FAST_TOLERANCE: f32 = 1e-4;
+
+/// Runs one NR forward, energy gradient, backward and Adam step with the reference and with
+/// the fast kernels from the same parameters, and checks the fast results: `w` and the
+/// gradient within [`FAST_TOLERANCE`] of the reference's largest component, the Adam step
+/// (given the same gradient) bit for bit. Prints `CHECK …`; `None` on a failure.
+#[inline(never)]
+fn check_fast(t: Topology, graph: Csr<'_>) -> Option<()> {
+    let n = t.nodes();
+    let layout = Layout::new(n, &MODEL).ok()?;
+    let (np, ns) = (layout.param_len(), layout.scratch_len());
+    let len = propagator_storage_len(n) + KURAMOTO_SCRATCH_PER_NODE * n + 4 * n + 7 * np + ns;
+    let Ok(mut arena) = try_filled(len, 0.0f32) else {
+        skip(t, "check", 4 * len);
+        return Some(());
+    };
+    let (storage, rest) = arena.split_at_mut(propagator_storage_len(n));
+    let (scratch, rest) = rest.split_at_mut(KURAMOTO_SCRATCH_PER_NODE * n);
+    let (w_ref, rest) = rest.split_at_mut(n);
+    let (w_fast, rest) = rest.split_at_mut(n);
+    let (grad_w, rest) = rest.split_at_mut(n);
+    let (grad_w_fast, rest) = rest.split_at_mut(n);
+    let (params, rest) = rest.split_at_mut(np);
+    let (params_fast, rest) = rest.split_at_mut(np);
+    let (g_ref, rest) = rest.split_at_mut(np);
+    let (g_fast, rest) = rest.split_at_mut(np);
+    let (state, rest) = rest.split_at_mut(2 * np);
+    let (state_fast, model_scratch) = rest.split_at_mut(np);
+    let gcn = Gcn::new(&MODEL, graph, storage).ok()?;
+    gcn.init_params(&mut init::rng(1), params, LatentInit::Phase)
+        .ok()?;
+    let reference = gcn.with_kernels(KernelSet::Reference);
+    let fast = gcn.with_kernels(FAST);
+    let mut energy = Kuramoto::new(graph, scratch).ok()?;
+    reference.forward(params, model_scratch, w_ref).ok()?;
+    energy.value_and_grad(w_ref, grad_w).ok()?;
+    reference
+        .backward(params, model_scratch, grad_w, g_ref)
+        .ok()?;
+    fast.forward(params, model_scratch, w_fast).ok()?;
+    energy.value_and_grad(w_fast, grad_w_fast).ok()?;
+    // The same energy gradient for both, so that only the model's kernels differ.
+    fast.backward(params, model_scratch, grad_w, g_fast).ok()?;
+    let rel = |a: &[f32], b: &[f32]| {
+        let scale = b
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()))
+            .max(f32::MIN_POSITIVE);
+        a.iter()
+            .zip(b)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+            / scale
+    };
+    let (ew, eg) = (rel(w_fast, w_ref), rel(g_fast, g_ref));
+    // Adam: one step each from the same moments (`state_fast` holds 1 of the 2 halves, so the
+    // fast run reuses `state` after the reference's step has been copied aside).
+    let _ = grad_w_fast;
+    let mut adam = NR_ADAM.with_kernels(KernelSet::Reference);
+    adam.reset(state);
+    params_fast.copy_from_slice(params);
+    adam.step(state, params, g_ref, 1.0).ok()?;
+    state_fast.copy_from_slice(&state[..np]);
+    let mut adam_fast = NR_ADAM.with_kernels(FAST);
+    adam_fast.reset(state);
+    adam_fast.step(state, params_fast, g_ref, 1.0).ok()?;
+    let adam_same = params_fast
+        .iter()
+        .zip(params.iter())
+        .all(|(a, b)| a.to_bits() == b.to_bits())
+        && state_fast
+            .iter()
+            .zip(&state[..np])
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+    let ok = ew <= FAST_TOLERANCE && eg <= FAST_TOLERANCE && adam_same;
+    defmt::println!(
+        "CHECK {=str} {=usize} fast-vs-reference w {=f32} grad {=f32} (relative, limit {=f32}) adam {=str}: {=str}",
+        topology_name(t),
+        n,
+        ew,
+        eg,
+        FAST_TOLERANCE,
+        if adam_same {
+            "bit-identical"
+        } else {
+            "DIFFERS"
+        },
+        if ok { "ok" } else { "FAILED" }
+    );
+    ok.then_some(())
 }
 
 /// Names of the NR figures: step, forward, backward, Adam.
