@@ -183,6 +183,30 @@ pub trait Ops {
         let _ = (x, y, acc);
         false
     }
+
+    /// The last layer's epilogue with one output on 8-wide rows (a plain GCN): for each row
+    /// `r` of `pre` (`w.len()` rows), `pre_r += b`, then `w_r = σ(pre_r) · W_o + b_o`.
+    #[inline(always)]
+    fn readout8(pre: &mut [f32], bias: &[f32; 8], wo: &[f32; 8], bo: f32, w: &mut [f32]) -> bool {
+        let _ = (pre, bias, wo, bo, w);
+        false
+    }
+
+    /// The last layer's first backward pass with one output on 8-wide rows (a plain GCN): for
+    /// each row `r` of `pre` (`dw.len()` rows), with `H_r = σ(pre_r)`: `∂W_o += dw_r H_r`,
+    /// `∂b_o += dw_r`, `pre_r ← (dw_r W_o) ⊙ σ'(pre_r)` (in place), and `∂b += pre_r`.
+    #[inline(always)]
+    fn readout_back8(
+        pre: &mut [f32],
+        dw: &[f32],
+        wo: &[f32; 8],
+        dwo: &mut [f32; 8],
+        dbo: &mut f32,
+        db: &mut [f32; 8],
+    ) -> bool {
+        let _ = (pre, dw, wo, dwo, dbo, db);
+        false
+    }
 }
 
 /// [`Portable`]'s arithmetic: unfused multiply-add, `libm`'s square root, blocks of 8 columns on

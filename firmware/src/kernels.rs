@@ -83,6 +83,62 @@ impl Ops for FpuOps {
     }
     #[cfg(target_abi = "eabihf")]
     #[inline(always)]
+    fn readout8(pre: &mut [f32], bias: &[f32; 8], wo: &[f32; 8], bo: f32, w: &mut [f32]) -> bool {
+        let rows = w.len();
+        if rows == 0 || pre.len() != 8 * rows {
+            return rows == 0;
+        }
+        let k = [nrg_core::model::LEAKY_SLOPE, bo];
+        // SAFETY: `pre` holds `rows` rows of 8, `w` `rows` entries, `bias` and `wo` 8 each.
+        unsafe {
+            fpu::readout8(
+                pre.as_mut_ptr(),
+                bias.as_ptr(),
+                wo.as_ptr(),
+                k.as_ptr(),
+                w.as_mut_ptr(),
+                rows,
+            )
+        };
+        true
+    }
+    #[cfg(target_abi = "eabihf")]
+    #[inline(always)]
+    fn readout_back8(
+        pre: &mut [f32],
+        dw: &[f32],
+        wo: &[f32; 8],
+        dwo: &mut [f32; 8],
+        dbo: &mut f32,
+        db: &mut [f32; 8],
+    ) -> bool {
+        let rows = dw.len();
+        if rows == 0 || pre.len() != 8 * rows {
+            return rows == 0;
+        }
+        // ∂W_o | ∂b | ∂b_o | slope, in and out.
+        let mut acc = [0.0f32; 18];
+        acc[..8].copy_from_slice(dwo);
+        acc[8..16].copy_from_slice(db);
+        acc[16] = *dbo;
+        acc[17] = nrg_core::model::LEAKY_SLOPE;
+        // SAFETY: `pre` holds `rows` rows of 8, `dw` `rows` entries, `wo` 8, `acc` 18.
+        unsafe {
+            fpu::readout_back8(
+                pre.as_mut_ptr(),
+                dw.as_ptr(),
+                wo.as_ptr(),
+                acc.as_mut_ptr(),
+                rows,
+            )
+        };
+        dwo.copy_from_slice(&acc[..8]);
+        db.copy_from_slice(&acc[8..16]);
+        *dbo = acc[16];
+        true
+    }
+    #[cfg(target_abi = "eabihf")]
+    #[inline(always)]
     fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
         let rows = (x.len() / 8).min(y.len() / 8);
         if rows > 0 {
@@ -522,6 +578,213 @@ mod fpu {
             );
         }
         true
+    }
+
+    /// For each of `rows ≥ 1` rows of 8: `pre_r += bias`, then `w_r = σ(pre_r) · wo + bo`
+    /// (`k = [LEAKY_SLOPE, bo]`; the dot product summed in order).
+    ///
+    /// # Safety
+    /// `pre` points to `8 · rows` writable floats, `w` to `rows`, `bias` and `wo` to 8, `k` to 2.
+    #[inline(always)]
+    pub unsafe fn readout8(
+        pre: *mut f32,
+        bias: *const f32,
+        wo: *const f32,
+        k: *const f32,
+        w: *mut f32,
+        rows: usize,
+    ) {
+        // SAFETY: the caller's contract; FPU registers restored, stack balanced.
+        unsafe {
+            asm!(
+                "vpush {{d0-d15}}",
+                "vldmia {bias}, {{s16-s23}}",
+                "vldmia {k}, {{s25-s26}}",
+                "1:",
+                "vldmia {p}, {{s0-s7}}",
+                "vadd.f32 s0, s0, s16",
+                "vadd.f32 s1, s1, s17",
+                "vadd.f32 s2, s2, s18",
+                "vadd.f32 s3, s3, s19",
+                "vadd.f32 s4, s4, s20",
+                "vadd.f32 s5, s5, s21",
+                "vadd.f32 s6, s6, s22",
+                "vadd.f32 s7, s7, s23",
+                "vstmia {p}!, {{s0-s7}}",
+                "vcmp.f32 s0, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s0, s0, s25",
+                "vcmp.f32 s1, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s1, s1, s25",
+                "vcmp.f32 s2, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s2, s2, s25",
+                "vcmp.f32 s3, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s3, s3, s25",
+                "vcmp.f32 s4, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s4, s4, s25",
+                "vcmp.f32 s5, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s5, s5, s25",
+                "vcmp.f32 s6, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s6, s6, s25",
+                "vcmp.f32 s7, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "it le",
+                "vmulle.f32 s7, s7, s25",
+                "vldmia {wo}, {{s8-s15}}",
+                "vmul.f32 s27, s0, s8",
+                "vmla.f32 s27, s1, s9",
+                "vmla.f32 s27, s2, s10",
+                "vmla.f32 s27, s3, s11",
+                "vmla.f32 s27, s4, s12",
+                "vmla.f32 s27, s5, s13",
+                "vmla.f32 s27, s6, s14",
+                "vmla.f32 s27, s7, s15",
+                "vadd.f32 s27, s27, s26",
+                "vstmia {w}!, {{s27}}",
+                "subs {cnt}, #1",
+                "bne 1b",
+                "vpop {{d0-d15}}",
+                p = inout(reg) pre => _,
+                bias = in(reg) bias,
+                wo = in(reg) wo,
+                k = in(reg) k,
+                w = inout(reg) w => _,
+                cnt = inout(reg) rows => _,
+            );
+        }
+    }
+
+    /// For each of `rows ≥ 1` rows of 8, with `h = σ(pre_r)`: `∂W_o += dw_r h`, `∂b_o += dw_r`,
+    /// `pre_r ← (dw_r wo) ⊙ σ'(pre_r)`; then `∂b += Σ_r pre_r`. `acc` = `∂W_o` (8) | `∂b` (8) |
+    /// `∂b_o` | `LEAKY_SLOPE`, updated in place.
+    ///
+    /// # Safety
+    /// `pre` points to `8 · rows` writable floats, `dw` to `rows`, `wo` to 8, `acc` to 18
+    /// writable ones.
+    #[inline(always)]
+    pub unsafe fn readout_back8(
+        pre: *mut f32,
+        dw: *const f32,
+        wo: *const f32,
+        acc: *mut f32,
+        rows: usize,
+    ) {
+        // SAFETY: the caller's contract; FPU registers restored, stack balanced.
+        unsafe {
+            asm!(
+                "vpush {{d0-d15}}",
+                "vldmia {acc}, {{s16-s23}}",
+                "vldr s26, [{acc}, #64]",
+                "vldr s25, [{acc}, #68]",
+                "mov {p}, {pre}",
+                "mov {cnt}, {rows}",
+                "1:",
+                "vldmia {p}, {{s0-s7}}",
+                "vldmia {gw}!, {{s24}}",
+                "vadd.f32 s26, s26, s24",
+                "vldmia {wo}, {{s8-s15}}",
+                "vmul.f32 s8, s8, s24",
+                "vmul.f32 s9, s9, s24",
+                "vmul.f32 s10, s10, s24",
+                "vmul.f32 s11, s11, s24",
+                "vmul.f32 s12, s12, s24",
+                "vmul.f32 s13, s13, s24",
+                "vmul.f32 s14, s14, s24",
+                "vmul.f32 s15, s15, s24",
+                "vcmp.f32 s0, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s0, s0, s25",
+                "vmulle.f32 s8, s8, s25",
+                "vcmp.f32 s1, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s1, s1, s25",
+                "vmulle.f32 s9, s9, s25",
+                "vcmp.f32 s2, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s2, s2, s25",
+                "vmulle.f32 s10, s10, s25",
+                "vcmp.f32 s3, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s3, s3, s25",
+                "vmulle.f32 s11, s11, s25",
+                "vcmp.f32 s4, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s4, s4, s25",
+                "vmulle.f32 s12, s12, s25",
+                "vcmp.f32 s5, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s5, s5, s25",
+                "vmulle.f32 s13, s13, s25",
+                "vcmp.f32 s6, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s6, s6, s25",
+                "vmulle.f32 s14, s14, s25",
+                "vcmp.f32 s7, #0",
+                "vmrs APSR_nzcv, fpscr",
+                "itt le",
+                "vmulle.f32 s7, s7, s25",
+                "vmulle.f32 s15, s15, s25",
+                "vmla.f32 s16, s24, s0",
+                "vmla.f32 s17, s24, s1",
+                "vmla.f32 s18, s24, s2",
+                "vmla.f32 s19, s24, s3",
+                "vmla.f32 s20, s24, s4",
+                "vmla.f32 s21, s24, s5",
+                "vmla.f32 s22, s24, s6",
+                "vmla.f32 s23, s24, s7",
+                "vstmia {p}!, {{s8-s15}}",
+                "subs {cnt}, #1",
+                "bne 1b",
+                "vstmia {acc}, {{s16-s23}}",
+                "vstr s26, [{acc}, #64]",
+                "add {p}, {acc}, #32",
+                "vldmia {p}, {{s16-s23}}",
+                "mov {p}, {pre}",
+                "mov {cnt}, {rows}",
+                "2:",
+                "vldmia {p}!, {{s0-s7}}",
+                "vadd.f32 s16, s16, s0",
+                "vadd.f32 s17, s17, s1",
+                "vadd.f32 s18, s18, s2",
+                "vadd.f32 s19, s19, s3",
+                "vadd.f32 s20, s20, s4",
+                "vadd.f32 s21, s21, s5",
+                "vadd.f32 s22, s22, s6",
+                "vadd.f32 s23, s23, s7",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "add {p}, {acc}, #32",
+                "vstmia {p}, {{s16-s23}}",
+                "vpop {{d0-d15}}",
+                pre = in(reg) pre,
+                gw = inout(reg) dw => _,
+                wo = in(reg) wo,
+                acc = in(reg) acc,
+                rows = in(reg) rows,
+                p = out(reg) _,
+                cnt = out(reg) _,
+            );
+        }
     }
 
     /// Adam on `4 · blocks` parameters (see [`nrg_core::fast::adam`]): the same operations in

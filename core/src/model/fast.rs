@@ -522,6 +522,21 @@ impl Gcn<'_> {
             while i < n {
                 let rows = if i + 1 < n { 2 } else { 1 };
                 product_in_place::<O>(&mut pre[i * h..(i + rows) * h], theta, h, s.row, s.row2);
+                // The target's fused epilogue (h = 8, one output, plain GCN), if it has one.
+                if last
+                    && d == 1
+                    && !residual
+                    && let (Ok(b8), Ok(wo8), Some(&bo0), Some(w_r)) = (
+                        bias.try_into(),
+                        wo.try_into(),
+                        bo.first(),
+                        w.get_mut(i..i + rows),
+                    )
+                    && O::readout8(&mut pre[i * h..(i + rows) * h], b8, wo8, bo0, w_r)
+                {
+                    i += 2;
+                    continue;
+                }
                 for i in i..i + rows {
                     let pre_i = &mut pre[i * h..(i + 1) * h];
                     let tmp = &mut *s.row;
@@ -613,11 +628,30 @@ impl Gcn<'_> {
                 &below[(layer - 1) * nh..layer * nh]
             };
             let (row, row2) = (&mut *s.row, &mut *s.row2);
+            // The target's fused pass (h = 8, one output, plain GCN), if it has one.
+            let fused = if last
+                && d == 1
+                && !residual
+                && let (Ok(wo8), Ok(dwo8), Ok(db8), Some(dbo0), Some(dw)) = (
+                    wo.try_into(),
+                    <&mut [f32; 8]>::try_from(&mut *dwo),
+                    <&mut [f32; 8]>::try_from(&mut *db),
+                    dbo.first_mut(),
+                    grad_w.get(..n),
+                ) {
+                O::readout_back8(pre, dw, wo8, dwo8, dbo0, db8)
+            } else {
+                false
+            };
             // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in
             // registers (`[f32; H]`), not in a load/store chain through memory.
             let mut db_acc = [0.0f32; H];
             let mut dwo_acc = [0.0f32; H];
-            for (i, pre_i) in pre.chunks_exact_mut(h).enumerate() {
+            for (i, pre_i) in pre
+                .chunks_exact_mut(h)
+                .enumerate()
+                .take(if fused { 0 } else { n })
+            {
                 let dh_i: &[f32] = if last {
                     let dw_i = grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
                     let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
