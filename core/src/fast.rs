@@ -51,6 +51,12 @@ pub trait Kernels: Sync + fmt::Debug {
 
     /// `cs[i] = [cos w_i, sin w_i]` ([`sin_cos_slice`]).
     fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]);
+
+    /// Whether every value is finite (the models' input check); a target may supply a faster
+    /// test than the portable bit test.
+    fn all_finite(&self, x: &[f32]) -> bool {
+        crate::kernels::all_finite(x)
+    }
 }
 
 /// Which kernels a model, an energy or an optimizer runs.

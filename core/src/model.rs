@@ -584,7 +584,7 @@ impl Gcn<'_> {
         let l = self.layout;
         self.check(params, scratch.len())?;
         check_len("w", l.output_len(), w.len())?;
-        if !all_finite(params)
+        if !k.all_finite(params)
             && let Some(index) = params.iter().position(|p| !p.is_finite())
         {
             return Err(ModelError::NonFinite { index });

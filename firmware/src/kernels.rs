@@ -787,6 +787,44 @@ mod fpu {
         }
     }
 
+    /// `Σ x_k · 0` over `8 · blocks` floats: NaN exactly when some `x_k` is infinite or NaN
+    /// (a finite `x_k · 0` is `±0`), so it tests finiteness at one `VMLA` per value.
+    ///
+    /// # Safety
+    /// `x` points to `8 · blocks` floats.
+    #[inline(always)]
+    pub unsafe fn zero_sum8(x: *const f32, blocks: usize) -> f32 {
+        let mut acc = 0u32;
+        if blocks > 0 {
+            // SAFETY: the caller's contract; FPU registers restored, stack balanced.
+            unsafe {
+                asm!(
+                    "vpush {{d0-d4}}",
+                    "vmov s8, {acc}",
+                    "vmov s9, {acc}",
+                    "1:",
+                    "vldmia {x}!, {{s0-s7}}",
+                    "vmla.f32 s9, s0, s8",
+                    "vmla.f32 s9, s1, s8",
+                    "vmla.f32 s9, s2, s8",
+                    "vmla.f32 s9, s3, s8",
+                    "vmla.f32 s9, s4, s8",
+                    "vmla.f32 s9, s5, s8",
+                    "vmla.f32 s9, s6, s8",
+                    "vmla.f32 s9, s7, s8",
+                    "subs {cnt}, #1",
+                    "bne 1b",
+                    "vmov {acc}, s9",
+                    "vpop {{d0-d4}}",
+                    acc = inout(reg) acc,
+                    x = inout(reg) x => _,
+                    cnt = inout(reg) blocks => _,
+                );
+            }
+        }
+        f32::from_bits(acc)
+    }
+
     /// Adam on `4 · blocks` parameters (see [`nrg_core::fast::adam`]): the same operations in
     /// the same order, so bit-identical to it.
     ///
@@ -929,6 +967,13 @@ impl Kernels for Fpu {
     }
     fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
         fast::sin_cos_slice(w, cs);
+    }
+    #[cfg(target_abi = "eabihf")]
+    fn all_finite(&self, x: &[f32]) -> bool {
+        let (blocks, tail) = x.as_chunks::<8>();
+        // SAFETY: `blocks` holds `8 · blocks.len()` floats.
+        let sum = unsafe { fpu::zero_sum8(blocks.as_ptr().cast(), blocks.len()) };
+        !sum.is_nan() && tail.iter().all(|v| v.is_finite())
     }
 }
 

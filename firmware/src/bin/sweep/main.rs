@@ -241,9 +241,20 @@ fn check_fast(t: Topology, graph: Csr<'_>) -> Option<()> {
             .iter()
             .zip(&state[..np])
             .all(|(a, b)| a.to_bits() == b.to_bits());
-    let ok = ew <= FAST_TOLERANCE && eg <= FAST_TOLERANCE && adam_same;
+    // The fast set's finiteness test must catch an infinity or a NaN anywhere.
+    let mut finite_check = true;
+    for (at, bad) in [
+        (np / 2, f32::INFINITY),
+        (np - 1, f32::NAN),
+        (3, f32::NEG_INFINITY),
+    ] {
+        let keep = core::mem::replace(&mut params[at], bad);
+        finite_check &= fast.forward(params, model_scratch, w_fast).is_err();
+        params[at] = keep;
+    }
+    let ok = ew <= FAST_TOLERANCE && eg <= FAST_TOLERANCE && adam_same && finite_check;
     defmt::println!(
-        "CHECK {=str} {=usize} fast-vs-reference w {=f32} grad {=f32} (relative, limit {=f32}) adam {=str}: {=str}",
+        "CHECK {=str} {=usize} fast-vs-reference w {=f32} grad {=f32} (relative, limit {=f32}) adam {=str}, non-finite input {=str}: {=str}",
         topology_name(t),
         n,
         ew,
@@ -254,6 +265,7 @@ fn check_fast(t: Topology, graph: Csr<'_>) -> Option<()> {
         } else {
             "DIFFERS"
         },
+        if finite_check { "refused" } else { "MISSED" },
         if ok { "ok" } else { "FAILED" }
     );
     ok.then_some(())
