@@ -80,6 +80,7 @@ fn main() -> ! {
         HEAP_BYTES,
         REPS
     );
+    op_costs(&counter);
     let mut ok = true;
     for t in SIZES {
         ok &= sweep(&counter, t);
@@ -96,6 +97,38 @@ fn main() -> ! {
         ok = false;
     }
     board::finish(ok)
+}
+
+/// Instructions per f32 operation (soft float on M0/M3, the FPU elsewhere), loop included:
+/// `OP <name> <instructions per operation>`, from 64 dependent operations.
+#[inline(never)]
+fn op_costs(counter: &Counter) {
+    use core::hint::black_box;
+    const N: u32 = 64;
+    let per = |name: &str, f: &dyn Fn(f32) -> f32| {
+        let insns = counter.instructions(|| {
+            let mut x = black_box(1.2345f32);
+            for _ in 0..N {
+                x = f(black_box(x));
+            }
+            black_box(x);
+        });
+        defmt::println!("OP {=str} {=u64}", name, insns / u64::from(N));
+    };
+    per("nop", &|x| x);
+    per("add", &|x| x + 0.75);
+    per("mul", &|x| x * 0.999);
+    per("mul_add", &|x| x * 0.999 + 0.001);
+    per("div", &|x| 1.5 / x);
+    per("sqrt", &|x| nrg_core::math::sqrt(x + 1.0));
+    per("sin_cos", &|x| {
+        let (s, c) = nrg_core::math::sin_cos(x);
+        s + c
+    });
+    per("fast_sin_cos", &|x| {
+        let (s, c) = nrg_core::fast::sin_cos(x);
+        s + c
+    });
 }
 
 fn topology_name(t: Topology) -> &'static str {
