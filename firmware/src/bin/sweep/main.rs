@@ -26,8 +26,9 @@ use nrg_core::energy::{Energy, KURAMOTO_SCRATCH_PER_NODE, Kuramoto};
 use nrg_core::fast::KernelSet;
 use nrg_core::graph::Csr;
 use nrg_core::init;
-use nrg_core::model::{Gcn, LatentInit, Layout};
+use nrg_core::model::{Gcn, LatentInit, Layout, ModelConfig, ModelKind};
 use nrg_core::optim::Optimizer;
+use nrg_core::propagate::PropagationKind;
 use nrg_core::propagate::propagator_storage_len;
 use nrg_firmware::board::{self, MACHINE, RAM_BYTES};
 use nrg_firmware::counter::Counter;
@@ -196,7 +197,111 @@ fn sweep(counter: &Counter, t: Topology) -> bool {
         )
         .is_some()
         && nr_kernel(counter, t, view, FAST, NR_FAST_NAMES).is_some()
-        && check_fast(t, view).is_some()
+        && checks(t, view)
+}
+
+/// The fast set against the reference ([`check_fast`], and [`check_model`] on the graphs of
+/// up to 32 nodes); false on a failure. Its own frame: the M0's stack is 2 KB.
+#[inline(never)]
+fn checks(t: Topology, graph: Csr<'_>) -> bool {
+    check_fast(t, graph).is_some()
+        && (t.nodes() > 32
+            || CHECK_MODELS
+                .iter()
+                .all(|m| check_model(t, graph, m).is_some()))
+}
+
+/// Other h = 8 models whose fast passes `sweep` checks on the small graphs (the FPU kernels'
+/// other call sites: several layers, two outputs, residual layers, two hops).
+const CHECK_MODELS: [(&str, ModelConfig); 3] = [
+    (
+        "gcn-2-layers-2-outputs",
+        ModelConfig {
+            layers: 2,
+            outputs: 2,
+            ..MODEL
+        },
+    ),
+    (
+        "rgcn-3-layers",
+        ModelConfig {
+            kind: ModelKind::Rgcn,
+            layers: 3,
+            ..MODEL
+        },
+    ),
+    (
+        "gcn-2-layers-2-hops",
+        ModelConfig {
+            propagation: PropagationKind::RenormalizedSquared,
+            layers: 2,
+            ..MODEL
+        },
+    ),
+];
+
+/// One forward and backward pass of `model` with the reference and the fast kernels from the
+/// same parameters and a fixed `∂E/∂w`: `CHECK-MODEL …` with the errors relative to the
+/// reference's largest component; `None` when one exceeds [`FAST_TOLERANCE`].
+#[inline(never)]
+fn check_model(t: Topology, graph: Csr<'_>, (name, model): &(&str, ModelConfig)) -> Option<()> {
+    let n = t.nodes();
+    let layout = Layout::new(n, model).ok()?;
+    let (np, ns, nw) = (
+        layout.param_len(),
+        layout.scratch_len(),
+        layout.output_len(),
+    );
+    let len = propagator_storage_len(n) + 3 * nw + 3 * np + ns;
+    let Ok(mut arena) = try_filled(len, 0.0f32) else {
+        skip(t, "check", 4 * len);
+        return Some(());
+    };
+    let (storage, rest) = arena.split_at_mut(propagator_storage_len(n));
+    let (w_ref, rest) = rest.split_at_mut(nw);
+    let (w_fast, rest) = rest.split_at_mut(nw);
+    let (grad_w, rest) = rest.split_at_mut(nw);
+    let (params, rest) = rest.split_at_mut(np);
+    let (g_ref, rest) = rest.split_at_mut(np);
+    let (g_fast, model_scratch) = rest.split_at_mut(np);
+    let gcn = Gcn::new(model, graph, storage).ok()?;
+    gcn.init_params(&mut init::rng(2), params, LatentInit::Phase)
+        .ok()?;
+    for (k, g) in grad_w.iter_mut().enumerate() {
+        *g = ((k * 7 % 13) as f32 - 6.0) * 0.1;
+    }
+    let reference = gcn.with_kernels(KernelSet::Reference);
+    let fast = gcn.with_kernels(FAST);
+    reference.forward(params, model_scratch, w_ref).ok()?;
+    reference
+        .backward(params, model_scratch, grad_w, g_ref)
+        .ok()?;
+    fast.forward(params, model_scratch, w_fast).ok()?;
+    fast.backward(params, model_scratch, grad_w, g_fast).ok()?;
+    let (ew, eg) = (relative_error(w_fast, w_ref), relative_error(g_fast, g_ref));
+    let ok = ew <= FAST_TOLERANCE && eg <= FAST_TOLERANCE;
+    defmt::println!(
+        "CHECK-MODEL {=str} {=usize} {=str} fast-vs-reference w {=f32} grad {=f32}: {=str}",
+        topology_name(t),
+        n,
+        name,
+        ew,
+        eg,
+        if ok { "ok" } else { "FAILED" }
+    );
+    ok.then_some(())
+}
+
+/// `max |a − b|` over the largest `|b|`.
+fn relative_error(a: &[f32], b: &[f32]) -> f32 {
+    let scale = b
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()))
+        .max(f32::MIN_POSITIVE);
+    a.iter()
+        .zip(b)
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+        / scale
 }
 
 /// Largest error of the fast NR forward pass and gradient against the reference's, relative
@@ -244,17 +349,7 @@ fn check_fast(t: Topology, graph: Csr<'_>) -> Option<()> {
     energy.value_and_grad(w_fast, grad_w_fast).ok()?;
     // The same energy gradient for both, so that only the model's kernels differ.
     fast.backward(params, model_scratch, grad_w, g_fast).ok()?;
-    let rel = |a: &[f32], b: &[f32]| {
-        let scale = b
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-            .max(f32::MIN_POSITIVE);
-        a.iter()
-            .zip(b)
-            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
-            / scale
-    };
-    let (ew, eg) = (rel(w_fast, w_ref), rel(g_fast, g_ref));
+    let (ew, eg) = (relative_error(w_fast, w_ref), relative_error(g_fast, g_ref));
     // Adam: one step each from the same moments (`state_fast` holds 1 of the 2 halves, so the
     // fast run reuses `state` after the reference's step has been copied aside).
     let _ = grad_w_fast;
