@@ -29,6 +29,8 @@ use demo::demo;
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let quiet = cli.quiet;
+    // Bars while large graphs are read or generated (stderr, terminals only).
+    crate::graph::progress::enable(!quiet);
     let diverged = match cli.command {
         None => demo(
             &DemoArgs {

@@ -114,6 +114,33 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
         .map_err(|e| ReadError::file(path, ReadErrorKind::Io, format!("cannot read: {e}")))
 }
 
+/// The first `K` whitespace-separated fields of a line and how many there are in all, without
+/// allocating (readers call this for every one of 10⁷ lines).
+pub(crate) fn split_fields<const K: usize>(line: &str) -> ([&str; K], usize) {
+    let mut out = [""; K];
+    let mut count = 0usize;
+    for tok in line.split_ascii_whitespace() {
+        if let Some(slot) = out.get_mut(count) {
+            *slot = tok;
+        }
+        count += 1;
+    }
+    (out, count)
+}
+
+/// Trailing nodes without entries from which a reader leaves them out (see
+/// [`trailing_unused`]).
+pub const UNUSED_TRIM: u64 = 1000;
+
+/// The node count to keep when a file declares `declared` nodes but names only nodes
+/// `0..used`: `Some(used)` when the empty tail is more than half the declared nodes and at
+/// least [`UNUSED_TRIM`] nodes (a 3-line file declaring 10⁸ nodes would otherwise take
+/// gigabytes), `None` to keep the declared count.
+pub(crate) fn trailing_unused(declared: u64, used: u64) -> Option<u64> {
+    let tail = declared.saturating_sub(used);
+    (tail >= UNUSED_TRIM && tail > declared / 2).then_some(used)
+}
+
 /// The file stem, used as the graph's name.
 pub(crate) fn stem(path: &Path) -> String {
     path.file_stem()

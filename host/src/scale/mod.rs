@@ -115,6 +115,9 @@ pub struct ScaleRow {
     pub bound_s: f64,
     /// `step_s / bound_s`: 1 is the bandwidth bound.
     pub ratio: f64,
+    /// Share of the wall time the bench thread was on a CPU during the fastest repetition
+    /// (below 1 on a loaded machine: `step_s × cpu_share` estimates an unloaded step).
+    pub cpu_share: f64,
     /// Seconds to generate the graph (shared by the problems of one size).
     pub graph_s: f64,
 }
@@ -145,6 +148,14 @@ pub fn settings_for(energy: &EnergyKind, steps: u32, _threads: usize) -> Setting
     s.stop.target = None;
     s.max_seconds = None;
     s
+}
+
+/// Seconds the calling thread has spent on a CPU (`/proc/thread-self/schedstat`, ns
+/// resolution); `None` where the kernel does not say.
+pub fn thread_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
 }
 
 /// The 1-, 5- and 15-minute load averages.
@@ -196,16 +207,21 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
                 p.name(),
                 opts.repetitions
             ));
-            let mut best: Option<(f64, u32)> = None;
+            let mut best: Option<(f64, u32, f64)> = None;
             for _ in 0..opts.repetitions.max(1) {
+                let (wall0, cpu0) = (Instant::now(), thread_cpu_s());
                 let o = run_one(&problem, Method::Direct, &settings, opts.seed, None)?;
+                let share = match (cpu0, thread_cpu_s()) {
+                    (Some(a), Some(b)) => ((b - a) / wall0.elapsed().as_secs_f64()).min(1.0),
+                    _ => f64::NAN,
+                };
                 let done = o.record.steps.direct.max(1);
                 let per = o.record.time_s.total / f64::from(done);
-                if best.is_none_or(|(b, _)| per < b) {
-                    best = Some((per, done));
+                if best.is_none_or(|(b, ..)| per < b) {
+                    best = Some((per, done, share));
                 }
             }
-            let (step_s, steps) = best.unwrap_or((f64::NAN, 0));
+            let (step_s, steps, cpu_share) = best.unwrap_or((f64::NAN, 0, f64::NAN));
             let scratch = match p {
                 ScaleProblem::Heat => 0,
                 ScaleProblem::Kuramoto => nrg_core::energy::KURAMOTO_SCRATCH_PER_NODE as u64,
@@ -226,6 +242,7 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
                 traffic,
                 bound_s,
                 ratio: step_s / bound_s,
+                cpu_share,
                 graph_s,
             });
         }
@@ -260,6 +277,7 @@ pub struct CsvRow<'a> {
     triad_gb_per_s: f64,
     bound_s: f64,
     ratio: f64,
+    cpu_share: f64,
     graph_s: f64,
 }
 
@@ -285,6 +303,7 @@ pub fn csv_rows(r: &ScaleReport) -> Vec<CsvRow<'_>> {
             triad_gb_per_s: r.triad.gb_per_s,
             bound_s: x.bound_s,
             ratio: x.ratio,
+            cpu_share: x.cpu_share,
             graph_s: x.graph_s,
         })
         .collect()
@@ -302,12 +321,12 @@ pub fn table(r: &ScaleReport) -> String {
             .unwrap_or_default()
     );
     s.push_str(
-        "| problem | graph | nodes | stored entries | threads | steps | ms/step | ns/entry | MB/step | GB/s | bound ms | × bound | graph s |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| problem | graph | nodes | stored entries | threads | steps | ms/step | ns/entry | MB/step | GB/s | bound ms | × bound | CPU share | graph s |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in &r.rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.1} | {:.3} | {:.2} | {:.2} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.1} | {:.3} | {:.2} | {:.2} | {:.2} |\n",
             row.problem.name(),
             row.graph,
             row.nodes,
@@ -320,6 +339,7 @@ pub fn table(r: &ScaleReport) -> String {
             row.gb_per_s,
             row.bound_s * 1e3,
             row.ratio,
+            row.cpu_share,
             row.graph_s,
         ));
     }
