@@ -17,7 +17,7 @@ use nrg_core::graph::Edge;
 
 use super::graph::Graph;
 use super::read::{
-    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text,
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, grow, parse_f64, parse_u64, read_text,
     split_fields, stem, trailing_unused,
 };
 
@@ -140,6 +140,7 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
             self_loops.push(line);
             continue;
         }
+        grow(path, &mut edges)?;
         edges.push((u.min(v), u.max(v), w, line));
     }
     super::progress::finish(bar);

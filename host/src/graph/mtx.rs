@@ -23,7 +23,7 @@ use nrg_core::graph::Edge;
 
 use super::graph::Graph;
 use super::read::{
-    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text,
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, grow, parse_f64, parse_u64, read_text,
     split_fields, stem, trailing_unused,
 };
 
@@ -290,6 +290,7 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                 format!("entry ({}, {}): {what}: {ABS_HINT}", i + 1, j + 1),
             ));
         }
+        grow(path, &mut entries)?;
         entries.push((i.min(j), i.max(j), i < j, re, im, line));
     }
     super::progress::finish(bar);
