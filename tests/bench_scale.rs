@@ -57,7 +57,10 @@ fn scale_bench_checks_outputs_before_running() {
         .expect("cannot start nrg");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("--json") && stderr.contains("directory"), "{stderr}");
+    assert!(
+        stderr.contains("--json") && stderr.contains("directory"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("STREAM"),
         "refused before measuring: {stderr}"
