@@ -16,6 +16,8 @@
 //!   `nrg sweep loss-curves`).
 //! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
+//! - [`scale`]: `nrg bench scale`, the direct step from 10³ to 10⁷ nodes against a STREAM
+//!   triad bound.
 //! - [`memory`]: sizes checked against the available memory before allocating.
 //! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`simd`]: run-time choice of the core's kernel set (AVX-512 / AVX2 / baseline / reference).
@@ -39,6 +41,7 @@ pub mod registry;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod scale;
 pub mod simd;
 pub mod studies;
 pub mod sweep;

@@ -74,3 +74,18 @@ pub fn check(what: impl Into<String>, needed: u64) -> Result<(), OutOfMemory> {
 pub fn bytes(count: u128, each: u128) -> u64 {
     u64::try_from(count.saturating_mul(each)).unwrap_or(u64::MAX)
 }
+
+/// Peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), in bytes;
+/// `None` where the kernel does not say. Read in-process so that every run's JSON carries it,
+/// with no external `time -v` needed (it includes the graph and everything before the run).
+pub fn peak_rss_bytes() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb.saturating_mul(1024))
+}

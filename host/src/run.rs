@@ -340,6 +340,10 @@ pub struct RunRecord {
     /// When it ran (RFC 3339, UTC).
     #[serde(default)]
     pub date: String,
+    /// Peak resident memory of the process at the end of the run, bytes (`VmHWM`; with
+    /// several runs in one process, the largest so far).
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 impl RunRecord {
@@ -722,6 +726,7 @@ pub fn run_one(
         nrg: crate::provenance::build(),
         machine: crate::provenance::machine(),
         date,
+        peak_rss_bytes: crate::memory::peak_rss_bytes(),
     };
     Ok(Outcome {
         record,

@@ -61,6 +61,53 @@ pub(super) enum Command {
     Ph(crate::ph::args::PhArgs),
     /// Image classification (seed 7.3): linear softmax against the covariance-GCN one.
     Classify(crate::classify::args::ClassifyArgs),
+    /// Benchmarks of nrg itself.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum BenchCommand {
+    /// The direct step (energy + gradient + Adam, as `nrg run --method direct`) on
+    /// lattice3d graphs from 10³ to 10⁷ nodes: ns per stored entry, bytes moved per step and
+    /// the ratio to a STREAM triad bandwidth bound measured in the same run.
+    Scale(ScaleArgs),
+}
+
+/// Energies `nrg bench scale` can time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum ScaleProblemArg {
+    /// Heat diffusion with baths.
+    Heat,
+    /// Kuramoto synchronization.
+    Kuramoto,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub(super) struct ScaleArgs {
+    /// Seconds-long variant: sides 10 and 22, one short repetition, a 48 MB triad.
+    #[arg(long)]
+    pub(super) quick: bool,
+    /// Sides S of the lattice3d:SxSxS graphs, comma-separated (default 10,22,46,100,215:
+    /// 10³ to ~10⁷ nodes).
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(super) sides: Vec<u32>,
+    /// Energies, comma-separated.
+    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [ScaleProblemArg::Heat, ScaleProblemArg::Kuramoto])]
+    pub(super) problems: Vec<ScaleProblemArg>,
+    /// Timed seconds per repetition and size (default 0.5; 0.05 with --quick).
+    #[arg(long, value_parser = positive_seconds)]
+    pub(super) min_seconds: Option<f64>,
+    /// Repetitions per size, the fastest kept (default 3; 1 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub(super) repetitions: Option<u64>,
+    /// Write the report (triad, rows, load, machine) as JSON.
+    #[arg(long)]
+    pub(super) json: Option<PathBuf>,
+    /// Write the rows as CSV.
+    #[arg(long)]
+    pub(super) csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

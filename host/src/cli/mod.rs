@@ -1,10 +1,11 @@
-//! The `nrg` command line: run, compare, eval, graph info, reproduce, sweep and the demo.
+//! The `nrg` command line: run, compare, eval, graph info, reproduce, sweep, bench and the demo.
 //!
 //! - [`args`]: the arguments (clap); [`policy`]: how they become a problem and settings (bath
 //!   placement, graph loading); [`commands`]: what each command does; [`outputs`]: output
-//!   paths checked before the run; [`demo`]: the built-in demo.
+//!   paths checked before the run; [`bench`]: `nrg bench scale`; [`demo`]: the built-in demo.
 
 mod args;
+mod bench;
 mod commands;
 mod demo;
 mod outputs;
@@ -18,7 +19,7 @@ use clap::Parser;
 
 use crate::run::RunRecord;
 pub use args::EXIT_DIVERGED;
-use args::{Cli, Command, DemoArgs, GraphCommand, SweepCommand};
+use args::{BenchCommand, Cli, Command, DemoArgs, GraphCommand, SweepCommand};
 use commands::{compare, eval, graph_info, run};
 pub use demo::bunny_path;
 use demo::demo;
@@ -28,6 +29,8 @@ use demo::demo;
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let quiet = cli.quiet;
+    // Bars while large graphs are read or generated (stderr, terminals only).
+    crate::graph::progress::enable(!quiet);
     let diverged = match cli.command {
         None => demo(
             &DemoArgs {
@@ -76,6 +79,7 @@ pub fn main() -> Result<ExitCode> {
             );
             0
         }
+        Some(Command::Bench(BenchCommand::Scale(a))) => bench::scale(a, quiet).map(|()| 0)?,
         Some(Command::Ph(a)) => crate::ph::args::run(a, quiet).map(|()| 0)?,
         Some(Command::Classify(a)) => crate::classify::args::run(a, quiet).map(|()| 0)?,
         Some(Command::Sweep(SweepCommand::Optimizers(a))) => {

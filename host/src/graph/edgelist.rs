@@ -7,7 +7,9 @@
 //!
 //! Repairs, each reported as a warning: self-loops are dropped; an edge listed twice with the
 //! same weight (e.g. once in each direction) is kept once. The same edge with two different
-//! weights is an error.
+//! weights is an error. A header that declares far more nodes than the edges name (more than
+//! half of them, and at least [`super::read::UNUSED_TRIM`], after the largest id) has that
+//! empty tail left out, with a warning that gives both counts.
 
 use std::path::Path;
 
@@ -15,7 +17,8 @@ use nrg_core::graph::Edge;
 
 use super::graph::Graph;
 use super::read::{
-    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text, stem,
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, grow, parse_f64, parse_u64, read_text,
+    split_fields, stem, trailing_unused,
 };
 
 /// Parses a `# nodes N [edges M]` comment body (the part after `#`).
@@ -41,9 +44,15 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
     let mut edges: Vec<(u32, u32, f32, usize)> = Vec::new();
     let mut self_loops: Vec<usize> = Vec::new();
     let mut last_line = 0usize;
+    let bar = super::progress::file_bar(path, text.len() as u64);
     for (idx, raw) in text.lines().enumerate() {
         let line = idx + 1;
         last_line = line;
+        super::progress::tick(
+            bar.as_ref(),
+            line,
+            (raw.as_ptr() as usize).saturating_sub(text.as_ptr() as usize) as u64,
+        );
         let t = raw.trim();
         if t.is_empty() {
             continue;
@@ -78,16 +87,13 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
             }
             continue;
         }
-        let toks: Vec<&str> = t.split_whitespace().collect();
-        if !(toks.len() == 2 || toks.len() == 3) {
+        let (toks, count) = split_fields::<3>(t);
+        if !(count == 2 || count == 3) {
             return Err(ReadError::at(
                 path,
                 line,
                 ReadErrorKind::Format,
-                format!(
-                    "expected `u v` or `u v w`, found {} fields in `{t}`",
-                    toks.len()
-                ),
+                format!("expected `u v` or `u v w`, found {count} fields in `{t}`"),
             ));
         }
         let limit = header.map_or(u64::from(u32::MAX), |h| h.0);
@@ -105,7 +111,7 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
             }
             *slot = x as u32;
         }
-        let w = match toks.get(2) {
+        let w = match toks.get(2).filter(|_| count == 3) {
             Some(tok) => {
                 let w = parse_f64(path, line, tok, "weight")?;
                 let w32 = w as f32;
@@ -134,11 +140,27 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
             self_loops.push(line);
             continue;
         }
+        grow(path, &mut edges)?;
         edges.push((u.min(v), u.max(v), w, line));
     }
+    super::progress::finish(bar);
+    let used = edges.iter().map(|e| e.1 as usize + 1).max().unwrap_or(0);
+    let mut warnings = Vec::new();
     let n = match header {
-        Some((n, _, _)) => n as usize,
-        None => edges.iter().map(|e| e.1 as usize + 1).max().unwrap_or(0),
+        Some((n, _, hl)) => match trailing_unused(n, used as u64) {
+            Some(kept) => {
+                warnings.push(format!(
+                    "{}:{hl}: the header declares {n} nodes, but the edges name nodes below \
+                     {used} only; the {} nodes from {used} on have no edges and are left out \
+                     (the graph has {kept} nodes, and a state of it {kept} values)",
+                    path.display(),
+                    n - kept
+                ));
+                kept as usize
+            }
+            None => n as usize,
+        },
+        None => used,
     };
     edges.sort_by_key(|e| (e.0, e.1, e.3));
     let mut unique: Vec<Edge> = Vec::with_capacity(edges.len());
@@ -183,7 +205,6 @@ pub fn read_edge_list_with(path: &Path, policy: WeightPolicy) -> Result<Read, Re
             ),
         ));
     }
-    let mut warnings = Vec::new();
     if let Some(&first) = self_loops.first() {
         warnings.push(format!(
             "{}: dropped {} self-loop(s) (first on line {first})",

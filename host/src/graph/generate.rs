@@ -10,7 +10,7 @@ use nrg_core::graph::Edge;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::graph::{BuildError, Duplicates, Graph};
+use super::graph::{BuildError, Duplicates, Graph, reserve_edges};
 
 /// Uniform `f64` in `[0, 1)` with 53 random bits.
 pub(crate) fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
@@ -63,6 +63,7 @@ pub fn lattice3d(nx: u32, ny: u32, nz: u32, periodic: bool) -> Result<Graph, Bui
     let n = node_count(&[nx, ny, nz])?;
     let id = |x: u32, y: u32, z: u32| (z * ny + y) * nx + x;
     let mut edges: Vec<Edge> = Vec::new();
+    reserve_edges(&mut edges, n as usize, 3 * n as usize)?;
     let mut coords = Vec::with_capacity(n as usize);
     for z in 0..nz {
         for y in 0..ny {
@@ -84,7 +85,7 @@ pub fn lattice3d(nx: u32, ny: u32, nz: u32, periodic: bool) -> Result<Graph, Bui
         "lattice3d:{nx}x{ny}x{nz}{}",
         if periodic { ":periodic" } else { "" }
     );
-    Graph::from_edges(n as usize, edges, name)?.with_coords(coords)
+    Graph::from_edge_vec(n as usize, edges, name, Duplicates::Reject)?.with_coords(coords)
 }
 
 /// networkx's `triangular_lattice_graph(rows, cols)`: `rows` rows and `cols` columns of
@@ -147,7 +148,13 @@ pub fn triangular(rows: u32, cols: u32) -> Result<Graph, BuildError> {
             }
         }
     }
-    Graph::from_edges(n as usize, edges, format!("triangular:{rows}x{cols}"))?.with_coords(coords)
+    Graph::from_edge_vec(
+        n as usize,
+        edges,
+        format!("triangular:{rows}x{cols}"),
+        Duplicates::Reject,
+    )?
+    .with_coords(coords)
 }
 
 /// The ring (cycle) on `n` nodes, node `i` at angle `2πi/n` on the unit circle (fewer than 3
@@ -260,7 +267,7 @@ pub fn erdos_renyi(n: u32, p: f64, seed: u64) -> Result<Graph, BuildError> {
     let mut rng = rng_from(seed);
     let mut edges: Vec<Edge> = Vec::new();
     bernoulli_pairs(&mut rng, n, p, |i, j| edges.push((i, j, 1.0)));
-    Graph::from_edges(n as usize, edges, format!("er:{n}:{p}"))
+    Graph::from_edge_vec(n as usize, edges, format!("er:{n}:{p}"), Duplicates::Reject)
 }
 
 /// Stochastic block model: blocks of the given sizes (nodes numbered block after block), each
@@ -315,7 +322,7 @@ pub fn sbm(sizes: &[u32], p_in: f64, p_out: f64, seed: u64) -> Result<Graph, Bui
         .collect();
     let sizes_txt: Vec<String> = sizes.iter().map(u32::to_string).collect();
     let name = format!("sbm:{}:{p_in}:{p_out}", sizes_txt.join(","));
-    Graph::from_edges(n as usize, edges, name)?.with_blocks(blocks)
+    Graph::from_edge_vec(n as usize, edges, name, Duplicates::Reject)?.with_blocks(blocks)
 }
 
 /// `n` points uniform in the unit square (`dim = 2`, z = 0) or unit cube (`dim = 3`).
@@ -405,5 +412,5 @@ pub fn random_geometric(n: u32, radius: f64, dim: usize, seed: u64) -> Result<Gr
             }
         }
     }
-    Graph::from_edges_with(n as usize, edges, name, Duplicates::Reject)?.with_coords(points)
+    Graph::from_edge_vec(n as usize, edges, name, Duplicates::Reject)?.with_coords(points)
 }

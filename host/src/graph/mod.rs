@@ -14,6 +14,7 @@ mod graph;
 mod knn;
 mod mesh;
 mod mtx;
+pub mod progress;
 mod read;
 mod spec;
 mod xyz;

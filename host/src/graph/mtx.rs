@@ -23,7 +23,8 @@ use nrg_core::graph::Edge;
 
 use super::graph::Graph;
 use super::read::{
-    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, parse_f64, parse_u64, read_text, stem,
+    ABS_HINT, Read, ReadError, ReadErrorKind, WeightPolicy, grow, parse_f64, parse_u64, read_text,
+    split_fields, stem, trailing_unused,
 };
 
 /// The value type of the entries.
@@ -90,6 +91,11 @@ fn banner(path: &Path, line: &str) -> Result<(Field, Symmetry), ReadError> {
     Ok((field, sym))
 }
 
+/// Byte offset of `line` (a slice of `text`) in `text`, for the progress bar.
+fn offset(text: &str, line: &str) -> u64 {
+    (line.as_ptr() as usize).saturating_sub(text.as_ptr() as usize) as u64
+}
+
 /// One stored off-diagonal entry: `(lo, hi, upper, re, im, line)`.
 type Entry = (u32, u32, bool, f64, f64, usize);
 
@@ -130,7 +136,7 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
     };
     let mut last_line = 1usize;
     // Size line: the first line that is neither a comment nor blank.
-    let mut size: Option<(u64, u64)> = None;
+    let mut size: Option<(u64, u64, usize)> = None;
     for (line, raw) in lines.by_ref() {
         last_line = line;
         let t = raw.trim();
@@ -178,10 +184,10 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                 e.to_string(),
             ));
         }
-        size = Some((rows, nnz));
+        size = Some((rows, nnz, line));
         break;
     }
-    let Some((n, nnz)) = size else {
+    let Some((n, nnz, size_line)) = size else {
         return Err(ReadError::at(
             path,
             last_line,
@@ -196,7 +202,11 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
     };
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: u64 = 0;
+    // The largest index any entry names: nodes after it have no entries.
+    let mut used: u64 = 0;
+    let bar = super::progress::file_bar(path, text.len() as u64);
     for (line, raw) in lines {
+        super::progress::tick(bar.as_ref(), line, offset(&text, raw));
         let t = raw.trim();
         if t.is_empty() || t.starts_with('%') {
             continue;
@@ -211,8 +221,8 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
             ));
         }
         seen += 1;
-        let toks: Vec<&str> = t.split_whitespace().collect();
-        if toks.len() != fields {
+        let (toks, count) = split_fields::<4>(t);
+        if count != fields {
             return Err(ReadError::at(
                 path,
                 line,
@@ -224,7 +234,7 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                         Field::Real | Field::Integer => " value",
                         Field::Complex => " re im",
                     },
-                    toks.len()
+                    count
                 ),
             ));
         }
@@ -242,6 +252,7 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                 ));
             }
             *slot = (x - 1) as u32;
+            used = used.max(x);
         }
         let (re, im) = match field {
             Field::Pattern => (1.0, 0.0),
@@ -279,8 +290,10 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
                 format!("entry ({}, {}): {what}: {ABS_HINT}", i + 1, j + 1),
             ));
         }
+        grow(path, &mut entries)?;
         entries.push((i.min(j), i.max(j), i < j, re, im, line));
     }
+    super::progress::finish(bar);
     if seen < nnz {
         return Err(ReadError::at(
             path,
@@ -370,6 +383,18 @@ pub fn read_matrix_market_with(path: &Path, policy: WeightPolicy) -> Result<Read
             "{p}: {zeros} edge(s) have weight 0 (stored zeros are kept in the pattern)"
         ));
     }
+    let n = match trailing_unused(n, used) {
+        Some(kept) => {
+            warnings.push(format!(
+                "{p}:{size_line}: the size line declares {n} nodes, but its {seen} entries name \
+                 nodes up to {used} only; the {} nodes after {used} have no entries and are left \
+                 out (the graph has {kept} nodes, and a state of it {kept} values)",
+                n - used
+            ));
+            kept
+        }
+        None => n,
+    };
     let graph =
         Graph::from_edges(n as usize, edges, stem(path)).map_err(|e| ReadError::build(path, e))?;
     Ok(Read { graph, warnings })

@@ -108,10 +108,79 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// Reads the whole file as UTF-8 text.
+/// Reads the whole file as UTF-8 text; a file larger than the memory available for it is
+/// refused, and the buffer is reserved fallibly (a failed allocation would abort).
 pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ReadError::file(path, ReadErrorKind::Io, format!("cannot read: {e}")))
+    use std::io::Read as _;
+    let io =
+        |e: std::io::Error| ReadError::file(path, ReadErrorKind::Io, format!("cannot read: {e}"));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let refuse =
+        |e: crate::memory::OutOfMemory| ReadError::file(path, ReadErrorKind::Io, e.to_string());
+    crate::memory::check(format!("reading the {len}-byte file"), len).map_err(refuse)?;
+    let mut text = String::new();
+    text.try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1))
+        .map_err(|_| {
+            refuse(crate::memory::OutOfMemory {
+                what: format!("reading the {len}-byte file"),
+                needed: len,
+                available: crate::memory::available_bytes(),
+            })
+        })?;
+    file.read_to_string(&mut text).map_err(io)?;
+    Ok(text)
+}
+
+/// Makes room for one more item in a reader's list, fallibly and after a memory check:
+/// a file of short lines can need several times its size in parsed entries.
+pub(crate) fn grow<T>(path: &Path, list: &mut Vec<T>) -> Result<(), ReadError> {
+    if list.len() < list.capacity() {
+        return Ok(());
+    }
+    let more = list.capacity().max(1024);
+    let needed = crate::memory::bytes(
+        (list.len() + more) as u128,
+        std::mem::size_of::<T>() as u128,
+    );
+    let what = format!("the {} entries read so far", list.len());
+    let refuse =
+        |e: crate::memory::OutOfMemory| ReadError::file(path, ReadErrorKind::Graph, e.to_string());
+    crate::memory::check(what.clone(), needed).map_err(refuse)?;
+    list.try_reserve(more).map_err(|_| {
+        refuse(crate::memory::OutOfMemory {
+            what,
+            needed,
+            available: crate::memory::available_bytes(),
+        })
+    })
+}
+
+/// The first `K` whitespace-separated fields of a line and how many there are in all, without
+/// allocating (readers call this for every one of 10⁷ lines).
+pub(crate) fn split_fields<const K: usize>(line: &str) -> ([&str; K], usize) {
+    let mut out = [""; K];
+    let mut count = 0usize;
+    for tok in line.split_ascii_whitespace() {
+        if let Some(slot) = out.get_mut(count) {
+            *slot = tok;
+        }
+        count += 1;
+    }
+    (out, count)
+}
+
+/// Trailing nodes without entries from which a reader leaves them out (see
+/// [`trailing_unused`]).
+pub const UNUSED_TRIM: u64 = 1000;
+
+/// The node count to keep when a file declares `declared` nodes but names only nodes
+/// `0..used`: `Some(used)` when the empty tail is more than half the declared nodes and at
+/// least [`UNUSED_TRIM`] nodes (a 3-line file declaring 10⁸ nodes would otherwise take
+/// gigabytes), `None` to keep the declared count.
+pub(crate) fn trailing_unused(declared: u64, used: u64) -> Option<u64> {
+    let tail = declared.saturating_sub(used);
+    (tail >= UNUSED_TRIM && tail > declared / 2).then_some(used)
 }
 
 /// The file stem, used as the graph's name.

@@ -495,16 +495,27 @@ impl GraphSpec {
     }
 
     /// Generates or reads the graph; `seed` drives the random generators (ignored otherwise).
-    /// Generated graphs are named by the spec and come without warnings.
+    /// Generated graphs are named by the spec; their only warning is for a spec expected to
+    /// leave most nodes without edges.
     pub fn build(&self, seed: u64) -> Result<Read, LoadError> {
         self.build_with(seed, WeightPolicy::Reject)
     }
 
     /// [`GraphSpec::build`] with a policy for negative or complex values in graph files.
     pub fn build_with(&self, seed: u64, weights: WeightPolicy) -> Result<Read, LoadError> {
+        let mut warnings = Vec::new();
+        let mut bar = None;
         if let Some((nodes, edges)) = self.estimate() {
             crate::graph::graph::check_memory(nodes, edges, self.has_coords())
                 .map_err(LoadError::Build)?;
+            // Far fewer edges than nodes: most nodes will have none, and cost memory anyway.
+            if nodes >= super::progress::NODES && edges.saturating_mul(4) < nodes {
+                warnings.push(format!(
+                    "{self}: about {edges} edges are expected on {nodes} nodes: most nodes will \
+                     have no edges (each still costs memory and a state entry)"
+                ));
+            }
+            bar = super::progress::spinner(&self.to_string(), nodes);
         }
         let generated = match self {
             GraphSpec::Lattice2d {
@@ -528,11 +539,9 @@ impl GraphSpec {
                 return read_graph_with(path, None, weights).map_err(LoadError::Read);
             }
         };
+        super::progress::finish(bar);
         let mut graph = generated.map_err(LoadError::Build)?;
         graph.set_name(self.to_string());
-        Ok(Read {
-            graph,
-            warnings: Vec::new(),
-        })
+        Ok(Read { graph, warnings })
     }
 }

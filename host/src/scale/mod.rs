@@ -1,0 +1,347 @@
+//! `nrg bench scale`: the direct step (energy + gradient + Adam, the code path of `nrg run
+//! --method direct`) timed on cubic lattices from 10³ to 10⁷ nodes, in ns per stored entry and
+//! against a STREAM triad bound measured in the same process.
+//!
+//! - [`triad`]: the bandwidth measurement; [`traffic`]: the bytes a step moves.
+//!
+//! Thread counts: [`ScaleOptions::threads`] is recorded with every row and the triad; a
+//! threaded step reads it where the settings of the run are made ([`settings_for`]).
+
+pub mod traffic;
+pub mod triad;
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::graph::{GraphSpec, baths_by_coordinate};
+use crate::problem::{EnergyKind, Problem};
+use crate::run::{Method, Settings, run_one};
+use traffic::Traffic;
+use triad::Triad;
+
+/// The energies the bench times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleProblem {
+    /// Heat diffusion with hot and cold baths (10 % each, by coordinate, as `nrg run`).
+    Heat,
+    /// Kuramoto synchronization.
+    Kuramoto,
+}
+
+impl ScaleProblem {
+    /// The name `nrg run --problem` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScaleProblem::Heat => "heat",
+            ScaleProblem::Kuramoto => "kuramoto",
+        }
+    }
+
+    fn energy(self) -> EnergyKind {
+        match self {
+            ScaleProblem::Heat => EnergyKind::Heat(Default::default()),
+            ScaleProblem::Kuramoto => EnergyKind::Kuramoto,
+        }
+    }
+}
+
+/// Lattice sides of the full bench: 10³, ~10⁴, ~10⁵, 10⁶ and ~10⁷ nodes.
+pub const DEFAULT_SIDES: &[u32] = &[10, 22, 46, 100, 215];
+/// Lattice sides of `--quick`.
+pub const QUICK_SIDES: &[u32] = &[10, 22];
+
+/// What to measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleOptions {
+    /// Sides `s` of the `lattice3d:SxSxS` graphs.
+    pub sides: Vec<u32>,
+    /// Energies.
+    pub problems: Vec<ScaleProblem>,
+    /// Timed wall time per repetition and size (the step count follows from it).
+    pub min_seconds: f64,
+    /// Repetitions per size; the fastest is kept.
+    pub repetitions: usize,
+    /// f64 elements per triad array.
+    pub triad_elements: usize,
+    /// Threads of the step and the triad (1 until the threaded step lands).
+    pub threads: usize,
+    /// Seed of the initial state.
+    pub seed: u64,
+}
+
+impl ScaleOptions {
+    /// The full bench, or the seconds-long `--quick` one.
+    pub fn new(quick: bool) -> Self {
+        ScaleOptions {
+            sides: if quick { QUICK_SIDES } else { DEFAULT_SIDES }.to_vec(),
+            problems: vec![ScaleProblem::Heat, ScaleProblem::Kuramoto],
+            min_seconds: if quick { 0.05 } else { 0.5 },
+            repetitions: if quick { 1 } else { 3 },
+            // 3 × 64 MB (quick: 3 × 16 MB), far beyond the last-level cache of this machine.
+            triad_elements: if quick { 1 << 21 } else { 1 << 23 },
+            threads: 1,
+            seed: 0,
+        }
+    }
+}
+
+/// One (problem, size) measurement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScaleRow {
+    /// Energy.
+    pub problem: ScaleProblem,
+    /// Graph spec.
+    pub graph: String,
+    /// Nodes.
+    pub nodes: usize,
+    /// Stored CSR entries (twice the edges).
+    pub entries: usize,
+    /// Threads of the step.
+    pub threads: usize,
+    /// Steps of the fastest repetition.
+    pub steps: u32,
+    /// Seconds per step (fastest repetition).
+    pub step_s: f64,
+    /// Nanoseconds per stored entry.
+    pub ns_per_entry: f64,
+    /// Bytes one step moves, by kind.
+    pub traffic: Traffic,
+    /// Bytes per step / seconds per step, GB/s.
+    pub gb_per_s: f64,
+    /// Seconds a step would take at the triad bandwidth.
+    pub bound_s: f64,
+    /// `step_s / bound_s`: 1 is the bandwidth bound.
+    pub ratio: f64,
+    /// Share of the wall time the bench thread was on a CPU during the fastest repetition
+    /// (below 1 on a loaded machine: `step_s × cpu_share` estimates an unloaded step).
+    pub cpu_share: f64,
+    /// Seconds to generate the graph (shared by the problems of one size).
+    pub graph_s: f64,
+}
+
+/// The bench's result: the bound, then a row per problem and size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScaleReport {
+    /// The STREAM triad of this run.
+    pub triad: Triad,
+    /// The measurements.
+    pub rows: Vec<ScaleRow>,
+    /// Load average (1, 5, 15 min) when the bench started, from /proc/loadavg.
+    pub load_average: Option<[f64; 3]>,
+    /// The machine.
+    pub machine: crate::provenance::Machine,
+    /// The nrg build.
+    pub nrg: crate::provenance::Build,
+    /// When it ran.
+    pub date: String,
+}
+
+/// The run settings of a bench step: the energy's seed defaults (Adam, its learning rate),
+/// `steps` steps, no plateau stop. The place where a thread count joins the settings.
+pub fn settings_for(energy: &EnergyKind, steps: u32, _threads: usize) -> Settings {
+    let mut s = Settings::seed_defaults(energy);
+    s.stop.max_steps = steps;
+    s.stop.patience = 0;
+    s.stop.target = None;
+    s.max_seconds = None;
+    s
+}
+
+/// Seconds the calling thread has spent on a CPU (`/proc/thread-self/schedstat`, ns
+/// resolution); `None` where the kernel does not say.
+pub fn thread_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
+/// The 1-, 5- and 15-minute load averages.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let v: Vec<f64> = s
+        .split_whitespace()
+        .take(3)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    (v.len() == 3).then(|| [v[0], v[1], v[2]])
+}
+
+/// Steps whose expected time is about `seconds` at a guessed 1.5 ns per entry, 10 to 100 000.
+fn steps_for(entries: usize, seconds: f64) -> u32 {
+    let guess = seconds / (entries.max(1) as f64 * 1.5e-9);
+    guess.clamp(10.0, 100_000.0) as u32
+}
+
+/// Runs the bench; `progress` hears about each row as it is measured.
+pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Result<ScaleReport> {
+    let load_average = load_average();
+    progress(&format!(
+        "STREAM triad, 3 arrays of {} MB",
+        opts.triad_elements * 8 / 1_000_000
+    ));
+    let triad = triad::measure(opts.triad_elements, 5)?;
+    let mut rows = Vec::new();
+    for &side in &opts.sides {
+        let spec = GraphSpec::Lattice3d {
+            dims: [side; 3],
+            periodic: false,
+        };
+        progress(&format!("generating {spec}"));
+        let t = Instant::now();
+        let graph = spec.build(0).with_context(|| spec.to_string())?.graph;
+        let graph_s = t.elapsed().as_secs_f64();
+        let (n, entries) = (graph.n(), graph.weights().len());
+        for &p in &opts.problems {
+            let energy = p.energy();
+            let baths = matches!(p, ScaleProblem::Heat)
+                .then(|| baths_by_coordinate(&graph, None, 0.1, 0.1))
+                .transpose()?;
+            let problem = Problem::new(energy, graph.clone(), baths)?;
+            let steps = steps_for(entries, opts.min_seconds);
+            let settings = settings_for(&energy, steps, opts.threads);
+            progress(&format!(
+                "{spec} {}: {steps} steps × {}",
+                p.name(),
+                opts.repetitions
+            ));
+            let mut best: Option<(f64, u32, f64)> = None;
+            for _ in 0..opts.repetitions.max(1) {
+                let (wall0, cpu0) = (Instant::now(), thread_cpu_s());
+                let o = run_one(&problem, Method::Direct, &settings, opts.seed, None)?;
+                let share = match (cpu0, thread_cpu_s()) {
+                    (Some(a), Some(b)) => ((b - a) / wall0.elapsed().as_secs_f64()).min(1.0),
+                    _ => f64::NAN,
+                };
+                let done = o.record.steps.direct.max(1);
+                let per = o.record.time_s.total / f64::from(done);
+                if best.is_none_or(|(b, ..)| per < b) {
+                    best = Some((per, done, share));
+                }
+            }
+            let (step_s, steps, cpu_share) = best.unwrap_or((f64::NAN, 0, f64::NAN));
+            let scratch = match p {
+                ScaleProblem::Heat => 0,
+                ScaleProblem::Kuramoto => nrg_core::energy::KURAMOTO_SCRATCH_PER_NODE as u64,
+            };
+            let adam_floats = settings.optimizer.build(settings.lr).state_len(n) as u64;
+            let traffic = Traffic::direct_step(n as u64, entries as u64, scratch, adam_floats);
+            let bound_s = traffic.total() as f64 / (triad.gb_per_s * 1e9);
+            rows.push(ScaleRow {
+                problem: p,
+                graph: spec.to_string(),
+                nodes: n,
+                entries,
+                threads: opts.threads,
+                steps,
+                step_s,
+                ns_per_entry: step_s / entries.max(1) as f64 * 1e9,
+                gb_per_s: traffic.total() as f64 / step_s / 1e9,
+                traffic,
+                bound_s,
+                ratio: step_s / bound_s,
+                cpu_share,
+                graph_s,
+            });
+        }
+    }
+    Ok(ScaleReport {
+        triad,
+        rows,
+        load_average,
+        machine: crate::provenance::machine(),
+        nrg: crate::provenance::build(),
+        date: crate::provenance::now(),
+    })
+}
+
+/// A row as one flat CSV record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CsvRow<'a> {
+    problem: ScaleProblem,
+    graph: &'a str,
+    nodes: usize,
+    entries: usize,
+    threads: usize,
+    steps: u32,
+    step_s: f64,
+    ns_per_entry: f64,
+    bytes_csr: u64,
+    bytes_state: u64,
+    bytes_gradient: u64,
+    bytes_optimizer: u64,
+    bytes_total: u64,
+    gb_per_s: f64,
+    triad_gb_per_s: f64,
+    bound_s: f64,
+    ratio: f64,
+    cpu_share: f64,
+    graph_s: f64,
+}
+
+/// The rows of a report as flat CSV records.
+pub fn csv_rows(r: &ScaleReport) -> Vec<CsvRow<'_>> {
+    r.rows
+        .iter()
+        .map(|x| CsvRow {
+            problem: x.problem,
+            graph: &x.graph,
+            nodes: x.nodes,
+            entries: x.entries,
+            threads: x.threads,
+            steps: x.steps,
+            step_s: x.step_s,
+            ns_per_entry: x.ns_per_entry,
+            bytes_csr: x.traffic.csr,
+            bytes_state: x.traffic.state,
+            bytes_gradient: x.traffic.gradient,
+            bytes_optimizer: x.traffic.optimizer,
+            bytes_total: x.traffic.total(),
+            gb_per_s: x.gb_per_s,
+            triad_gb_per_s: r.triad.gb_per_s,
+            bound_s: x.bound_s,
+            ratio: x.ratio,
+            cpu_share: x.cpu_share,
+            graph_s: x.graph_s,
+        })
+        .collect()
+}
+
+/// The report as a Markdown table (what the command prints and docs/scaling.md holds).
+pub fn table(r: &ScaleReport) -> String {
+    let mut s = format!(
+        "STREAM triad ({} thread, 3 × {} MB): {:.1} GB/s{}\n\n",
+        r.triad.threads,
+        r.triad.elements * 8 / 1_000_000,
+        r.triad.gb_per_s,
+        r.load_average
+            .map(|l| format!("; load average {:.2} {:.2} {:.2}", l[0], l[1], l[2]))
+            .unwrap_or_default()
+    );
+    s.push_str(
+        "| problem | graph | nodes | stored entries | threads | steps | ms/step | ns/entry | MB/step | GB/s | bound ms | × bound | CPU share | graph s |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in &r.rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.1} | {:.3} | {:.2} | {:.2} | {:.2} |\n",
+            row.problem.name(),
+            row.graph,
+            row.nodes,
+            row.entries,
+            row.threads,
+            row.steps,
+            row.step_s * 1e3,
+            row.ns_per_entry,
+            row.traffic.total() as f64 / 1e6,
+            row.gb_per_s,
+            row.bound_s * 1e3,
+            row.ratio,
+            row.cpu_share,
+            row.graph_s,
+        ));
+    }
+    s
+}
