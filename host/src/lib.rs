@@ -16,6 +16,9 @@
 //!   `nrg sweep loss-curves`).
 //! - [`ph`]: persistent homology of point clouds and the `nrg ph` experiment (seed 7.4–7.5).
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
+//! - [`parallel`]: `--threads N`: the energies and elementwise optimizers on a rayon pool,
+//!   bit-identical for every thread count.
+//! - [`metrics`]: ρ and gaps in f64 from a returned state.
 //! - [`memory`]: sizes checked against the available memory before allocating.
 //! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`simd`]: run-time choice of the core's kernel set (AVX-512 / AVX2 / baseline / reference).
@@ -30,7 +33,9 @@ pub mod depth_width;
 pub mod graph;
 pub mod loss_curves;
 pub mod memory;
+pub mod metrics;
 pub mod optim;
+pub mod parallel;
 pub mod ph;
 pub mod plot;
 pub mod problem;
