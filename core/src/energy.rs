@@ -388,12 +388,12 @@ impl Energy for Kuramoto<'_, '_> {
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
         let cs = fill_cos_sin(w, self.scratch, self.kernels);
-        let (graph, mode) = (self.graph, SumMode::of(self.kernels));
-        let e = sum::combine(
-            mode,
-            sum::chunks(w.len()).map(|r| rows::kuramoto_rows(&graph, cs, r, None, mode)),
-        );
-        Ok(-e)
+        Ok(-kuramoto_total(
+            &self.graph,
+            cs,
+            None,
+            SumMode::of(self.kernels),
+        ))
     }
 
     fn value_and_grad(&mut self, w: &[f32], grad: &mut [f32]) -> Result<f32, EnergyError> {
@@ -401,14 +401,37 @@ impl Energy for Kuramoto<'_, '_> {
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
         let cs = fill_cos_sin(w, self.scratch, self.kernels);
-        let (graph, mode) = (self.graph, SumMode::of(self.kernels));
-        let e = sum::combine(
+        Ok(-kuramoto_total(
+            &self.graph,
+            cs,
+            Some(grad),
+            SumMode::of(self.kernels),
+        ))
+    }
+}
+
+/// `Σ_ij A_ij cos(w_i − w_j)` chunk by chunk, with the gradient rows when `grad` is given.
+/// A frame of its own: the sum's blocks are not on the stack while sin/cos runs (the Cortex-M0
+/// NR run has a few dozen bytes to spare).
+#[inline(never)]
+fn kuramoto_total(
+    graph: &Csr<'_>,
+    cs: &[[f32; 2]],
+    grad: Option<&mut [f32]>,
+    mode: SumMode,
+) -> f32 {
+    let n = graph.n();
+    match grad {
+        None => sum::combine(
+            mode,
+            sum::chunks(n).map(|r| rows::kuramoto_rows(graph, cs, r, None, mode)),
+        ),
+        Some(grad) => sum::combine(
             mode,
             sum::chunks(n)
                 .zip(grad.chunks_mut(sum::CHUNK_ROWS))
-                .map(|(r, g)| rows::kuramoto_rows(&graph, cs, r, Some(g), mode)),
-        );
-        Ok(-e)
+                .map(|(r, g)| rows::kuramoto_rows(graph, cs, r, Some(g), mode)),
+        ),
     }
 }
 
@@ -498,10 +521,12 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, w.len())?;
         let (cs, _) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(w, cs, self.kernels);
-        let (graph, params, mode) = (self.graph, self.params, SumMode::of(self.kernels));
-        Ok(sum::combine(
-            mode,
-            sum::chunks(n).map(|r| rows::hopf_kuramoto_rows(&graph, params, cs, r, None, mode)),
+        Ok(hopf_kuramoto_total(
+            &self.graph,
+            self.params,
+            cs,
+            None,
+            SumMode::of(self.kernels),
         ))
     }
 
@@ -511,23 +536,49 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, grad.len())?;
         let (cs, g) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(w, cs, self.kernels);
-        let (graph, params, mode) = (self.graph, self.params, SumMode::of(self.kernels));
-        // Pass 1: a_i, g_i = ∂E/∂a_i and the own-row part of the gradient, row by row.
-        let e = sum::combine(
-            mode,
-            sum::chunks(n)
-                .zip(g.chunks_mut(sum::CHUNK_ROWS))
-                .zip(grad.chunks_mut(sum::CHUNK_ROWS))
-                .map(|((r, gc), gr)| {
-                    rows::hopf_kuramoto_rows(&graph, params, cs, r, Some((gc, gr)), mode)
-                }),
-        );
-        // Pass 2: the neighbours' part, once every g_j is known.
-        for (r, gr) in sum::chunks(n).zip(grad.chunks_mut(sum::CHUNK_ROWS)) {
-            rows::hopf_kuramoto_pass2(&graph, cs, g, r, gr);
-        }
-        Ok(e)
+        Ok(hopf_kuramoto_total(
+            &self.graph,
+            self.params,
+            cs,
+            Some((g, grad)),
+            SumMode::of(self.kernels),
+        ))
     }
+}
+
+/// Hopf–Kuramoto's energy chunk by chunk; with `(g, grad)`, both gradient passes (the second
+/// once every `g_j` is known). A frame of its own, as [`kuramoto_total`].
+#[inline(never)]
+fn hopf_kuramoto_total(
+    graph: &Csr<'_>,
+    params: HopfKuramotoParams,
+    cs: &[[f32; 2]],
+    grad: Option<(&mut [f32], &mut [f32])>,
+    mode: SumMode,
+) -> f32 {
+    let n = graph.n();
+    let Some((g, grad)) = grad else {
+        return sum::combine(
+            mode,
+            sum::chunks(n).map(|r| rows::hopf_kuramoto_rows(graph, params, cs, r, None, mode)),
+        );
+    };
+    // Pass 1: a_i, g_i = ∂E/∂a_i and the own-row part of the gradient.
+    let e = sum::combine(
+        mode,
+        sum::chunks(n)
+            .zip(g.chunks_mut(sum::CHUNK_ROWS))
+            .zip(grad.chunks_mut(sum::CHUNK_ROWS))
+            .map(|((r, gc), gr)| {
+                rows::hopf_kuramoto_rows(graph, params, cs, r, Some((gc, gr)), mode)
+            }),
+    );
+    // Pass 2: the neighbours' part Σ_j A_ij g_j sin(w_j − w_i).
+    let g = &*g;
+    for (r, gr) in sum::chunks(n).zip(grad.chunks_mut(sum::CHUNK_ROWS)) {
+        rows::hopf_kuramoto_pass2(graph, cs, g, r, gr);
+    }
+    e
 }
 
 impl core::error::Error for EnergyError {}

@@ -182,8 +182,9 @@ impl RowSum {
         self.in_block = 0;
     }
 
-    /// The chunk's partial sum.
-    pub fn finish(mut self) -> Partial {
+    /// The chunk's partial sum (by reference: a by-value move would copy the cascade, a frame
+    /// the Cortex-M0 cannot spare).
+    pub fn finish(&mut self) -> Partial {
         if self.in_block > 0 {
             self.flush();
         }
@@ -238,7 +239,9 @@ fn combine_many(
     }
 }
 
-/// `Σ f(i)` for `i` in `0..n`, by the fixed chunks, blocks and `mode` of this module.
+/// `Σ f(i)` for `i` in `0..n`, by the fixed chunks, blocks and `mode` of this module. A frame of
+/// its own, so that callers on a microcontroller's deepest path do not carry its blocks.
+#[inline(never)]
 pub fn sum_by(n: usize, mode: SumMode, mut f: impl FnMut(usize) -> f32) -> f32 {
     combine(
         mode,
