@@ -440,6 +440,9 @@ impl fmt::Display for Method {
     }
 }
 
+/// Builds an optimizer at learning rate `lr` stepping on `pool`.
+pub type BuildThreaded = fn(lr: f32, pool: Pool) -> Box<dyn Optimizer + Send>;
+
 /// One row of the optimizer table.
 #[derive(Debug, Clone, Copy)]
 pub struct OptimizerEntry {
@@ -454,7 +457,7 @@ pub struct OptimizerEntry {
     pub build: fn(lr: f32, options: &OptimizerOptions<'_>) -> Box<dyn Optimizer + Send>,
     /// Builds it stepping chunk by chunk on a pool ([`ThreadedOptimizer`]), for the
     /// elementwise optimizers; `None` runs it serially (Shampoo).
-    pub threaded: Option<fn(lr: f32, pool: Pool) -> Box<dyn Optimizer + Send>>,
+    pub threaded: Option<BuildThreaded>,
 }
 
 /// What an optimizer may need besides its learning rate.
