@@ -120,6 +120,8 @@ fn the_run_json_describes_itself() {
             "25",
             "--max-steps",
             "3000",
+            "--threads",
+            "2",
             "--kernels",
             "reference",
             "--stage2",
@@ -139,7 +141,7 @@ fn the_run_json_describes_itself() {
     assert_eq!(h["stage2"], "Fresh");
     assert_eq!(
         (h["threads"].as_u64(), h["kernels"].as_str()),
-        (Some(1), Some("reference"))
+        (Some(2), Some("reference"))
     );
     assert_eq!(r["nrg"]["version"], env!("CARGO_PKG_VERSION"));
     let commit = r["nrg"]["commit"].as_str().unwrap();
@@ -215,11 +217,30 @@ fn settings_merge_overrides_with_the_seed_defaults_in_one_place() {
     use nrg_host::run::{Overrides, Settings};
     let heat = EnergyKind::Heat(HeatParams::default());
     let kuramoto = EnergyKind::Kuramoto;
-    // No overrides: the seed defaults.
+    // No overrides: the seed defaults, with a stop tolerance f32 can resolve; the seed's own
+    // rule on request.
+    let mut seed = Settings::seed_defaults(&heat);
+    assert_eq!(seed.stop.rel_tol, 1e-10);
     assert_eq!(
-        Settings::resolve(&heat, &Overrides::default()),
-        Settings::seed_defaults(&heat)
+        Settings::resolve(
+            &heat,
+            &Overrides {
+                seed_stop_rule: true,
+                ..Default::default()
+            }
+        ),
+        seed
     );
+    seed.stop.rel_tol = nrg_host::run::F32_REL_TOL;
+    assert_eq!(Settings::resolve(&heat, &Overrides::default()), seed);
+    let s = Settings::resolve(
+        &heat,
+        &Overrides {
+            threads: Some(3),
+            ..Default::default()
+        },
+    );
+    assert_eq!((s.threads, s.resolved_threads()), (3, 3));
     // --lr sets both rates unless --nr-lr is given.
     let s = Settings::resolve(
         &kuramoto,

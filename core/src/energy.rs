@@ -9,6 +9,10 @@
 //!   `a_j = Σ_k A_jk cos(w_j − w_k)` (the literal triple sum collapses to this on a symmetric graph;
 //!   the tests keep the literal version to prove it).
 //!
+//! Rows are evaluated chunk by chunk by the kernels of [`crate::rows`] and their sums combined as
+//! [`crate::sum`] says (f64 or pairwise f32 over fixed blocks), so the energy of a large graph
+//! keeps f32 accuracy and a threaded host that runs the same chunks gets the same bits.
+//!
 //! Every evaluation is one or two streaming passes over the CSR arrays. The phase energies use
 //! `sin(w_i − w_j) = sin w_i cos w_j − cos w_i sin w_j`, so they need `n` sin/cos pairs (kept in
 //! a caller-provided scratch slice) and `nnz` multiply-adds, not `nnz` trig calls.
@@ -17,7 +21,8 @@ use core::fmt;
 
 use crate::fast::KernelSet;
 use crate::graph::Csr;
-use crate::math::sin_cos;
+use crate::rows;
+use crate::sum::{self, SumMode};
 
 /// Why an energy cannot be built or evaluated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,6 +182,7 @@ pub struct Heat<'a> {
     hot: &'a [u32],
     cold: &'a [u32],
     params: HeatParams,
+    mode: SumMode,
 }
 
 fn check_bath(list: &[u32], n: usize) -> Result<(), EnergyError> {
@@ -224,7 +230,22 @@ impl<'a> Heat<'a> {
             hot,
             cold,
             params,
+            mode: SumMode::Pairwise,
         })
+    }
+
+    /// The same energy summing as `kernels` do ([`SumMode::of`]: f64 for a fast set on a host,
+    /// pairwise f32 for the reference kernels).
+    pub fn with_kernels(self, kernels: KernelSet) -> Self {
+        Heat {
+            mode: SumMode::of(kernels),
+            ..self
+        }
+    }
+
+    /// How this energy combines its partial sums.
+    pub fn sum_mode(&self) -> SumMode {
+        self.mode
     }
 
     /// The graph this energy lives on.
@@ -247,25 +268,32 @@ impl<'a> Heat<'a> {
         self.params
     }
 
-    /// Bath term `λ Σ (w − T)⁴` and, with `grad`, its gradient added in.
-    fn baths(&self, w: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
+    /// Bath term `λ Σ (w − T)⁴` and, with `grad` (one entry per node), its gradient added in.
+    /// Runs over the bath lists serially, after the rows (a threaded host calls it the same way).
+    pub fn bath_term(&self, w: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
         let lambda = self.params.lambda;
         let mut e = 0.0f32;
         for (list, t) in [
             (self.hot, self.params.t_hot),
             (self.cold, self.params.t_cold),
         ] {
-            for &i in list {
-                let i = i as usize;
+            e += sum::sum_by(list.len(), self.mode, |b| {
+                let i = list.get(b).map_or(usize::MAX, |&i| i as usize);
                 let d = w.get(i).copied().unwrap_or(0.0) - t;
                 let d2 = d * d;
-                e += lambda * d2 * d2;
                 if let Some(g) = grad.as_deref_mut().and_then(|g| g.get_mut(i)) {
                     *g += 4.0 * lambda * d2 * d;
                 }
-            }
+                lambda * d2 * d2
+            });
         }
         e
+    }
+
+    /// The energy from the edge term's total `Σ_ij A_ij (w_i − w_j)²` (over ordered pairs, as
+    /// [`rows::heat_rows`] sums it) and the bath term.
+    pub fn total(edges: f32, baths: f32) -> f32 {
+        0.5 * edges + baths
     }
 }
 
@@ -276,43 +304,25 @@ impl Energy for Heat<'_> {
 
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
-        let ent = Entries::new(&self.graph);
-        let mut edges = 0.0f32;
-        let mut k = 0usize;
-        for (&end, &wi) in ent.row_ends.iter().zip(w) {
-            let end = ent.end(end);
-            let mut acc = 0.0f32;
-            while k < end {
-                let d = wi - w[ent.cols[k] as usize];
-                acc += ent.ws[k] * d * d;
-                k += 1;
-            }
-            edges += acc;
-        }
-        Ok(0.5 * edges + self.baths(w, None))
+        let edges = sum::combine(
+            self.mode,
+            sum::chunks(w.len()).map(|r| rows::heat_rows(&self.graph, w, r, None, self.mode)),
+        );
+        Ok(Heat::total(edges, self.bath_term(w, None)))
     }
 
     fn value_and_grad(&mut self, w: &[f32], grad: &mut [f32]) -> Result<f32, EnergyError> {
         let n = self.graph.n();
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
-        let ent = Entries::new(&self.graph);
-        let mut edges = 0.0f32;
-        let mut k = 0usize;
-        for ((&end, &wi), gi) in ent.row_ends.iter().zip(w).zip(grad.iter_mut()) {
-            let end = ent.end(end);
-            let (mut e, mut g) = (0.0f32, 0.0f32);
-            while k < end {
-                let d = wi - w[ent.cols[k] as usize];
-                let ad = ent.ws[k] * d;
-                g += ad;
-                e += ad * d;
-                k += 1;
-            }
-            edges += e;
-            *gi = 2.0 * g;
-        }
-        Ok(0.5 * edges + self.baths(w, Some(grad)))
+        let (graph, mode) = (self.graph, self.mode);
+        let edges = sum::combine(
+            mode,
+            sum::chunks(n)
+                .zip(grad.chunks_mut(sum::CHUNK_ROWS))
+                .map(|(r, g)| rows::heat_rows(&graph, w, r, Some(g), mode)),
+        );
+        Ok(Heat::total(edges, self.bath_term(w, Some(grad))))
     }
 }
 
@@ -327,76 +337,19 @@ pub struct Kuramoto<'a, 's> {
     kernels: KernelSet,
 }
 
-/// Fills `cs[i]` with `[cos w_i, sin w_i]` and returns the filled pairs.
+/// Fills `cs` (viewed as `[cos, sin]` pairs) for every node chunk by chunk and returns the
+/// filled pairs.
 fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32], kernels: KernelSet) -> &'c [[f32; 2]] {
     let (pairs, _) = cs.as_chunks_mut::<2>();
-    if let Some(k) = kernels.fast() {
-        return fill_cos_sin_fast(k, w, pairs);
-    }
-    for (x, pair) in w.iter().zip(pairs.iter_mut()) {
-        let (s, c) = sin_cos(*x);
-        *pair = [c, s];
-    }
     let filled = w.len().min(pairs.len());
-    &pairs[..filled]
-}
-
-/// [`fill_cos_sin`] with a fast kernel set (a frame of its own, off the Cortex-M0 reference
-/// run's stack).
-#[inline(never)]
-fn fill_cos_sin_fast<'c>(
-    k: &dyn crate::fast::Kernels,
-    w: &[f32],
-    pairs: &'c mut [[f32; 2]],
-) -> &'c [[f32; 2]] {
-    let filled = w.len().min(pairs.len());
-    k.sin_cos(&w[..filled], &mut pairs[..filled]);
-    &pairs[..filled]
-}
-
-/// The CSR arrays of a graph with `neighbors` and `weights` re-sliced to one length the
-/// compiler can see, so rows walked by a running entry index `k < end(row_end)` need no bounds
-/// checks on the entries (the hot loops then only check the gathered node index).
-#[derive(Clone, Copy)]
-struct Entries<'g> {
-    row_ends: &'g [u32],
-    cols: &'g [u32],
-    ws: &'g [f32],
-}
-
-impl<'g> Entries<'g> {
-    #[inline(always)]
-    fn new(graph: &Csr<'g>) -> Self {
-        let (cols, ws) = (graph.neighbors(), graph.weights());
-        // Validated equal; the min makes it visible.
-        let m = cols.len().min(ws.len());
-        Entries {
-            row_ends: graph.row_ends(),
-            cols: &cols[..m],
-            ws: &ws[..m],
-        }
+    let pairs = &mut pairs[..filled];
+    for (wc, cc) in w
+        .chunks(sum::CHUNK_ROWS)
+        .zip(pairs.chunks_mut(sum::CHUNK_ROWS))
+    {
+        rows::fill_cos_sin(kernels, wc, cc);
     }
-
-    /// A row end as an index bounded by the entry count (validated, made visible).
-    #[inline(always)]
-    fn end(&self, row_end: u32) -> usize {
-        (row_end as usize).min(self.cols.len())
-    }
-
-    /// `(Σ_j A_ij cos w_j, Σ_j A_ij sin w_j)` over the entries `*k..end` (one row), from the
-    /// `[cos, sin]` pairs; advances `k` to `end`.
-    #[inline(always)]
-    fn cos_sin_sums(&self, k: &mut usize, end: usize, cs: &[[f32; 2]]) -> (f32, f32) {
-        let (mut c, mut s) = (0.0f32, 0.0f32);
-        while *k < end {
-            let [cj, sj] = cs[self.cols[*k] as usize];
-            let a = self.ws[*k];
-            c += a * cj;
-            s += a * sj;
-            *k += 1;
-        }
-        (c, s)
-    }
+    pairs
 }
 
 impl<'a, 's> Kuramoto<'a, 's> {
@@ -435,15 +388,12 @@ impl Energy for Kuramoto<'_, '_> {
     fn value(&mut self, w: &[f32]) -> Result<f32, EnergyError> {
         check_len(self.graph.n(), w.len())?;
         let cs = fill_cos_sin(w, self.scratch, self.kernels);
-        let ent = Entries::new(&self.graph);
-        let mut e = 0.0f32;
-        let mut k = 0usize;
-        for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs) {
-            let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
-            // Σ_j A_ij cos(w_i − w_j) = cos w_i C_i + sin w_i S_i
-            e += ci * c + si * s;
-        }
-        Ok(-e)
+        Ok(-kuramoto_total(
+            &self.graph,
+            cs,
+            None,
+            SumMode::of(self.kernels),
+        ))
     }
 
     fn value_and_grad(&mut self, w: &[f32], grad: &mut [f32]) -> Result<f32, EnergyError> {
@@ -451,16 +401,37 @@ impl Energy for Kuramoto<'_, '_> {
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
         let cs = fill_cos_sin(w, self.scratch, self.kernels);
-        let ent = Entries::new(&self.graph);
-        let mut e = 0.0f32;
-        let mut k = 0usize;
-        for ((&end, &[ci, si]), gi) in ent.row_ends.iter().zip(cs).zip(grad.iter_mut()) {
-            let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
-            e += ci * c + si * s;
-            // ∂E/∂w_i = 2 Σ_j A_ij sin(w_i − w_j)
-            *gi = 2.0 * (si * c - ci * s);
-        }
-        Ok(-e)
+        Ok(-kuramoto_total(
+            &self.graph,
+            cs,
+            Some(grad),
+            SumMode::of(self.kernels),
+        ))
+    }
+}
+
+/// `Σ_ij A_ij cos(w_i − w_j)` chunk by chunk, with the gradient rows when `grad` is given.
+/// A frame of its own: the sum's blocks are not on the stack while sin/cos runs (the Cortex-M0
+/// NR run has a few dozen bytes to spare).
+#[inline(never)]
+fn kuramoto_total(
+    graph: &Csr<'_>,
+    cs: &[[f32; 2]],
+    grad: Option<&mut [f32]>,
+    mode: SumMode,
+) -> f32 {
+    let n = graph.n();
+    match grad {
+        None => sum::combine(
+            mode,
+            sum::chunks(n).map(|r| rows::kuramoto_rows(graph, cs, r, None, mode)),
+        ),
+        Some(grad) => sum::combine(
+            mode,
+            sum::chunks(n)
+                .zip(grad.chunks_mut(sum::CHUNK_ROWS))
+                .map(|(r, g)| rows::kuramoto_rows(graph, cs, r, Some(g), mode)),
+        ),
     }
 }
 
@@ -550,16 +521,13 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, w.len())?;
         let (cs, _) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(w, cs, self.kernels);
-        let HopfKuramotoParams { c, s1, s2 } = self.params;
-        let ent = Entries::new(&self.graph);
-        let mut e = 0.0f32;
-        let mut k = 0usize;
-        for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs) {
-            let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
-            let a = ci * sc + si * ss;
-            e += (c * s1 + s2 * a) * a;
-        }
-        Ok(e)
+        Ok(hopf_kuramoto_total(
+            &self.graph,
+            self.params,
+            cs,
+            None,
+            SumMode::of(self.kernels),
+        ))
     }
 
     fn value_and_grad(&mut self, w: &[f32], grad: &mut [f32]) -> Result<f32, EnergyError> {
@@ -568,46 +536,49 @@ impl Energy for HopfKuramoto<'_, '_> {
         check_len(n, grad.len())?;
         let (cs, g) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(w, cs, self.kernels);
-        let HopfKuramotoParams { c, s1, s2 } = self.params;
-        let cs1 = c * s1;
-        // Pass 1: a_i, g_i = ∂E/∂a_i = c·s1 + 2 s2 a_i, and the own-row part of the gradient
-        // −g_i Σ_k A_ik sin(w_i − w_k), kept in `grad`.
-        let ent = Entries::new(&self.graph);
-        let mut e = 0.0f32;
-        let mut k = 0usize;
-        for (((&end, &[ci, si]), gi), grad_i) in ent
-            .row_ends
-            .iter()
-            .zip(cs)
-            .zip(g.iter_mut())
-            .zip(grad.iter_mut())
-        {
-            let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
-            let a = ci * sc + si * ss;
-            e += (cs1 + s2 * a) * a;
-            *gi = cs1 + 2.0 * s2 * a;
-            *grad_i = -*gi * (si * sc - ci * ss);
-        }
-        // Pass 2: the neighbours' part Σ_j A_ij g_j sin(w_j − w_i).
-        // Equal lengths made visible: one bounds check covers both gathers below.
-        let m = cs.len().min(g.len());
-        let (cs, g) = (&cs[..m], &g[..m]);
-        let mut k = 0usize;
-        for ((&end, &[ci, si]), grad_i) in ent.row_ends.iter().zip(cs).zip(grad.iter_mut()) {
-            let end = ent.end(end);
-            let (mut gc, mut gs) = (0.0f32, 0.0f32);
-            while k < end {
-                let j = ent.cols[k] as usize;
-                let ag = ent.ws[k] * g[j];
-                let [cj, sj] = cs[j];
-                gc += ag * cj;
-                gs += ag * sj;
-                k += 1;
-            }
-            *grad_i += ci * gs - si * gc;
-        }
-        Ok(e)
+        Ok(hopf_kuramoto_total(
+            &self.graph,
+            self.params,
+            cs,
+            Some((g, grad)),
+            SumMode::of(self.kernels),
+        ))
     }
+}
+
+/// Hopf–Kuramoto's energy chunk by chunk; with `(g, grad)`, both gradient passes (the second
+/// once every `g_j` is known). A frame of its own, as [`kuramoto_total`].
+#[inline(never)]
+fn hopf_kuramoto_total(
+    graph: &Csr<'_>,
+    params: HopfKuramotoParams,
+    cs: &[[f32; 2]],
+    grad: Option<(&mut [f32], &mut [f32])>,
+    mode: SumMode,
+) -> f32 {
+    let n = graph.n();
+    let Some((g, grad)) = grad else {
+        return sum::combine(
+            mode,
+            sum::chunks(n).map(|r| rows::hopf_kuramoto_rows(graph, params, cs, r, None, mode)),
+        );
+    };
+    // Pass 1: a_i, g_i = ∂E/∂a_i and the own-row part of the gradient.
+    let e = sum::combine(
+        mode,
+        sum::chunks(n)
+            .zip(g.chunks_mut(sum::CHUNK_ROWS))
+            .zip(grad.chunks_mut(sum::CHUNK_ROWS))
+            .map(|((r, gc), gr)| {
+                rows::hopf_kuramoto_rows(graph, params, cs, r, Some((gc, gr)), mode)
+            }),
+    );
+    // Pass 2: the neighbours' part Σ_j A_ij g_j sin(w_j − w_i).
+    let g = &*g;
+    for (r, gr) in sum::chunks(n).zip(grad.chunks_mut(sum::CHUNK_ROWS)) {
+        rows::hopf_kuramoto_pass2(graph, cs, g, r, gr);
+    }
+    e
 }
 
 impl core::error::Error for EnergyError {}

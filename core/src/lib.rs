@@ -23,6 +23,8 @@
 //!   divergence), the direct solver, the guarded stage-2 update, reports and errors.
 //! - [`hybrid`]: the two-stage solver (NR, then direct) of the seed's Algorithm 1, generic over
 //!   the reparametrization and both optimizers.
+//! - [`sum`], [`rows`]: sums that hold at scale (blocks combined in f64 or pairwise f32, in a
+//!   fixed order) and the energies' kernels over one chunk of rows, which a threaded host reuses.
 //! - [`metrics`], [`init`]: order parameter, energy gaps, seeded initial states.
 //!
 //! Features: `micromath` (fast sin/cos for microcontrollers), `defmt` (derive `defmt::Format`).
@@ -48,5 +50,7 @@ pub mod model;
 pub mod optim;
 pub mod propagate;
 pub mod reparam;
+pub mod rows;
 pub mod solve;
 mod split;
+pub mod sum;

@@ -18,6 +18,9 @@
 //! - [`classify`]: IDX (MNIST-format) reading and the `nrg classify` experiment (seed 7.3).
 //! - [`scale`]: `nrg bench scale`, the direct step from 10³ to 10⁷ nodes against a STREAM
 //!   triad bound.
+//! - [`parallel`]: `--threads N`: the energies and elementwise optimizers on a rayon pool,
+//!   bit-identical for every thread count.
+//! - [`metrics`]: ρ and gaps in f64 from a returned state.
 //! - [`memory`]: sizes checked against the available memory before allocating.
 //! - [`provenance`]: version, commit, machine and date recorded with every run.
 //! - [`simd`]: run-time choice of the core's kernel set (AVX-512 / AVX2 / baseline / reference).
@@ -32,7 +35,9 @@ pub mod depth_width;
 pub mod graph;
 pub mod loss_curves;
 pub mod memory;
+pub mod metrics;
 pub mod optim;
+pub mod parallel;
 pub mod ph;
 pub mod plot;
 pub mod problem;

@@ -5,16 +5,14 @@
 //! `&mut dyn Energy`.
 
 use anyhow::{Context, Result, bail};
-use nrg_core::energy::{
-    Energy, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams,
-    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
-};
+use nrg_core::energy::{Energy, Heat, HeatParams, HopfKuramotoParams};
 
 use nrg_core::hybrid::SwitchRule;
 use nrg_core::init;
 use nrg_core::model::LatentInit;
 
 use crate::graph::{Baths, Graph, components_without_bath};
+use crate::parallel::{Pool, ThreadedHeat, ThreadedHopfKuramoto, ThreadedKuramoto};
 
 /// Where an energy's node states live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,8 +199,18 @@ impl Problem {
 
     /// Builds the core energy and hands it to `f`.
     pub fn with_energy<R>(&self, f: impl FnOnce(&mut dyn Energy) -> R) -> Result<R> {
+        self.with_energy_on(&Pool::serial(), f)
+    }
+
+    /// Builds the energy evaluated on `pool` (the core's row kernels chunk by chunk; the same
+    /// bits for every thread count) and hands it to `f`.
+    pub fn with_energy_on<R>(
+        &self,
+        pool: &Pool,
+        f: impl FnOnce(&mut dyn Energy) -> R,
+    ) -> Result<R> {
         let csr = self.graph.csr()?;
-        let n = csr.n();
+        let kernels = crate::simd::selected();
         match self.energy {
             EnergyKind::Heat(params) => {
                 let (hot, cold) = self
@@ -210,20 +218,13 @@ impl Problem {
                     .as_ref()
                     .map(|b| (b.hot(), b.cold()))
                     .unwrap_or((&[], &[]));
-                let mut e = Heat::new(csr, hot, cold, params)?;
-                Ok(f(&mut e))
+                let heat = Heat::new(csr, hot, cold, params)?.with_kernels(kernels);
+                Ok(f(&mut ThreadedHeat::new(heat, pool)))
             }
-            EnergyKind::Kuramoto => {
-                let mut scratch = vec![0.0; KURAMOTO_SCRATCH_PER_NODE * n];
-                let mut e = Kuramoto::new(csr, &mut scratch)?.with_kernels(crate::simd::selected());
-                Ok(f(&mut e))
-            }
-            EnergyKind::HopfKuramoto(params) => {
-                let mut scratch = vec![0.0; HOPF_KURAMOTO_SCRATCH_PER_NODE * n];
-                let mut e = HopfKuramoto::new(csr, params, &mut scratch)?
-                    .with_kernels(crate::simd::selected());
-                Ok(f(&mut e))
-            }
+            EnergyKind::Kuramoto => Ok(f(&mut ThreadedKuramoto::new(csr, kernels, pool)?)),
+            EnergyKind::HopfKuramoto(params) => Ok(f(&mut ThreadedHopfKuramoto::new(
+                csr, params, kernels, pool,
+            )?)),
         }
     }
 

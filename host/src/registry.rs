@@ -17,6 +17,7 @@ use nrg_core::propagate::{PropagationKind, propagator_storage_len};
 use nrg_core::reparam::Reparametrization;
 
 use crate::optim::{Shampoo, ShampooConfig};
+use crate::parallel::{Pool, ThreadedOptimizer};
 
 /// A way to minimize: direct descent, a reparametrization followed by direct descent, the
 /// same-init control, or a baseline.
@@ -439,6 +440,9 @@ impl fmt::Display for Method {
     }
 }
 
+/// Builds an optimizer at learning rate `lr` stepping on `pool`.
+pub type BuildThreaded = fn(lr: f32, pool: Pool) -> Box<dyn Optimizer + Send>;
+
 /// One row of the optimizer table.
 #[derive(Debug, Clone, Copy)]
 pub struct OptimizerEntry {
@@ -451,6 +455,9 @@ pub struct OptimizerEntry {
     /// Builds it at learning rate `lr` with its other hyper-parameters at their defaults
     /// (or from `options`, for the optimizers that have some there).
     pub build: fn(lr: f32, options: &OptimizerOptions<'_>) -> Box<dyn Optimizer + Send>,
+    /// Builds it stepping chunk by chunk on a pool ([`ThreadedOptimizer`]), for the
+    /// elementwise optimizers; `None` runs it serially (Shampoo).
+    pub threaded: Option<BuildThreaded>,
 }
 
 /// What an optimizer may need besides its learning rate.
@@ -470,42 +477,54 @@ pub const OPTIMIZERS: &[OptimizerEntry] = &[
         aliases: &[],
         help: "Adam, β = (0.9, 0.999), ε = 1e-8, bias-corrected (torch.optim.Adam)",
         build: |lr, _| Box::new(Adam::with_lr(lr).with_kernels(crate::simd::selected())),
+        threaded: Some(|lr, pool| {
+            Box::new(ThreadedOptimizer::new(
+                Adam::with_lr(lr).with_kernels(crate::simd::selected()),
+                pool,
+            ))
+        }),
     },
     OptimizerEntry {
         name: "sgd",
         aliases: &["gd"],
         help: "plain gradient descent w −= lr·g (torch.optim.SGD)",
         build: |lr, _| Box::new(Sgd::plain(lr)),
+        threaded: Some(|lr, pool| Box::new(ThreadedOptimizer::new(Sgd::plain(lr), pool))),
     },
     OptimizerEntry {
         name: "momentum",
         aliases: &["sgd-momentum"],
         help: "SGD with heavy-ball momentum 0.9",
         build: |lr, _| Box::new(Sgd::momentum(lr, 0.9)),
+        threaded: Some(|lr, pool| Box::new(ThreadedOptimizer::new(Sgd::momentum(lr, 0.9), pool))),
     },
     OptimizerEntry {
         name: "nesterov",
         aliases: &["sgd-nesterov"],
         help: "SGD with Nesterov momentum 0.9",
         build: |lr, _| Box::new(Sgd::nesterov(lr, 0.9)),
+        threaded: Some(|lr, pool| Box::new(ThreadedOptimizer::new(Sgd::nesterov(lr, 0.9), pool))),
     },
     OptimizerEntry {
         name: "rmsprop",
         aliases: &[],
         help: "RMSprop, α = 0.99, ε = 1e-8 (torch.optim.RMSprop)",
         build: |lr, _| Box::new(RmsProp::with_lr(lr)),
+        threaded: Some(|lr, pool| Box::new(ThreadedOptimizer::new(RmsProp::with_lr(lr), pool))),
     },
     OptimizerEntry {
         name: "adagrad",
         aliases: &[],
         help: "Adagrad, ε = 1e-10 (torch.optim.Adagrad)",
         build: |lr, _| Box::new(Adagrad::with_lr(lr)),
+        threaded: Some(|lr, pool| Box::new(ThreadedOptimizer::new(Adagrad::with_lr(lr), pool))),
     },
     OptimizerEntry {
         name: "shampoo",
         aliases: &[],
         help: "Shampoo (Gupta et al. 2018), ε = 1e-4, tiles of at most 128 (--shampoo-*)",
         build: |lr, o| Box::new(Shampoo::new(lr, o.shampoo).with_shapes(o.shapes)),
+        threaded: None,
     },
 ];
 
@@ -532,6 +551,21 @@ impl OptimizerChoice {
     /// A fresh optimizer of this kind at learning rate `lr` with `options`.
     pub fn build_with(&self, lr: f32, options: &OptimizerOptions<'_>) -> Box<dyn Optimizer + Send> {
         (self.0.build)(lr, options)
+    }
+
+    /// [`OptimizerChoice::build_with`] for the state `w` on `pool`: an elementwise optimizer
+    /// steps chunk by chunk on the pool (bit-identical for every thread count); others, and
+    /// every optimizer on a one-thread pool, are built as usual.
+    pub fn build_on(
+        &self,
+        lr: f32,
+        options: &OptimizerOptions<'_>,
+        pool: &Pool,
+    ) -> Box<dyn Optimizer + Send> {
+        match self.0.threaded {
+            Some(threaded) if pool.threads() > 1 => threaded(lr, pool.clone()),
+            _ => self.build_with(lr, options),
+        }
     }
 
     /// The registered optimizer called `name`, if any.

@@ -9,7 +9,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len_for, solve_hybrid};
 use nrg_core::init;
-use nrg_core::metrics::{order_parameter, relative_gap};
+use nrg_core::metrics::order_parameter;
 use nrg_core::optim::Optimizer;
 use nrg_core::reparam::Reparametrization;
 use nrg_core::solve::{
@@ -18,7 +18,9 @@ use nrg_core::solve::{
 use serde::{Deserialize, Serialize};
 
 use crate::baselines;
+use crate::metrics;
 use crate::optim::ShampooConfig;
+use crate::parallel::Pool;
 use crate::problem::{EnergyKind, Problem};
 use crate::registry::OptimizerOptions;
 
@@ -50,7 +52,17 @@ pub struct Settings {
     pub max_seconds: Option<f64>,
     /// Shampoo's ε, root interval and tile size (when Shampoo is an optimizer of the run).
     pub shampoo: ShampooConfig,
+    /// Worker threads of the direct step (0: all cores). Results do not depend on it.
+    pub threads: usize,
 }
+
+/// The stop rule's default relative tolerance: 4 f32 ulps of `|best|` (4.8e-7).
+///
+/// A step's energy carries about an ulp of rounding even with accurate sums (the final rounding
+/// to f32, the rows' own f32 arithmetic, a fast sin/cos), so a smaller "improvement" is noise:
+/// the seed's 1e-10 / 1e-15 in f32 only ask for any strict decrease, however small, and runs end
+/// by chance. Four ulps is the smallest step that is clearly above that noise.
+pub const F32_REL_TOL: f32 = 4.0 * f32::EPSILON;
 
 /// Settings a user may change; `None` keeps the energy's seed default. [`Settings::resolve`]
 /// is the one place where defaults and overrides merge.
@@ -82,6 +94,10 @@ pub struct Overrides {
     pub patience: Option<u32>,
     /// Early-stopping relative tolerance.
     pub rel_tol: Option<f32>,
+    /// The seed's stop rule (its `rel_tol`, below f32 resolution) instead of [`F32_REL_TOL`].
+    pub seed_stop_rule: bool,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
     /// Most steps of the final stage.
     pub max_steps: Option<u32>,
     /// Target energy.
@@ -103,9 +119,14 @@ const PLATEAU_REL_TOL: f32 = 1e-6;
 const PLATEAU_MAX_STEPS: u32 = 5_000;
 
 impl Settings {
-    /// The seed defaults for `energy` with `o` applied.
+    /// The defaults for `energy` with `o` applied: the seed's settings, except the stop rule's
+    /// tolerance ([`F32_REL_TOL`] unless `o` asks for the seed's rule or a tolerance).
     pub fn resolve(energy: &EnergyKind, o: &Overrides) -> Self {
         let mut s = Settings::seed_defaults(energy);
+        if !o.seed_stop_rule {
+            s.stop.rel_tol = F32_REL_TOL;
+        }
+        s.threads = o.threads.unwrap_or(s.threads);
         s.optimizer = o.optimizer.unwrap_or(s.optimizer);
         s.nr_optimizer = o.nr_optimizer.unwrap_or(s.nr_optimizer);
         s.shampoo = o.shampoo.unwrap_or(s.shampoo);
@@ -162,7 +183,8 @@ impl Settings {
     }
 
     /// The seed paper's settings for an energy: Adam lr 0.02 (heat) / 0.01 (phases), early
-    /// stopping with patience 10; NR switches by the automatic rule (heat; the seed: a loss plateau) or after 100 steps
+    /// stopping with patience 10 and the seed's tolerance (1e-10 heat / 1e-15 phases, kept for
+    /// `nrg reproduce` and the studies; the CLI defaults to [`F32_REL_TOL`]); NR switches by the automatic rule (heat; the seed: a loss plateau) or after 100 steps
     /// (phases); h = 16 (heat) / 10 (phases), one layer.
     pub fn seed_defaults(energy: &EnergyKind) -> Self {
         let d = energy.describe();
@@ -183,6 +205,7 @@ impl Settings {
             stage2: Stage2Start::default(),
             max_seconds: None,
             shampoo: ShampooConfig::default(),
+            threads: 0,
         }
     }
 
@@ -207,8 +230,16 @@ impl Settings {
             },
             stage2: format!("{:?}", self.stage2),
             max_seconds: self.max_seconds,
-            threads: 1,
+            threads: self.resolved_threads() as u32,
             kernels: crate::simd::selected().name().to_string(),
+        }
+    }
+
+    /// The number of worker threads a run uses (`threads`, or all cores for 0).
+    pub fn resolved_threads(&self) -> usize {
+        match self.threads {
+            0 => crate::parallel::available_threads(),
+            t => t,
         }
     }
 
@@ -246,7 +277,7 @@ pub struct Hyperparameters {
     pub stage2: String,
     /// Wall-time cap, if any.
     pub max_seconds: Option<f64>,
-    /// Threads (runs are single-threaded).
+    /// Worker threads of the direct step (energy, gradient and elementwise optimizer).
     pub threads: u32,
     /// Kernel set (`reference`: the fixed-order kernels).
     pub kernels: String,
@@ -353,7 +384,7 @@ impl RunRecord {
         self.reference_kind = energy.and(kind.map(str::to_string));
         self.relative_gap = energy
             .filter(|_| self.best_energy.is_finite())
-            .map(|r| relative_gap(self.best_energy as f32, r as f32) as f64);
+            .map(|r| metrics::relative_gap(self.best_energy, r));
     }
 }
 
@@ -541,7 +572,8 @@ pub fn run_one(
         shapes: &[(n, 1)],
         shampoo: settings.shampoo,
     };
-    let mut optimizer = choice.build_with(settings.lr, &w_options);
+    let pool = Pool::new(settings.resolved_threads())?;
+    let mut optimizer = choice.build_on(settings.lr, &w_options, &pool);
     optimizer.validate()?;
     let state_len = optimizer.state_len(n);
     check_memory("the optimizer on w", state_len)?;
@@ -559,7 +591,7 @@ pub fn run_one(
                 random_start(&mut rng, &mut w);
             }
             let mut work = vec![0.0; direct_work_len(n, state_len)];
-            problem.with_energy(|e| {
+            problem.with_energy_on(&pool, |e| {
                 solve_direct(
                     e,
                     &mut w,
@@ -619,7 +651,7 @@ pub fn run_one(
                 stop: settings.stop,
                 stage2: settings.stage2,
             };
-            problem.with_energy(|e| {
+            problem.with_energy_on(&pool, |e| {
                 solve_hybrid(
                     e,
                     model,
@@ -716,11 +748,11 @@ pub fn run_one(
         },
         final_energy,
         best_energy,
-        rho: phase.then(|| order_parameter(&w) as f64),
+        rho: phase.then(|| metrics::order_parameter(&w)),
         stop_reason,
         reference_energy: reference,
         reference_kind: reference.map(|_| "ground state −Σ A_ij".to_string()),
-        relative_gap: reference.map(|r| relative_gap(best_energy as f32, r as f32) as f64),
+        relative_gap: reference.map(|r| metrics::relative_gap(best_energy, r)),
         error,
         hyperparameters: settings.hyperparameters(method),
         nrg: crate::provenance::build(),

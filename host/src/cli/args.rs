@@ -465,9 +465,18 @@ pub(super) struct SolverArgs {
     /// Early stopping: steps without improvement before stopping (0: off).
     #[arg(long)]
     pub(super) patience: Option<u32>,
-    /// Early stopping: relative improvement that counts.
+    /// Early stopping: relative improvement that counts (default 4 f32 ulps, 4.8e-7: smaller
+    /// improvements are rounding; the seed's 1e-10 / 1e-15 with --seed-stop-rule).
     #[arg(long, value_parser = positive_f32)]
     pub(super) rel_tol: Option<f32>,
+    /// The seed paper's stop rule: relative tolerance 1e-10 (heat) / 1e-15 (phases), below f32
+    /// resolution, so in f32 it means "no strict decrease for --patience steps".
+    #[arg(long, conflicts_with = "rel_tol")]
+    pub(super) seed_stop_rule: bool,
+    /// Worker threads of the direct step (default: all cores). Results are bit-identical for
+    /// every thread count.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(super) threads: Option<u32>,
     /// Most steps of the final stage.
     #[arg(long)]
     pub(super) max_steps: Option<u32>,

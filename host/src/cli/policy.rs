@@ -189,6 +189,8 @@ impl SolverArgs {
                 switch_max: self.switch_max,
                 patience: self.patience,
                 rel_tol: self.rel_tol,
+                seed_stop_rule: self.seed_stop_rule,
+                threads: self.threads.map(|t| t as usize),
                 max_steps: self.max_steps,
                 target: self.target,
                 stage2_fresh: self.stage2 == Stage2Arg::Fresh,

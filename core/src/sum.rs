@@ -1,0 +1,294 @@
+//! Sums that hold at scale: the fixed partition of rows and the order their partial sums combine
+//! in.
+//!
+//! One f32 running total loses the answer on large graphs (the rounding of each addition grows
+//! with the total). Here rows are summed in f32 over blocks of [`BLOCK_ROWS`]; block partials are
+//! combined
+//!
+//! - in f64 ([`SumMode::Wide`]) where the hardware has f64 (hosts running the fast kernels);
+//! - pairwise in f32 ([`SumMode::Pairwise`], a binary-counter cascade) where f64 is software
+//!   (Cortex-M) and for the reference kernels, which must stay bit-identical between host and
+//!   firmware.
+//!
+//! Rows are partitioned into chunks of [`CHUNK_ROWS`] fixed by `n` alone ([`chunks`]); a chunk
+//! sums its blocks into a [`Partial`] and [`combine`] adds the chunk partials in chunk order.
+//! The serial energies and a threaded host run the very same chunks, so a result does not
+//! depend on the number of threads.
+
+use core::ops::Range;
+
+use crate::fast::KernelSet;
+
+/// Rows summed in plain f32 before their block's partial joins the wider sum.
+pub const BLOCK_ROWS: usize = 16;
+
+/// Rows per chunk: the unit of work of a threaded host and of the partial sums. A multiple of
+/// [`BLOCK_ROWS`] and of the fast kernels' 16 lanes, so blocks and SIMD tails fall at the same
+/// offsets whether a slice is processed whole or chunk by chunk.
+pub const CHUNK_ROWS: usize = 1 << 14;
+
+/// Levels of the cascade inside a chunk: `CHUNK_ROWS / BLOCK_ROWS = 2¹⁰` blocks need 11.
+const ROW_LEVELS: usize = 11;
+
+/// Levels of the cascade over chunk partials (2²³ chunks = 1.4·10¹¹ rows before its top level
+/// starts adding linearly).
+const CHUNK_LEVELS: usize = 24;
+
+/// Whether f64 is software on this target (bare-metal ARM): the fast kernels sum pairwise there.
+const SOFT_F64: bool = cfg!(target_os = "none");
+
+/// How block partials are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SumMode {
+    /// In f64.
+    Wide,
+    /// Pairwise in f32 (a binary-counter cascade: each level holds the sum of 2ᵏ blocks).
+    Pairwise,
+}
+
+impl SumMode {
+    /// The mode of a kernel set: pairwise for the reference kernels (bit-identical on every
+    /// target) and wherever f64 is software; f64 otherwise.
+    pub fn of(kernels: KernelSet) -> Self {
+        match kernels {
+            KernelSet::Fast(_) if !SOFT_F64 => SumMode::Wide,
+            _ => SumMode::Pairwise,
+        }
+    }
+}
+
+/// The row ranges of the fixed partition of `0..n` into chunks of [`CHUNK_ROWS`] (the last one
+/// shorter).
+pub fn chunks(n: usize) -> impl Iterator<Item = Range<usize>> + Clone {
+    (0..n.div_ceil(CHUNK_ROWS)).map(move |c| c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n))
+}
+
+/// Number of chunks of `0..n`.
+pub fn chunk_count(n: usize) -> usize {
+    n.div_ceil(CHUNK_ROWS)
+}
+
+/// The sum over one chunk, in its mode's precision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Partial {
+    /// An f64 sum ([`SumMode::Wide`]).
+    Wide(f64),
+    /// An f32 pairwise sum ([`SumMode::Pairwise`]).
+    Pairwise(f32),
+}
+
+impl Partial {
+    /// The value rounded to f32.
+    pub fn value(self) -> f32 {
+        match self {
+            Partial::Wide(x) => x as f32,
+            Partial::Pairwise(x) => x,
+        }
+    }
+}
+
+/// A binary-counter cascade of `L` levels: level `k` holds the sum of `2ᵏ` pushed values, so
+/// each value takes part in about log₂(count) additions. The top level adds linearly once full.
+#[derive(Debug, Clone, Copy)]
+struct Cascade<const L: usize> {
+    levels: [f32; L],
+    count: u32,
+}
+
+impl<const L: usize> Cascade<L> {
+    const fn new() -> Self {
+        Cascade {
+            levels: [0.0; L],
+            count: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, x: f32) {
+        let mut v = x;
+        let mut c = self.count;
+        self.count = c.wrapping_add(1);
+        let Some((top, below)) = self.levels.split_last_mut() else {
+            return;
+        };
+        // Carry: occupied levels (set bits of the count) merge into the new value up to the
+        // first free one.
+        for level in below {
+            if c & 1 == 0 {
+                *level = v;
+                return;
+            }
+            v += *level;
+            *level = 0.0;
+            c >>= 1;
+        }
+        // A full top level adds linearly (past 2^(L−1) pushes; still deterministic).
+        *top += v;
+    }
+
+    /// Sum of the levels, lowest (fewest values) first; empty levels hold 0.
+    fn finish(&self) -> f32 {
+        let mut acc = 0.0f32;
+        for &l in &self.levels {
+            acc += l;
+        }
+        acc
+    }
+}
+
+/// Accumulates the row values of one chunk: f32 over blocks of [`BLOCK_ROWS`], block partials
+/// in f64 or pairwise ([`SumMode`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RowSum {
+    mode: SumMode,
+    block: f32,
+    in_block: u32,
+    wide: f64,
+    cascade: Cascade<ROW_LEVELS>,
+}
+
+impl RowSum {
+    /// An empty sum.
+    #[inline]
+    pub fn new(mode: SumMode) -> Self {
+        RowSum {
+            mode,
+            block: 0.0,
+            in_block: 0,
+            wide: 0.0,
+            cascade: Cascade::new(),
+        }
+    }
+
+    /// Adds one row's value.
+    #[inline(always)]
+    pub fn add(&mut self, x: f32) {
+        self.block += x;
+        self.in_block += 1;
+        if self.in_block == BLOCK_ROWS as u32 {
+            self.flush();
+        }
+    }
+
+    #[inline(never)]
+    fn flush(&mut self) {
+        match self.mode {
+            SumMode::Wide => self.wide += self.block as f64,
+            SumMode::Pairwise => self.cascade.push(self.block),
+        }
+        self.block = 0.0;
+        self.in_block = 0;
+    }
+
+    /// The chunk's partial sum (by reference: a by-value move would copy the cascade, a frame
+    /// the Cortex-M0 cannot spare).
+    pub fn finish(&mut self) -> Partial {
+        if self.in_block > 0 {
+            self.flush();
+        }
+        match self.mode {
+            SumMode::Wide => Partial::Wide(self.wide),
+            SumMode::Pairwise => Partial::Pairwise(self.cascade.finish()),
+        }
+    }
+}
+
+/// Sum of chunk partials given in chunk order, rounded to f32: f64 additions or a pairwise
+/// cascade by `mode`. One partial is returned as it is. Both the serial energies and threaded
+/// hosts call this, so their totals are bit-identical.
+pub fn combine(mode: SumMode, parts: impl IntoIterator<Item = Partial>) -> f32 {
+    let mut it = parts.into_iter();
+    let Some(first) = it.next() else {
+        return 0.0;
+    };
+    match it.next() {
+        None => first.value(),
+        Some(second) => combine_many(mode, first, second, it),
+    }
+}
+
+/// [`combine`] over two or more partials (a frame of its own: single-chunk graphs, all a
+/// microcontroller holds, never pay for the cascade's stack).
+#[inline(never)]
+fn combine_many(
+    mode: SumMode,
+    first: Partial,
+    second: Partial,
+    rest: impl Iterator<Item = Partial>,
+) -> f32 {
+    match mode {
+        SumMode::Wide => {
+            let mut acc = 0.0f64;
+            for p in [first, second].into_iter().chain(rest) {
+                acc += match p {
+                    Partial::Wide(x) => x,
+                    Partial::Pairwise(x) => x as f64,
+                };
+            }
+            acc as f32
+        }
+        SumMode::Pairwise => {
+            let mut c = Cascade::<CHUNK_LEVELS>::new();
+            for p in [first, second].into_iter().chain(rest) {
+                c.push(p.value());
+            }
+            c.finish()
+        }
+    }
+}
+
+/// `Σ f(i)` for `i` in `0..n`, by the fixed chunks, blocks and `mode` of this module. A frame of
+/// its own, so that callers on a microcontroller's deepest path do not carry its blocks.
+#[inline(never)]
+pub fn sum_by(n: usize, mode: SumMode, mut f: impl FnMut(usize) -> f32) -> f32 {
+    combine(
+        mode,
+        chunks(n).map(|r| {
+            let mut s = RowSum::new(mode);
+            for i in r {
+                s.add(f(i));
+            }
+            s.finish()
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn cascade_is_pairwise_and_saturates_without_panicking() {
+        let mut c = Cascade::<3>::new();
+        for x in [1.0, 2.0, 3.0, 4.0] {
+            c.push(x);
+        }
+        assert_eq!(c.levels, [0.0, 0.0, 10.0]);
+        for _ in 0..20 {
+            c.push(1.0);
+        }
+        assert_eq!(c.finish(), 30.0);
+    }
+
+    #[test]
+    fn chunks_cover_rows_once() {
+        let n = 3 * CHUNK_ROWS + 5;
+        let v: std::vec::Vec<_> = chunks(n).collect();
+        assert_eq!(v.len(), chunk_count(n));
+        assert_eq!(v[3], 3 * CHUNK_ROWS..n);
+        assert_eq!(chunks(0).count(), 0);
+    }
+
+    #[test]
+    fn sums_of_many_small_values_stay_accurate() {
+        let n = 1 << 22;
+        for mode in [SumMode::Wide, SumMode::Pairwise] {
+            let s = sum_by(n, mode, |_| 0.1);
+            let exact = n as f64 * 0.1f32 as f64;
+            assert!(((s as f64 - exact) / exact).abs() < 1e-6, "{mode:?} {s}");
+        }
+    }
+}
