@@ -8,7 +8,7 @@ use serde_json::Value;
 #[test]
 fn quick_scale_bench_prints_sane_numbers() {
     let out = Command::new(env!("CARGO_BIN_EXE_nrg"))
-        .args(["bench", "scale", "--quick", "--json", "-"])
+        .args(["bench", "scale", "--quick", "--threads", "1", "--json", "-"])
         .output()
         .expect("cannot start nrg");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -17,12 +17,14 @@ fn quick_scale_bench_prints_sane_numbers() {
     assert!(stderr.contains("| heat | lattice3d:10x10x10 |"), "{stderr}");
     assert!(stderr.contains("STREAM triad"), "{stderr}");
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    let bw = r["triad"]["gb_per_s"].as_f64().unwrap();
+    let bw = r["triads"][0]["gb_per_s"].as_f64().unwrap();
     assert!(
         bw.is_finite() && (0.1..10_000.0).contains(&bw),
         "triad {bw} GB/s"
     );
-    assert_eq!(r["triad"]["threads"], 1);
+    let triads = r["triads"].as_array().unwrap();
+    assert_eq!(triads.len(), 1, "--threads 1");
+    assert_eq!(triads[0]["threads"], 1);
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4, "2 sizes × heat, kuramoto");
     for row in rows {

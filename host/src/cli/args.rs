@@ -102,6 +102,10 @@ pub(super) struct ScaleArgs {
     /// Repetitions per size, the fastest kept (default 3; 1 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub(super) repetitions: Option<u64>,
+    /// Thread counts to time, comma-separated (default 1 and all cores); results are
+    /// bit-identical across counts, only the time changes.
+    #[arg(long, value_delimiter = ',')]
+    pub(super) threads: Vec<usize>,
     /// Write the report (triad, rows, load, machine) as JSON.
     #[arg(long)]
     pub(super) json: Option<PathBuf>,

@@ -27,6 +27,21 @@ pub(super) fn scale(a: ScaleArgs, quiet: bool) -> Result<()> {
             ScaleProblemArg::Kuramoto => ScaleProblem::Kuramoto,
         })
         .collect();
+    opts.threads = if a.threads.is_empty() {
+        let all = crate::parallel::available_threads();
+        if all > 1 { vec![1, all] } else { vec![1] }
+    } else {
+        a.threads
+            .iter()
+            .map(|&t| {
+                if t == 0 {
+                    crate::parallel::available_threads()
+                } else {
+                    t
+                }
+            })
+            .collect()
+    };
     if let Some(s) = a.min_seconds {
         opts.min_seconds = s;
     }

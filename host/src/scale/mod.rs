@@ -4,8 +4,8 @@
 //!
 //! - [`triad`]: the bandwidth measurement; [`traffic`]: the bytes a step moves.
 //!
-//! Thread counts: [`ScaleOptions::threads`] is recorded with every row and the triad; a
-//! threaded step reads it where the settings of the run are made ([`settings_for`]).
+//! Thread counts: every size and problem is timed for each of [`ScaleOptions::threads`]
+//! (`--threads 1,2`), and each row is held against a triad run on as many threads.
 
 pub mod traffic;
 pub mod triad;
@@ -66,8 +66,8 @@ pub struct ScaleOptions {
     pub repetitions: usize,
     /// f64 elements per triad array.
     pub triad_elements: usize,
-    /// Threads of the step and the triad (1 until the threaded step lands).
-    pub threads: usize,
+    /// Thread counts to time the step and the triad with.
+    pub threads: Vec<usize>,
     /// Seed of the initial state.
     pub seed: u64,
 }
@@ -82,7 +82,7 @@ impl ScaleOptions {
             repetitions: if quick { 1 } else { 3 },
             // 3 × 64 MB (quick: 3 × 16 MB), far beyond the last-level cache of this machine.
             triad_elements: if quick { 1 << 21 } else { 1 << 23 },
-            threads: 1,
+            threads: vec![1],
             seed: 0,
         }
     }
@@ -115,8 +115,9 @@ pub struct ScaleRow {
     pub bound_s: f64,
     /// `step_s / bound_s`: 1 is the bandwidth bound.
     pub ratio: f64,
-    /// Share of the wall time the bench thread was on a CPU during the fastest repetition
-    /// (below 1 on a loaded machine: `step_s × cpu_share` estimates an unloaded step).
+    /// Share of the wall time × threads the process was on a CPU during the fastest
+    /// repetition (below 1 on a loaded machine: `step_s × cpu_share` estimates an unloaded
+    /// step).
     pub cpu_share: f64,
     /// Seconds to generate the graph (shared by the problems of one size).
     pub graph_s: f64,
@@ -125,8 +126,8 @@ pub struct ScaleRow {
 /// The bench's result: the bound, then a row per problem and size.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScaleReport {
-    /// The STREAM triad of this run.
-    pub triad: Triad,
+    /// The STREAM triads of this run, one per thread count.
+    pub triads: Vec<Triad>,
     /// The measurements.
     pub rows: Vec<ScaleRow>,
     /// Load average (1, 5, 15 min) when the bench started, from /proc/loadavg.
@@ -141,8 +142,9 @@ pub struct ScaleReport {
 
 /// The run settings of a bench step: the energy's seed defaults (Adam, its learning rate),
 /// `steps` steps, no plateau stop. The place where a thread count joins the settings.
-pub fn settings_for(energy: &EnergyKind, steps: u32, _threads: usize) -> Settings {
+pub fn settings_for(energy: &EnergyKind, steps: u32, threads: usize) -> Settings {
     let mut s = Settings::seed_defaults(energy);
+    s.threads = threads.max(1);
     s.stop.max_steps = steps;
     s.stop.patience = 0;
     s.stop.target = None;
@@ -150,10 +152,10 @@ pub fn settings_for(energy: &EnergyKind, steps: u32, _threads: usize) -> Setting
     s
 }
 
-/// Seconds the calling thread has spent on a CPU (`/proc/thread-self/schedstat`, ns
+/// Seconds the whole process (every thread) has spent on a CPU (`/proc/self/schedstat`, ns
 /// resolution); `None` where the kernel does not say.
-pub fn thread_cpu_s() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+pub fn process_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/schedstat").ok()?;
     let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
     Some(ns * 1e-9)
 }
@@ -182,7 +184,10 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
         "STREAM triad, 3 arrays of {} MB",
         opts.triad_elements * 8 / 1_000_000
     ));
-    let triad = triad::measure(opts.triad_elements, 5)?;
+    let mut triads = Vec::new();
+    for &threads in &opts.threads {
+        triads.push(triad::measure(opts.triad_elements, 5, threads)?);
+    }
     let mut rows = Vec::new();
     for &side in &opts.sides {
         let spec = GraphSpec::Lattice3d {
@@ -201,54 +206,59 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
                 .transpose()?;
             let problem = Problem::new(energy, graph.clone(), baths)?;
             let steps = steps_for(entries, opts.min_seconds);
-            let settings = settings_for(&energy, steps, opts.threads);
-            progress(&format!(
-                "{spec} {}: {steps} steps × {}",
-                p.name(),
-                opts.repetitions
-            ));
-            let mut best: Option<(f64, u32, f64)> = None;
-            for _ in 0..opts.repetitions.max(1) {
-                let (wall0, cpu0) = (Instant::now(), thread_cpu_s());
-                let o = run_one(&problem, Method::Direct, &settings, opts.seed, None)?;
-                let share = match (cpu0, thread_cpu_s()) {
-                    (Some(a), Some(b)) => ((b - a) / wall0.elapsed().as_secs_f64()).min(1.0),
-                    _ => f64::NAN,
-                };
-                let done = o.record.steps.direct.max(1);
-                let per = o.record.time_s.total / f64::from(done);
-                if best.is_none_or(|(b, ..)| per < b) {
-                    best = Some((per, done, share));
+            for triad in &triads {
+                let threads = triad.threads;
+                let settings = settings_for(&energy, steps, threads);
+                progress(&format!(
+                    "{spec} {}: {steps} steps × {} on {threads} thread(s)",
+                    p.name(),
+                    opts.repetitions
+                ));
+                let mut best: Option<(f64, u32, f64)> = None;
+                for _ in 0..opts.repetitions.max(1) {
+                    let (wall0, cpu0) = (Instant::now(), process_cpu_s());
+                    let o = run_one(&problem, Method::Direct, &settings, opts.seed, None)?;
+                    let share = match (cpu0, process_cpu_s()) {
+                        (Some(a), Some(b)) => {
+                            ((b - a) / (wall0.elapsed().as_secs_f64() * threads as f64)).min(1.0)
+                        }
+                        _ => f64::NAN,
+                    };
+                    let done = o.record.steps.direct.max(1);
+                    let per = o.record.time_s.total / f64::from(done);
+                    if best.is_none_or(|(b, ..)| per < b) {
+                        best = Some((per, done, share));
+                    }
                 }
+                let (step_s, steps, cpu_share) = best.unwrap_or((f64::NAN, 0, f64::NAN));
+                let scratch = match p {
+                    ScaleProblem::Heat => 0,
+                    ScaleProblem::Kuramoto => nrg_core::energy::KURAMOTO_SCRATCH_PER_NODE as u64,
+                };
+                let adam_floats = settings.optimizer.build(settings.lr).state_len(n) as u64;
+                let traffic = Traffic::direct_step(n as u64, entries as u64, scratch, adam_floats);
+                let bound_s = traffic.total() as f64 / (triad.gb_per_s * 1e9);
+                rows.push(ScaleRow {
+                    problem: p,
+                    graph: spec.to_string(),
+                    nodes: n,
+                    entries,
+                    threads,
+                    steps,
+                    step_s,
+                    ns_per_entry: step_s / entries.max(1) as f64 * 1e9,
+                    gb_per_s: traffic.total() as f64 / step_s / 1e9,
+                    traffic,
+                    bound_s,
+                    ratio: step_s / bound_s,
+                    cpu_share,
+                    graph_s,
+                });
             }
-            let (step_s, steps, cpu_share) = best.unwrap_or((f64::NAN, 0, f64::NAN));
-            let scratch = match p {
-                ScaleProblem::Heat => 0,
-                ScaleProblem::Kuramoto => nrg_core::energy::KURAMOTO_SCRATCH_PER_NODE as u64,
-            };
-            let adam_floats = settings.optimizer.build(settings.lr).state_len(n) as u64;
-            let traffic = Traffic::direct_step(n as u64, entries as u64, scratch, adam_floats);
-            let bound_s = traffic.total() as f64 / (triad.gb_per_s * 1e9);
-            rows.push(ScaleRow {
-                problem: p,
-                graph: spec.to_string(),
-                nodes: n,
-                entries,
-                threads: opts.threads,
-                steps,
-                step_s,
-                ns_per_entry: step_s / entries.max(1) as f64 * 1e9,
-                gb_per_s: traffic.total() as f64 / step_s / 1e9,
-                traffic,
-                bound_s,
-                ratio: step_s / bound_s,
-                cpu_share,
-                graph_s,
-            });
         }
     }
     Ok(ScaleReport {
-        triad,
+        triads,
         rows,
         load_average,
         machine: crate::provenance::machine(),
@@ -300,7 +310,11 @@ pub fn csv_rows(r: &ScaleReport) -> Vec<CsvRow<'_>> {
             bytes_optimizer: x.traffic.optimizer,
             bytes_total: x.traffic.total(),
             gb_per_s: x.gb_per_s,
-            triad_gb_per_s: r.triad.gb_per_s,
+            triad_gb_per_s: r
+                .triads
+                .iter()
+                .find(|t| t.threads == x.threads)
+                .map_or(f64::NAN, |t| t.gb_per_s),
             bound_s: x.bound_s,
             ratio: x.ratio,
             cpu_share: x.cpu_share,
@@ -311,15 +325,22 @@ pub fn csv_rows(r: &ScaleReport) -> Vec<CsvRow<'_>> {
 
 /// The report as a Markdown table (what the command prints and docs/scaling.md holds).
 pub fn table(r: &ScaleReport) -> String {
-    let mut s = format!(
-        "STREAM triad ({} thread, 3 × {} MB): {:.1} GB/s{}\n\n",
-        r.triad.threads,
-        r.triad.elements * 8 / 1_000_000,
-        r.triad.gb_per_s,
-        r.load_average
-            .map(|l| format!("; load average {:.2} {:.2} {:.2}", l[0], l[1], l[2]))
-            .unwrap_or_default()
-    );
+    let mut s = String::new();
+    for t in &r.triads {
+        s.push_str(&format!(
+            "STREAM triad ({} thread(s), 3 × {} MB): {:.1} GB/s\n",
+            t.threads,
+            t.elements * 8 / 1_000_000,
+            t.gb_per_s,
+        ));
+    }
+    if let Some(l) = r.load_average {
+        s.push_str(&format!(
+            "load average {:.2} {:.2} {:.2}\n",
+            l[0], l[1], l[2]
+        ));
+    }
+    s.push('\n');
     s.push_str(
         "| problem | graph | nodes | stored entries | threads | steps | ms/step | ns/entry | MB/step | GB/s | bound ms | × bound | CPU share | graph s |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
