@@ -65,6 +65,11 @@ def main():
         r.setdefault("direct_stop", "")
         r.setdefault("nr_stop", "")
         r.setdefault("error", None)
+        if "diverged" in (r["direct_stop"], r["nr_stop"]):
+            # No comparable time to stop or to a loss level (nrg ph writes null here too).
+            # Nor a comparable step count: the step ratio is null as well.
+            for k in ("train_speedup", "total_speedup", "equal_loss_speedup", "step_ratio"):
+                r[k] = None
     prefix.parent.mkdir(parents=True, exist_ok=True)
     keys = ["variant"]
     for r in runs:
