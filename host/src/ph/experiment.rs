@@ -182,7 +182,8 @@ pub struct PhRun {
     pub nr_loss: f64,
     /// Prefit + training.
     pub total_time_s: f64,
-    /// Direct time / training time.
+    /// Direct time / training time (this and the other speedups are NaN when a method
+    /// diverged).
     pub train_speedup: f64,
     /// Direct time / total time.
     pub total_speedup: f64,
@@ -596,13 +597,22 @@ pub(crate) fn one_run(
         (Some(a), Some(b)) => Some(format!("{a}; {b}")),
         (a, b) => a.clone().or(b),
     };
-    let per = |t: f64| if t > 0.0 { direct_time / t } else { f64::NAN };
+    // A diverged method has no time to its stop or to a loss level worth comparing: its
+    // speedups are NaN (null in JSON), and the means and medians skip them.
+    let comparable = nr_stop != DIVERGED && direct.stop != DIVERGED;
+    let per = |t: f64| {
+        if comparable && t > 0.0 {
+            direct_time / t
+        } else {
+            f64::NAN
+        }
+    };
 
     let direct_final = points_of(&direct_w);
     let nr_final = points_of(&w);
     let level = direct.loss.max(nr_loss);
     let equal = match (time_to(&direct_curve, level), time_to(&nr_curve, level)) {
-        (Some(a), Some(b)) if b > 0.0 => a / b,
+        (Some(a), Some(b)) if comparable && b > 0.0 => a / b,
         _ => f64::NAN,
     };
     let run = PhRun {
