@@ -440,3 +440,129 @@ fn ph_study_quick_and_bad_options() {
         );
     }
 }
+
+/// A diverged run is a record, not an abort: `nrg ph` keeps it with stop reason "diverged"
+/// and the loss of the best state kept, runs the rest, writes every output and exits 3
+/// (0 with `--allow-diverged`), like `nrg run`. SGD at rate 1e4 blows up in the first NR
+/// steps (measured: step 1 at n = 40); at prefit rate 1e4 the prefit itself diverges.
+#[test]
+fn diverged_runs_are_recorded_and_the_rest_goes_on() {
+    let dir = scratch("diverged");
+    let study = [
+        "ph",
+        "--study",
+        "switch",
+        "--quick",
+        "--seeds",
+        "0",
+        "--optimizer",
+        "sgd",
+        "--nr-lr",
+        "1e4",
+        "--out",
+        "s",
+        "--quiet",
+    ];
+    let out = nrg(&dir, &study);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("5 run(s) diverged") && !err.contains("panicked"),
+        "{err}"
+    );
+    for f in [
+        "study_switch.json",
+        "study_switch.csv",
+        "study_switch.md",
+        "study_switch_loss.png",
+    ] {
+        assert!(dir.join("s").join(f).is_file(), "{f} missing");
+    }
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s/study_switch.json")).unwrap())
+            .unwrap();
+    let rows = s["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "every variant has its row");
+    for row in rows {
+        assert_eq!(row["diverged"], 1, "{row}");
+        assert_eq!(row["runs"], 1, "{row}");
+    }
+    let runs = s["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5);
+    for pair in runs {
+        let r = &pair[1];
+        assert_eq!(r["nr_stop"], "diverged", "{r}");
+        assert_ne!(r["direct_stop"], "diverged", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("diverged"), "{r}");
+        // The loss of the best state kept (here the prefit's cloud, about the initial loss).
+        let (nr, init) = (
+            r["nr_loss"].as_f64().unwrap(),
+            r["initial_loss"].as_f64().unwrap(),
+        );
+        assert!(nr.is_finite() && nr <= init + 0.05, "{r}");
+        // No comparable time to stop: the speedups are null, not huge.
+        for k in ["train_speedup", "total_speedup", "equal_loss_speedup"] {
+            assert!(r[k].is_null(), "{k}: {r}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("s/study_switch.md")).unwrap();
+    assert!(md.contains("| diverged |"), "{md}");
+
+    // --allow-diverged: the same outputs, status 0.
+    let mut allowed = study.to_vec();
+    allowed.push("--allow-diverged");
+    let out = nrg(&dir, &allowed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The grid, with a diverging prefit in one of its two runs' hybrids (both here): each
+    // run is a row, direct Adam's results intact, every file written.
+    let out = nrg(
+        &dir,
+        &[
+            "ph",
+            "--quick",
+            "--optimizer",
+            "sgd",
+            "--prefit-lr",
+            "1e4",
+            "--out",
+            "g",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    for f in [
+        "summary.json",
+        "summary.md",
+        "runs.csv",
+        "curves.csv",
+        "cloud_n40_r1.png",
+    ] {
+        assert!(dir.join("g").join(f).is_file(), "{f} missing");
+    }
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("g/summary.json")).unwrap())
+            .unwrap();
+    let runs = s["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        assert_eq!(r["nr_stop"], "diverged", "{r}");
+        assert_eq!(r["nr_steps"], 0, "{r}");
+        assert!(r["error"].as_str().unwrap().starts_with("prefit"), "{r}");
+        assert!(r["direct_loss"].as_f64().unwrap() < r["initial_loss"].as_f64().unwrap() - 0.1);
+    }
+    assert_eq!(s["summary"][0]["diverged"], 2);
+    let csv = std::fs::read_to_string(dir.join("g/runs.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("direct_stop,nr_stop,error"),
+        "{csv}"
+    );
+}

@@ -58,6 +58,13 @@ pub(super) enum Command {
     #[command(subcommand)]
     Sweep(SweepCommand),
     /// Persistent-homology point clouds (seed 7.4–7.5): direct Adam against prefit + NR.
+    ///
+    /// A run that diverges (direct, prefit or NR hybrid; in a study, one variant) does not end
+    /// the grid or study: it is recorded with stop reason "diverged" (`direct_stop`/`nr_stop`
+    /// in runs.csv, summary.json and study_NAME.json; a "diverged" count per row of the tables)
+    /// and the loss of the best state it kept, the other runs go on, and every output is
+    /// written. nrg then exits with status 3, or 0 with --allow-diverged, as `nrg run` and
+    /// `nrg compare` do.
     Ph(crate::ph::args::PhArgs),
     /// Image classification (seed 7.3): linear softmax against the covariance-GCN one.
     Classify(crate::classify::args::ClassifyArgs),

@@ -80,7 +80,7 @@ pub fn main() -> Result<ExitCode> {
             0
         }
         Some(Command::Bench(BenchCommand::Scale(a))) => bench::scale(a, quiet).map(|()| 0)?,
-        Some(Command::Ph(a)) => crate::ph::args::run(a, quiet).map(|()| 0)?,
+        Some(Command::Ph(a)) => crate::ph::args::run(a, quiet)?,
         Some(Command::Classify(a)) => crate::classify::args::run(a, quiet).map(|()| 0)?,
         Some(Command::Sweep(SweepCommand::Optimizers(a))) => {
             outputs::check_dir("--out", &a.out)?;

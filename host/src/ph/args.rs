@@ -67,8 +67,9 @@ pub struct PhArgs {
     pub out: PathBuf,
 }
 
-/// Runs `nrg ph`.
-pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
+/// Runs `nrg ph`; returns how many runs diverged (a study counts each variant's run), which
+/// the caller turns into exit status 3 unless `--allow-diverged`.
+pub fn run(a: PhArgs, quiet: bool) -> Result<usize> {
     let mut o = if a.quick {
         PhOptions::quick(a.out.clone())
     } else {
@@ -141,7 +142,7 @@ pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
             "wrote {}",
             o.out.join(format!("study_{}.json", study.name())).display()
         );
-        return Ok(());
+        return Ok(report.runs.iter().filter(|(_, r)| r.diverged()).count());
     }
     let report = run_experiment(&o, |line| {
         if !quiet {
@@ -150,5 +151,5 @@ pub fn run(a: PhArgs, quiet: bool) -> Result<()> {
     })?;
     println!("{}", summary_table(&report.summary));
     println!("wrote {}", o.out.join("summary.json").display());
-    Ok(())
+    Ok(report.runs.iter().filter(|r| r.diverged()).count())
 }

@@ -182,7 +182,8 @@ pub struct PhRun {
     pub nr_loss: f64,
     /// Prefit + training.
     pub total_time_s: f64,
-    /// Direct time / training time.
+    /// Direct time / training time (this and the other speedups are NaN when a method
+    /// diverged).
     pub train_speedup: f64,
     /// Direct time / total time.
     pub total_speedup: f64,
@@ -192,7 +193,25 @@ pub struct PhRun {
     pub direct_h1_pairs: usize,
     /// H1 pairs of the hybrid result.
     pub nr_h1_pairs: usize,
+    /// Why the direct run stopped (`plateau`, `max-steps`, …, or `diverged`).
+    pub direct_stop: String,
+    /// Why the hybrid stopped (`plateau`, `max-steps`, …, or `diverged`, also when its prefit
+    /// diverged; then it has no training steps).
+    pub nr_stop: String,
+    /// The divergence, in words, when a method diverged. A diverged method's loss is that of
+    /// the best state it kept (as `nrg run` reports a diverged run).
+    pub error: Option<String>,
 }
+
+impl PhRun {
+    /// Whether either method diverged.
+    pub fn diverged(&self) -> bool {
+        self.direct_stop == DIVERGED || self.nr_stop == DIVERGED
+    }
+}
+
+/// The stop reason of a diverged method.
+pub const DIVERGED: &str = "diverged";
 
 /// Means over seeds of one (n, r).
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +246,8 @@ pub struct PhSummary {
     pub nr_steps: f64,
     /// Mean hybrid stage-2 steps.
     pub nr_direct_steps: f64,
+    /// Runs in which a method diverged (included in the means with the best state it kept).
+    pub diverged: usize,
 }
 
 /// The whole result, as written to `summary.json`.
@@ -282,10 +303,21 @@ fn time_to(curve: &[PhPoint], level: f64) -> Option<f64> {
         .map(|p| p.time_s)
 }
 
+/// The points of a state, without the non-finite ones (a diverged state may hold some).
 fn points_of(w: &[f32]) -> Vec<[f64; 2]> {
     w.chunks_exact(2)
         .map(|c| [c[0] as f64, c[1] as f64])
+        .filter(|p| p[0].is_finite() && p[1].is_finite())
         .collect()
+}
+
+/// The loss (eq. 16) of a state kept by a diverged method; NaN if it is not finite.
+fn loss_of(w: &[f32], r: f64, dims: super::Dims) -> f64 {
+    if w.iter().all(|x| x.is_finite()) {
+        super::ph_loss(&points_of(w), r, dims).value
+    } else {
+        f64::NAN
+    }
 }
 
 pub(crate) struct Curves {
@@ -321,6 +353,8 @@ pub(crate) struct DirectOut {
     loss: f64,
     curve: Vec<PhPoint>,
     w: Vec<f32>,
+    stop: String,
+    error: Option<String>,
 }
 
 pub(crate) fn direct_run(cloud: &Cloud, r: f64, o: &PhOptions) -> Result<DirectOut> {
@@ -348,15 +382,32 @@ pub(crate) fn direct_run(cloud: &Cloud, r: f64, o: &PhOptions) -> Result<DirectO
             Control::Continue
         };
         solve_direct(&mut loss, &mut w, &mut work, &mut adam, &stop, &mut obs)
-            .map_err(solve_err)
-            .context("direct run")?
+    };
+    let time_s = t0.elapsed().as_secs_f64();
+    // On divergence the solver leaves the best state it saw in `w`: its loss is reported.
+    let (steps, loss, stop, error) = match rep {
+        Ok(rep) => (
+            rep.steps(),
+            rep.final_energy as f64,
+            rep.reason.to_string(),
+            None,
+        ),
+        Err(e @ SolveError::Diverged { step, .. }) => (
+            step,
+            loss_of(&w, r, o.dims),
+            DIVERGED.to_string(),
+            Some(format!("direct: {e}")),
+        ),
+        Err(e) => return Err(solve_err(e)).context("direct run"),
     };
     Ok(DirectOut {
-        time_s: t0.elapsed().as_secs_f64(),
-        steps: rep.steps(),
-        loss: rep.final_energy as f64,
+        time_s,
+        steps,
+        loss,
         curve,
         w,
+        stop,
+        error,
     })
 }
 
@@ -417,7 +468,9 @@ pub(crate) fn one_run(
     .map_err(|e| anyhow!("{e}"))?;
     let mut prefit_curve = Vec::new();
     let t1 = Instant::now();
-    let (prefit_steps, prefit_mse) = {
+    // The best prefit output (the model's cloud at the lowest MSE).
+    let mut prefit_best = vec![0.0; 2 * n];
+    let (prefit_steps, prefit_mse, prefit_error) = {
         let mut obj = Prefit {
             model: &gcn,
             target: &w0,
@@ -428,7 +481,6 @@ pub(crate) fn one_run(
         let mut opt = o.optimizer.build(o.prefit_lr);
         let mut state = vec![0.0; opt.state_len(params.len())];
         opt.reset(&mut state);
-        let mut best = vec![0.0; 2 * n];
         let mut obs = |s: &StepInfo<'_>| {
             prefit_curve.push(PhPoint {
                 step: s.step,
@@ -438,7 +490,7 @@ pub(crate) fn one_run(
             });
             Control::Continue
         };
-        let mut runner = StageRunner::new(&mut best, &mut obs);
+        let mut runner = StageRunner::new(&mut prefit_best, &mut obs);
         let rule = StopRule {
             max_steps: o.prefit_max_steps,
             patience: 0,
@@ -451,10 +503,12 @@ pub(crate) fn one_run(
             optimizer: &mut *opt,
             state: &mut state,
         };
-        run_stage(&mut runner, &mut obj, &mut update, &mut params, &mut grad)
-            .map_err(solve_err)
-            .context("prefit")?;
-        (runner.stage_steps(), runner.best() as f64)
+        let error = match run_stage(&mut runner, &mut obj, &mut update, &mut params, &mut grad) {
+            Ok(_) => None,
+            Err(e @ SolveError::Diverged { .. }) => Some(format!("prefit: {e}")),
+            Err(e) => return Err(solve_err(e)).context("prefit"),
+        };
+        (runner.stage_steps(), runner.best() as f64, error)
     };
     let prefit_time = t1.elapsed().as_secs_f64();
 
@@ -474,7 +528,12 @@ pub(crate) fn one_run(
     };
     let mut nr_curve = Vec::new();
     let t2 = Instant::now();
-    let rep2 = {
+    let rep2 = if prefit_error.is_some() {
+        // A diverged prefit leaves no usable model: no training; the hybrid's state is the
+        // best prefit output.
+        w.copy_from_slice(&prefit_best);
+        None
+    } else {
         let mut obs = |s: &StepInfo<'_>| {
             nr_curve.push(PhPoint {
                 step: s.step,
@@ -484,7 +543,7 @@ pub(crate) fn one_run(
             });
             Control::Continue
         };
-        solve_hybrid(
+        Some(solve_hybrid(
             &mut loss,
             &gcn,
             &mut params,
@@ -494,17 +553,66 @@ pub(crate) fn one_run(
             &mut direct_adam,
             &hybrid,
             &mut obs,
-        )
-        .map_err(solve_err)
-        .context("NR hybrid run")?
+        ))
     };
     let train_time = t2.elapsed().as_secs_f64();
+    // On divergence `w` holds the best iterate of either stage (see `solve_hybrid`); its loss
+    // is reported, and the steps are counted as `nrg run` counts them.
+    let (nr_steps, nr_direct_steps, nr_loss, nr_stop, nr_error) = match rep2 {
+        Some(Ok(rep)) => (
+            rep.nr_steps,
+            rep.direct_steps,
+            rep.final_energy as f64,
+            rep.reason.to_string(),
+            None,
+        ),
+        Some(Err(e @ SolveError::Diverged { step, stage })) => {
+            let nr_evaluations = nr_curve.iter().filter(|p| p.stage == "nr").count() as u32;
+            let (a, b) = match stage {
+                Stage::Nr => (step, 0),
+                Stage::Direct => (
+                    nr_evaluations.saturating_sub(1),
+                    step.saturating_sub(nr_evaluations),
+                ),
+            };
+            let msg = format!("NR hybrid: {e}");
+            (
+                a,
+                b,
+                loss_of(&w, r, o.dims),
+                DIVERGED.to_string(),
+                Some(msg),
+            )
+        }
+        Some(Err(e)) => return Err(solve_err(e)).context("NR hybrid run"),
+        None => (
+            0,
+            0,
+            loss_of(&w, r, o.dims),
+            DIVERGED.to_string(),
+            prefit_error,
+        ),
+    };
+    let error = match (&direct.error, nr_error) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.clone().or(b),
+    };
+    // A diverged method has no time to its stop or to a loss level worth comparing: its
+    // speedups are NaN (null in JSON), and the means and medians skip them.
+    let comparable = nr_stop != DIVERGED && direct.stop != DIVERGED;
+    let per = |t: f64| {
+        if comparable && t > 0.0 {
+            direct_time / t
+        } else {
+            f64::NAN
+        }
+    };
 
     let direct_final = points_of(&direct_w);
     let nr_final = points_of(&w);
-    let level = direct.loss.max(rep2.final_energy as f64);
+    let level = direct.loss.max(nr_loss);
     let equal = match (time_to(&direct_curve, level), time_to(&nr_curve, level)) {
-        (Some(a), Some(b)) if b > 0.0 => a / b,
+        (Some(a), Some(b)) if comparable && b > 0.0 => a / b,
         _ => f64::NAN,
     };
     let run = PhRun {
@@ -522,15 +630,18 @@ pub(crate) fn one_run(
         prefit_steps,
         prefit_mse,
         train_time_s: train_time,
-        nr_steps: rep2.nr_steps,
-        nr_direct_steps: rep2.direct_steps,
-        nr_loss: rep2.final_energy as f64,
+        nr_steps,
+        nr_direct_steps,
+        nr_loss,
         total_time_s: prefit_time + train_time,
-        train_speedup: direct_time / train_time,
-        total_speedup: direct_time / (prefit_time + train_time),
+        train_speedup: per(train_time),
+        total_speedup: per(prefit_time + train_time),
         equal_loss_speedup: equal,
         direct_h1_pairs: rips_persistence(&direct_final, true).h1.len(),
         nr_h1_pairs: rips_persistence(&nr_final, true).h1.len(),
+        direct_stop: direct.stop.clone(),
+        nr_stop,
+        error,
     };
     Ok((
         run,
@@ -584,6 +695,7 @@ fn summarize(runs: &[PhRun]) -> Vec<PhSummary> {
                 direct_steps: m(|r| r.direct_steps as f64),
                 nr_steps: m(|r| r.nr_steps as f64),
                 nr_direct_steps: m(|r| r.nr_direct_steps as f64),
+                diverged: g.iter().filter(|r| r.diverged()).count(),
             }
         })
         .collect()
@@ -592,11 +704,11 @@ fn summarize(runs: &[PhRun]) -> Vec<PhSummary> {
 /// The Markdown table of the summary.
 pub fn summary_table(summary: &[PhSummary]) -> String {
     let mut s = String::from(
-        "| n | r | runs | direct s | prefit s | train s | total s | train speedup | total speedup | equal-loss speedup | direct loss | NR loss | steps direct / NR+direct |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| n | r | runs | direct s | prefit s | train s | total s | train speedup | total speedup | equal-loss speedup | direct loss | NR loss | steps direct / NR+direct | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for x in summary {
         s.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.4} | {:.4} | {:.0} / {:.0}+{:.0} |\n",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.4} | {:.4} | {:.0} / {:.0}+{:.0} | {} |\n",
             x.n,
             x.range,
             x.runs,
@@ -611,7 +723,8 @@ pub fn summary_table(summary: &[PhSummary]) -> String {
             x.nr_loss,
             x.direct_steps,
             x.nr_steps,
-            x.nr_direct_steps
+            x.nr_direct_steps,
+            x.diverged
         ));
     }
     s
@@ -663,12 +776,14 @@ pub fn run(o: &PhOptions, mut progress: impl FnMut(&str)) -> Result<PhReport> {
                 let (run, curves) = one_run(&cloud, r, seed, o, None)
                     .with_context(|| format!("ph run n = {n}, r = {r}, seed {seed}"))?;
                 progress(&format!(
-                    "ph n={n} r={r} seed={seed}: direct {:.4} in {:.2}s; NR {:.4} in {:.2}s (+ prefit {:.2}s)",
+                    "ph n={n} r={r} seed={seed}: direct {:.4} in {:.2}s ({}); NR {:.4} in {:.2}s (+ prefit {:.2}s) ({})",
                     run.direct_loss,
                     run.direct_time_s,
+                    run.direct_stop,
                     run.nr_loss,
                     run.train_time_s,
-                    run.prefit_time_s
+                    run.prefit_time_s,
+                    run.nr_stop
                 ));
                 if o.plots && k == 0 {
                     let stem = o.out.join(format!("cloud_n{n}_r{r}"));

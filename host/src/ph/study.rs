@@ -13,6 +13,11 @@
 //! every variant's prefit + hybrid is compared with that same run, so the speedups of one seed
 //! share their denominator. Writes `study_NAME.json` (rows and every run), `study_NAME.csv`,
 //! `study_NAME.md` and `study_NAME_loss.{png,svg}` (loss against training time, first seed).
+//!
+//! A variant that diverges (e.g. SGD at a high rate) does not end the study: its run is kept
+//! with stop reason `diverged` and the loss of the best state it kept, the other variants go
+//! on, and every file is written; `nrg ph` then exits with status 3 (0 with
+//! `--allow-diverged`), as `nrg run` and `nrg compare` do.
 
 use std::str::FromStr;
 
@@ -158,6 +163,9 @@ pub struct StudyRow {
     pub nr_steps: f64,
     /// Mean prefit MSE reached.
     pub prefit_mse: f64,
+    /// Runs in which the hybrid (or the shared direct run) diverged; they are in the means
+    /// with the losses of the best states kept, and in `runs` with stop reason `diverged`.
+    pub diverged: usize,
 }
 
 /// The study's output.
@@ -185,11 +193,11 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
 /// The Markdown table of a study.
 pub fn study_table(rows: &[StudyRow]) -> String {
     let mut s = String::from(
-        "| variant | runs | prefit s | train s | direct s | train speedup | total speedup | equal-loss speedup | NR loss | direct loss | NR steps | prefit MSE |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| variant | runs | prefit s | train s | direct s | train speedup | total speedup | equal-loss speedup | NR loss | direct loss | NR steps | prefit MSE | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.4} | {:.4} | {:.0} | {:.1e} |\n",
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.4} | {:.4} | {:.0} | {:.1e} | {} |\n",
             r.label,
             r.runs,
             r.prefit_time_s,
@@ -201,7 +209,8 @@ pub fn study_table(rows: &[StudyRow]) -> String {
             r.nr_loss,
             r.direct_loss,
             r.nr_steps,
-            r.prefit_mse
+            r.prefit_mse,
+            r.diverged
         ));
     }
     s
@@ -229,13 +238,15 @@ pub fn run(study: Study, base: &PhOptions, mut progress: impl FnMut(&str)) -> Re
                             )
                         })?;
                     progress(&format!(
-                        "study {} n={n} r={r} seed={seed} [{label}]: NR {:.4} in {:.2}s (+ prefit {:.2}s), direct {:.4} in {:.2}s",
+                        "study {} n={n} r={r} seed={seed} [{label}]: NR {:.4} in {:.2}s (+ prefit {:.2}s) ({}), direct {:.4} in {:.2}s ({})",
                         study.name(),
                         run.nr_loss,
                         run.train_time_s,
                         run.prefit_time_s,
+                        run.nr_stop,
                         run.direct_loss,
-                        run.direct_time_s
+                        run.direct_time_s,
+                        run.direct_stop
                     ));
                     if first {
                         if series.is_empty() {
@@ -285,6 +296,7 @@ pub fn run(study: Study, base: &PhOptions, mut progress: impl FnMut(&str)) -> Re
                 nr_loss: m(|r| r.nr_loss),
                 nr_steps: m(|r| r.nr_steps as f64),
                 prefit_mse: m(|r| r.prefit_mse),
+                diverged: g.iter().filter(|r| r.diverged()).count(),
             }
         })
         .collect();
