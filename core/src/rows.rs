@@ -17,7 +17,7 @@ use crate::energy::HopfKuramotoParams;
 use crate::fast::KernelSet;
 use crate::graph::Csr;
 use crate::math::sin_cos;
-use crate::sum::{Partial, RowSum, SumMode};
+use crate::sum::{Block, Partial, RowSum, SumMode};
 
 /// The CSR arrays of a row range with `neighbors` and `weights` re-sliced to one length the
 /// compiler can see, so rows walked by a running entry index `k < end(row_end)` need no bounds
@@ -84,6 +84,7 @@ pub fn heat_rows(
     let ent = Entries::new(graph, rows.clone());
     let w_rows = w.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
+    let mut block = Block::default();
     let mut k = ent.first;
     match grad {
         None => {
@@ -95,7 +96,7 @@ pub fn heat_rows(
                     acc += ent.ws[k] * d * d;
                     k += 1;
                 }
-                sum.add(acc);
+                block.add(acc, &mut sum);
             }
         }
         Some(grad) => {
@@ -109,12 +110,12 @@ pub fn heat_rows(
                     e += ad * d;
                     k += 1;
                 }
-                sum.add(e);
+                block.add(e, &mut sum);
                 *gi = 2.0 * g;
             }
         }
     }
-    sum.finish()
+    block.finish(&mut sum)
 }
 
 /// Fills `cs[i] = [cos w_i, sin w_i]` for the nodes of one range (`w` and `cs` are the range's
@@ -150,24 +151,25 @@ pub fn kuramoto_rows(
     let ent = Entries::new(graph, rows.clone());
     let cs_rows = cs.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
+    let mut block = Block::default();
     let mut k = ent.first;
     match grad {
         None => {
             for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs_rows) {
                 let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
                 // Σ_j A_ij cos(w_i − w_j) = cos w_i C_i + sin w_i S_i
-                sum.add(ci * c + si * s);
+                block.add(ci * c + si * s, &mut sum);
             }
         }
         Some(grad) => {
             for ((&end, &[ci, si]), gi) in ent.row_ends.iter().zip(cs_rows).zip(grad.iter_mut()) {
                 let (c, s) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
-                sum.add(ci * c + si * s);
+                block.add(ci * c + si * s, &mut sum);
                 *gi = 2.0 * (si * c - ci * s);
             }
         }
     }
-    sum.finish()
+    block.finish(&mut sum)
 }
 
 /// Hopf–Kuramoto's energy over `rows`, `Σ_i (c·s1 + s2 a_i) a_i` with
@@ -188,13 +190,14 @@ pub fn hopf_kuramoto_rows(
     let ent = Entries::new(graph, rows.clone());
     let cs_rows = cs.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
+    let mut block = Block::default();
     let mut k = ent.first;
     match pass1 {
         None => {
             for (&end, &[ci, si]) in ent.row_ends.iter().zip(cs_rows) {
                 let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
                 let a = ci * sc + si * ss;
-                sum.add((cs1 + s2 * a) * a);
+                block.add((cs1 + s2 * a) * a, &mut sum);
             }
         }
         Some((g, grad)) => {
@@ -207,13 +210,13 @@ pub fn hopf_kuramoto_rows(
             {
                 let (sc, ss) = ent.cos_sin_sums(&mut k, ent.end(end), cs);
                 let a = ci * sc + si * ss;
-                sum.add((cs1 + s2 * a) * a);
+                block.add((cs1 + s2 * a) * a, &mut sum);
                 *gi = cs1 + 2.0 * s2 * a;
                 *grad_i = -*gi * (si * sc - ci * ss);
             }
         }
     }
-    sum.finish()
+    block.finish(&mut sum)
 }
 
 /// Hopf–Kuramoto's second gradient pass over `rows`: adds the neighbours' part

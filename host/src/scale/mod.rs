@@ -152,12 +152,18 @@ pub fn settings_for(energy: &EnergyKind, steps: u32, threads: usize) -> Settings
     s
 }
 
-/// Seconds the whole process (every thread) has spent on a CPU (`/proc/self/schedstat`, ns
-/// resolution); `None` where the kernel does not say.
+/// Seconds the whole process has spent on a CPU, threads that already ended included (`utime +
+/// stime` of `/proc/self/stat`, in clock ticks of 1/100 s as Linux reports them to user space);
+/// `None` where the kernel does not say. A repetition lasts ≥ 0.05 s, so the tick is fine
+/// enough for a share.
 pub fn process_cpu_s() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns * 1e-9)
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The 1-, 5- and 15-minute load averages.
