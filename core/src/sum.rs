@@ -288,10 +288,11 @@ pub fn sum_by(n: usize, mode: SumMode, mut f: impl FnMut(usize) -> f32) -> f32 {
         mode,
         chunks(n).map(|r| {
             let mut s = RowSum::new(mode);
+            let mut block = Block::default();
             for i in r {
-                s.add(f(i));
+                block.add(f(i), &mut s);
             }
-            s.finish()
+            block.finish(&mut s)
         }),
     )
 }
