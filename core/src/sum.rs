@@ -299,7 +299,6 @@ pub fn sum_by(n: usize, mode: SumMode, mut f: impl FnMut(usize) -> f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::*;
 
     #[test]
@@ -318,9 +317,15 @@ mod tests {
     #[test]
     fn chunks_cover_rows_once() {
         let n = 3 * CHUNK_ROWS + 5;
-        let v: std::vec::Vec<_> = chunks(n).collect();
-        assert_eq!(v.len(), chunk_count(n));
-        assert_eq!(v[3], 3 * CHUNK_ROWS..n);
+        assert_eq!(chunks(n).count(), chunk_count(n));
+        assert_eq!(chunks(n).nth(3), Some(3 * CHUNK_ROWS..n));
+        // Contiguous, in order, covering 0..n.
+        let mut next = 0;
+        for r in chunks(n) {
+            assert_eq!(r.start, next);
+            next = r.end;
+        }
+        assert_eq!(next, n);
         assert_eq!(chunks(0).count(), 0);
     }
 
