@@ -246,6 +246,52 @@ fn bernoulli_pairs(rng: &mut Xoshiro256PlusPlus, s: u32, p: f64, mut f: impl FnM
     });
 }
 
+/// The edge list a random generator grows one edge at a time, fallibly: it starts at the expected
+/// count and grows by doubling through [`reserve_edges`], so a draw far above the estimate is an
+/// error, never an abort. After the first error it drops further edges; [`EdgeSink::finish`]
+/// returns that error.
+struct EdgeSink {
+    n: usize,
+    edges: Vec<Edge>,
+    error: Option<BuildError>,
+}
+
+impl EdgeSink {
+    /// An empty list for a graph of `n` nodes, with room for about `expected` edges.
+    fn with_expected(n: usize, expected: f64) -> Result<Self, BuildError> {
+        let mut edges = Vec::new();
+        // 1 % and a few edges over the mean: enough for the spread of a binomial count.
+        let room = (expected * 1.01 + 4.0 * expected.sqrt() + 16.0).min(f64::from(u32::MAX));
+        reserve_edges(&mut edges, n, room as usize)?;
+        Ok(EdgeSink {
+            n,
+            edges,
+            error: None,
+        })
+    }
+
+    fn push(&mut self, edge: Edge) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.edges.len() == self.edges.capacity() {
+            let more = self.edges.len().max(1024);
+            if let Err(e) = reserve_edges(&mut self.edges, self.n, more) {
+                self.error = Some(e);
+                return;
+            }
+        }
+        self.edges.push(edge);
+    }
+
+    fn finish(self) -> Result<Vec<Edge>, BuildError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.edges),
+        }
+    }
+}
+
 /// Refuses to generate more edges (in expectation) than u32 CSR indices can hold.
 fn check_expected_edges(expected: f64) -> Result<(), BuildError> {
     if expected * 2.0 > f64::from(u32::MAX) {
@@ -265,8 +311,9 @@ pub fn erdos_renyi(n: u32, p: f64, seed: u64) -> Result<Graph, BuildError> {
     let pairs = f64::from(n) * (f64::from(n) - 1.0) / 2.0;
     check_expected_edges(pairs * p)?;
     let mut rng = rng_from(seed);
-    let mut edges: Vec<Edge> = Vec::new();
+    let mut edges = EdgeSink::with_expected(n as usize, pairs * p)?;
     bernoulli_pairs(&mut rng, n, p, |i, j| edges.push((i, j, 1.0)));
+    let edges = edges.finish()?;
     Graph::from_edge_vec(n as usize, edges, format!("er:{n}:{p}"), Duplicates::Reject)
 }
 
@@ -302,7 +349,7 @@ pub fn sbm(sizes: &[u32], p_in: f64, p_out: f64, seed: u64) -> Result<Graph, Bui
         acc += s;
     }
     let mut rng = rng_from(seed);
-    let mut edges: Vec<Edge> = Vec::new();
+    let mut edges = EdgeSink::with_expected(n as usize, expected)?;
     for (a, (&sa, &oa)) in sizes.iter().zip(&offsets).enumerate() {
         bernoulli_pairs(&mut rng, sa, p_in, |i, j| edges.push((oa + i, oa + j, 1.0)));
         for (&sb, &ob) in sizes.iter().zip(&offsets).skip(a + 1) {
@@ -315,6 +362,7 @@ pub fn sbm(sizes: &[u32], p_in: f64, p_out: f64, seed: u64) -> Result<Graph, Bui
             });
         }
     }
+    let edges = edges.finish()?;
     let blocks = sizes
         .iter()
         .enumerate()
@@ -389,7 +437,14 @@ pub fn random_geometric(n: u32, radius: f64, dim: usize, seed: u64) -> Result<Gr
         fill[c] += 1;
     }
     let span = |c: usize| c.saturating_sub(1)..=(c + 1).min(m - 1);
-    let mut edges: Vec<Edge> = Vec::new();
+    // Expected pairs within the radius (boundary effects ignored: an overestimate).
+    let ball = if dim == 3 {
+        4.0 / 3.0 * std::f64::consts::PI * radius.powi(3)
+    } else {
+        std::f64::consts::PI * r2
+    };
+    let pairs = f64::from(n) * (f64::from(n) - 1.0) / 2.0;
+    let mut edges = EdgeSink::with_expected(n as usize, pairs * ball.min(1.0))?;
     for (i, p) in points.iter().enumerate() {
         let c = cell_of(p);
         let zs = if dim == 3 { span(c[2]) } else { 0..=0 };
@@ -412,5 +467,45 @@ pub fn random_geometric(n: u32, radius: f64, dim: usize, seed: u64) -> Result<Gr
             }
         }
     }
+    let edges = edges.finish()?;
     Graph::from_edge_vec(n as usize, edges, name, Duplicates::Reject)?.with_coords(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edge_sink_that_cannot_grow_returns_the_error_and_keeps_nothing_past_it() {
+        // Room for ~16 edges on a graph whose node count alone exceeds any machine: the first
+        // growth is refused by the memory check, as a too-large draw would be.
+        let huge = usize::MAX / 64;
+        let mut sink = EdgeSink {
+            n: huge,
+            edges: Vec::with_capacity(16),
+            error: None,
+        };
+        for i in 0..10_000u32 {
+            sink.push((i, i + 1, 1.0));
+        }
+        assert_eq!(sink.edges.len(), sink.edges.capacity());
+        match sink.finish() {
+            Err(BuildError::OutOfMemory(e)) => {
+                assert!(e.what.contains("nodes"), "{}", e.what);
+                assert!(e.needed > e.available);
+            }
+            other => panic!("expected OutOfMemory, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_edge_sink_grows_past_its_estimate() {
+        let mut sink = EdgeSink::with_expected(100, 0.0).expect("100 nodes fit");
+        for i in 0..5000u32 {
+            sink.push((i % 100, (i + 1) % 100, 1.0));
+        }
+        let edges = sink.finish().expect("5000 edges fit");
+        assert_eq!(edges.len(), 5000);
+        assert_eq!(edges[4999], (99, 0, 1.0));
+    }
 }
