@@ -52,8 +52,8 @@ fw_ensure_tools() {
     if ! command -v qemu-system-arm >/dev/null; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             echo "firmware: installing qemu-system-arm with apt-get" >&2
-            { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-arm; } >&2 ||
-                fw_die "could not install qemu-system-arm (apt-get install -y --no-install-recommends qemu-system-arm)"
+            { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove --no-install-recommends qemu-system-arm; } >&2 ||
+                fw_die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm)"
         else
             fw_die "qemu-system-arm is missing; install it (Debian: apt-get install --no-install-recommends qemu-system-arm) or run this script as root"
         fi
