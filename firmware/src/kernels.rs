@@ -137,6 +137,32 @@ impl Ops for FpuOps {
         *dbo = acc[16];
         true
     }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn hop8(graph: &nrg_core::graph::Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        crate::fixed::hop8(graph, scales, x, y)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn mm2x8(
+        x0: &[f32; 8],
+        x1: &[f32; 8],
+        m: &[f32; 64],
+        o0: &mut [f32; 8],
+        o1: &mut [f32; 8],
+    ) -> bool {
+        crate::fixed::mm2x8(x0, x1, m, o0, o1)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn mm2x8_in_place(r0: &mut [f32; 8], r1: &mut [f32; 8], m: &[f32; 64]) -> bool {
+        crate::fixed::mm2x8_in_place(r0, r1, m)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
+        crate::fixed::tp8(x, y, acc)
+    }
     #[cfg(target_abi = "eabihf")]
     #[inline(always)]
     fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
