@@ -200,11 +200,12 @@ fn vsqrt(x: f32) -> f32 {
     f32::from_bits(bits)
 }
 
-/// `√x` by `libm` (no FPU).
+/// `√x` without an FPU: the integer bit-by-bit square root (same bits as `libm`, ~300
+/// instructions on the M0 instead of ~520).
 #[cfg(not(target_abi = "eabihf"))]
 #[inline(always)]
 fn vsqrt(x: f32) -> f32 {
-    nrg_core::math::sqrt(x)
+    crate::sqrt::sqrt(x)
 }
 
 /// The assembly kernels (hard-float targets only). Every block saves and restores the FPU
