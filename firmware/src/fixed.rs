@@ -273,3 +273,71 @@ fn hop8_rows(graph: &Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32], ec: u32,
         }
     }
 }
+
+/// Whether LeakyReLU takes `p` as is (`p > 0`, the core's test) rather than times the slope.
+#[inline(always)]
+fn positive(p: f32) -> bool {
+    (p.to_bits() as i32) > 0
+}
+
+/// The last layer's first backward pass with one output (see [`Ops::readout_back8`]): for
+/// each row `r` of `pre` (`dw.len()` rows) with `H_r = σ(pre_r)`: `∂W_o += dw_r H_r`, `∂b_o +=
+/// dw_r`, `pre_r ← (dw_r W_o) ⊙ σ'(pre_r)`, `∂b += pre_r`. `∂W_o` sums the positive and the
+/// negative side of each column apart (the slope applied once, at the end); `dw_r W_o ⊙ σ'` is
+/// one fixed-point product against `W_o` or `slope · W_o` (one rounding), and `∂b`, `∂b_o` sum
+/// exactly. `false` (nothing written) when an input is not finite or a length does not fit.
+///
+/// [`Ops::readout_back8`]: nrg_core::fast::Ops::readout_back8
+#[inline(never)]
+pub fn readout_back8(
+    pre: &mut [f32],
+    dw: &[f32],
+    wo: &[f32; 8],
+    dwo: &mut [f32; 8],
+    dbo: &mut f32,
+    db: &mut [f32; 8],
+) -> bool {
+    let rows = dw.len();
+    if rows == 0 || pre.len() != 8 * rows || rows >= 1 << 16 {
+        return rows == 0;
+    }
+    let (Some(ep), Some(ed), Some(ew)) = (column_exps(pre), block_exp(dw), block_exp(wo)) else {
+        return false;
+    };
+    let mut wneg = [0.0f32; 8];
+    for (n, &w) in wneg.iter_mut().zip(wo) {
+        *n = w * nrg_core::model::LEAKY_SLOPE;
+    }
+    let mut pos = [0i64; 8];
+    let mut neg = [0i64; 8];
+    let mut dbs = [0i64; 8];
+    let mut dbo_sum = 0i64;
+    for (p, &d) in pre.chunks_exact_mut(8).zip(dw) {
+        let dfx = to_fixed(d, ed);
+        dbo_sum += i64::from(dfx);
+        let u = split(dfx);
+        for k in 0..8 {
+            let pk = p[k];
+            let h = product(u, split(to_fixed(pk, u32::from(ep[k]))));
+            let w = if positive(pk) {
+                pos[k] += h;
+                wo[k]
+            } else {
+                neg[k] += h;
+                wneg[k]
+            };
+            let g = product(u, split(to_fixed(w, ew)));
+            dbs[k] += g;
+            p[k] = from_fixed(g, ed, ew);
+        }
+    }
+    for k in 0..8 {
+        let e = u32::from(ep[k]);
+        dwo[k] +=
+            from_fixed(pos[k], ed, e) + nrg_core::model::LEAKY_SLOPE * from_fixed(neg[k], ed, e);
+        db[k] += from_fixed(dbs[k], ed, ew);
+    }
+    // Σ dw_r in units of 2^(ed − 156) = (Σ · 2¹⁵) · 2^(ed + 126 − 297).
+    *dbo += from_fixed(dbo_sum << 15, ed, 126);
+    true
+}

@@ -160,6 +160,18 @@ impl Ops for FpuOps {
     }
     #[cfg(not(target_abi = "eabihf"))]
     #[inline(always)]
+    fn readout_back8(
+        pre: &mut [f32],
+        dw: &[f32],
+        wo: &[f32; 8],
+        dwo: &mut [f32; 8],
+        dbo: &mut f32,
+        db: &mut [f32; 8],
+    ) -> bool {
+        crate::fixed::readout_back8(pre, dw, wo, dwo, dbo, db)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
     fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
         crate::fixed::tp8(x, y, acc)
     }
