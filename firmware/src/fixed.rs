@@ -86,6 +86,12 @@ fn scale(f: f32, k: i32) -> f32 {
     }
 }
 
+/// `v · 2^k` rounded to f32 once.
+#[inline(never)]
+fn from_fixed_at(v: i64, k: i32) -> f32 {
+    scale(v as f32, k)
+}
+
 /// Largest exponent field of every 8th value from `at` (a column of 8-wide rows).
 #[inline(always)]
 fn column_exp(x: &[f32], at: usize) -> u32 {
@@ -221,9 +227,9 @@ pub fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
 }
 
 /// One hop of the renormalized `P` on 8-wide rows: `y_i = s_i² x_i + Σ_j (s_i A_ij s_j) x_j`.
-/// The coefficients are formed in f32 as the reference forms them and share one exponent (a
-/// bound from the largest scale and weight); each column of `x` carries one. `false` (nothing
-/// written) when a length does not fit, an input is not finite or a row could overflow its sums.
+/// The coefficients are formed in fixed point too (`s_i s_j`, then `· A_ij` unless the weight
+/// is 1) and share one exponent; each column of `x` carries one. `false` (nothing written) when
+/// a length does not fit, an input is not finite or a row could overflow its sums.
 #[inline(never)]
 pub fn hop8(graph: &Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32]) -> bool {
     let n = graph.n();
@@ -241,35 +247,59 @@ pub fn hop8(graph: &Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32]) -> bool {
     if graph.nnz() >= 1 << 16 {
         return false;
     }
-    // A value of field e is < 2^(e − 126): s_i A_ij s_j < 2^(2 es + ew − 378), s_i² <
-    // 2^(2 es − 252); one more for a product rounded up to the next power of two.
-    let (es, ew) = (es as i32, ew as i32);
-    let ec = ((2 * es + ew - 252).max(2 * es - 126) + 1).max(1) as u32;
-    hop8_rows(graph, scales, x, y, ec, &ex);
+    hop8_rows(graph, scales, x, y, (es, ew.max(127)), &ex);
     true
 }
 
-/// The rows of [`hop8`] (its own frame).
+/// `A · B / 2³⁰` for two fixed-point values (`|A|, |B| < 2³⁰`): a fixed-point value again.
+#[inline(always)]
+fn times(a: i32, b: i32) -> i32 {
+    (product(split(a), split(b)) >> 15) as i32
+}
+
+/// The rows of [`hop8`] (its own frame). With `S = s · 2^(156 − es)` and `W = a · 2^(156 −
+/// ew)` (`ew ≥ 127`: the diagonal's weight 1 fits the block), a coefficient is `C = S_i S_j W
+/// / 2⁶⁰ = s_i s_j a · 2^(408 − 2 es − ew)`, and `Σ product(C, X)` is `y · 2^(549 − 2 es − ew −
+/// eₓ)`. A weight of exactly 1 (`W = 2^(156 − ew)`) is a shift.
 #[inline(never)]
-fn hop8_rows(graph: &Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32], ec: u32, ex: &[u8; 8]) {
-    for (i, (yr, &si)) in y.chunks_exact_mut(8).zip(scales).enumerate() {
+fn hop8_rows(
+    graph: &Csr<'_>,
+    scales: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    (es, ew): (u32, u32),
+    ex: &[u8; 8],
+) {
+    // C W₁ / 2³⁰ = C >> (ew − 126) for W₁ = 1.0 at exponent ew.
+    let unit_shift = ew - 126;
+    // y = Σ · 2^(ec + eₓ).
+    let ec = 2 * es as i32 + ew as i32 - 549;
+    let coef = |si: i32, sj: i32, a: Option<f32>| -> i32 {
+        let c = times(si, sj);
+        match a {
+            Some(a) if a.to_bits() != 1.0f32.to_bits() => times(c, to_fixed(a, ew)),
+            _ => c >> unit_shift.min(31),
+        }
+    };
+    for (i, (yr, &s)) in y.chunks_exact_mut(8).zip(scales).enumerate() {
+        let si = to_fixed(s, es);
         let mut acc = [0i64; 8];
-        let mut add = |coef: f32, j: usize| {
-            let w = split(to_fixed(coef, ec));
+        let mut add = |c: i32, j: usize| {
+            let w = split(c);
             if let Some(xr) = x.get(8 * j..8 * j + 8) {
-                for c in 0..8 {
-                    acc[c] += product(w, split(to_fixed(xr[c], u32::from(ex[c]))));
+                for k in 0..8 {
+                    acc[k] += product(w, split(to_fixed(xr[k], u32::from(ex[k]))));
                 }
             }
         };
-        add(si * si, i);
+        add(coef(si, si, None), i);
         let (nbs, ws) = graph.row(i);
         for (&j, &a) in nbs.iter().zip(ws) {
-            let sj = scales.get(j as usize).copied().unwrap_or(0.0);
-            add(si * a * sj, j as usize);
+            let sj = to_fixed(scales.get(j as usize).copied().unwrap_or(0.0), es);
+            add(coef(si, sj, Some(a)), j as usize);
         }
-        for c in 0..8 {
-            yr[c] = from_fixed(acc[c], ec, u32::from(ex[c]));
+        for k in 0..8 {
+            yr[k] = from_fixed_at(acc[k], ec + i32::from(ex[k]));
         }
     }
 }
@@ -339,5 +369,52 @@ pub fn readout_back8(
     }
     // Σ dw_r in units of 2^(ed − 156) = (Σ · 2¹⁵) · 2^(ed + 126 − 297).
     *dbo += from_fixed(dbo_sum << 15, ed, 126);
+    true
+}
+
+/// The last layer's epilogue with one output (see [`Ops::readout8`]): for each row `r` of
+/// `pre` (`w.len()` rows), `pre_r += b` (f32 additions: `pre` is kept for the backward pass),
+/// then `w_r = σ(pre_r) · W_o + b_o` with the positive and the negative entries summed apart in
+/// fixed point and the slope applied once. `false` (nothing written) when an input is not
+/// finite or a length does not fit.
+///
+/// [`Ops::readout8`]: nrg_core::fast::Ops::readout8
+#[inline(never)]
+pub fn readout8(pre: &mut [f32], bias: &[f32; 8], wo: &[f32; 8], bo: f32, w: &mut [f32]) -> bool {
+    let rows = w.len();
+    if rows == 0 || pre.len() != 8 * rows {
+        return rows == 0;
+    }
+    let (Some(_), Some(_), Some(ew)) = (block_exp(pre), block_exp(bias), block_exp(wo)) else {
+        return false;
+    };
+    for (p, wr) in pre.chunks_exact_mut(8).zip(w.iter_mut()) {
+        for (v, &b) in p.iter_mut().zip(bias) {
+            *v += b;
+        }
+        let Some(ep) = block_exp(p) else {
+            // pre + b overflowed: this row in f32.
+            let mut s = bo;
+            for (&v, &o) in p.iter().zip(wo) {
+                s += if positive(v) {
+                    v
+                } else {
+                    nrg_core::model::LEAKY_SLOPE * v
+                } * o;
+            }
+            *wr = s;
+            continue;
+        };
+        let (mut pos, mut neg) = (0i64, 0i64);
+        for (&v, &o) in p.iter().zip(wo) {
+            let h = product(split(to_fixed(v, ep)), split(to_fixed(o, ew)));
+            if positive(v) {
+                pos += h;
+            } else {
+                neg += h;
+            }
+        }
+        *wr = from_fixed(pos, ep, ew) + nrg_core::model::LEAKY_SLOPE * from_fixed(neg, ep, ew) + bo;
+    }
     true
 }

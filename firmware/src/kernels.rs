@@ -160,6 +160,11 @@ impl Ops for FpuOps {
     }
     #[cfg(not(target_abi = "eabihf"))]
     #[inline(always)]
+    fn readout8(pre: &mut [f32], bias: &[f32; 8], wo: &[f32; 8], bo: f32, w: &mut [f32]) -> bool {
+        crate::fixed::readout8(pre, bias, wo, bo, w)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
     fn readout_back8(
         pre: &mut [f32],
         dw: &[f32],
