@@ -75,7 +75,8 @@ END {
     print "*micromath* are the core's two sin/cos implementations (`nrg-core` feature `micromath`)."
     print "Unmarked columns run the reference kernels (fixed order, bit-identical on every core);"
     print "*fast* columns the fast set (`nrg_firmware::kernels::FAST`: the core's fast bodies, 2"
-    print "sparse products per NR step instead of 3, fused passes, `VSQRT` on FPU cores, the"
+    print "sparse products per NR step instead of 3, fused passes, `VSQRT` and FPU assembly on FPU"
+    print "cores, exact fixed-point products on M0/M3 and an integer square root on the M0, the"
     print "polynomial sin/cos of `nrg_core::fast`, so *libm* and *micromath* coincide there)."
     print ""
     print "| core | target, `-C target-cpu` | QEMU machine |"
@@ -162,7 +163,7 @@ END {
     print ""
     print "Instructions per call against the number of nodes (rings of n nodes; open lattices 4×4,"
     print "4×8, 8×8, 8×16, 16×16). \"no fit\": the buffers did not fit the `sweep` image's heap"
-    print "(14 KB on the 16 KB M0)."
+    print "(13.75 KB on the 16 KB M0)."
     for (j = 1; j <= 3; j++) for (gi = 1; gi <= ng; gi++) {
         g = G[gi]
         print ""

@@ -49,6 +49,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=FW_MACHINE");
     println!("cargo:rerun-if-changed=build.rs");
     let target = env::var("TARGET").unwrap();
+    // `armv6m`: the M0's 32-bit-only multiplier makes some routines pick integer methods.
+    println!("cargo::rustc-check-cfg=cfg(armv6m)");
+    if target == V6M {
+        println!("cargo:rustc-cfg=armv6m");
+    }
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let name = match env::var("FW_MACHINE") {
         Ok(m) if !m.is_empty() => m,

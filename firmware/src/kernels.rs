@@ -20,9 +20,11 @@
 //! `VMLA` rounds the product before the sum (it is not fused), like the portable bodies' `a * b +
 //! c`; the sums run in a different order than the reference's, within the tolerance
 //! `tests/fast_kernels.rs` states (`sweep` checks the NR gradient against the reference on the
-//! target). [`FAST`] is meant for a `thumbv7em`/`thumbv8m.main` `eabihf` image, which refuses to
-//! run on a board without an FPU (see [`crate::board`]); soft-float targets (M0, M3) get the
-//! core's portable bodies, with `libm`.
+//! target). On hard-float targets [`FAST`] is meant for a `thumbv7em`/`thumbv8m.main` `eabihf`
+//! image, which refuses to run on a board without an FPU (see [`crate::board`]). Soft-float
+//! targets (M0, M3) get the same hooks in fixed point from `crate::fixed` (exact integer dot
+//! products, one rounding per output), and the M0 an integer square root (`crate::sqrt`, the
+//! same bits as `libm`).
 
 use nrg_core::fast::{self, AdamStep, KernelSet, Kernels, Ops};
 #[cfg(target_abi = "eabihf")]
@@ -30,9 +32,10 @@ use nrg_core::graph::Csr;
 use nrg_core::model::Gcn;
 
 /// The fast arithmetic of a Cortex-M: multiply then add (`VMLA`-able, no fused op needed),
-/// `VSQRT` and the assembly micro-kernels where the FPU has them, dense blocks of 2 rows × 8
-/// columns (16 of the 32 S registers) with an FPU, 4 columns without one (soft float gains
-/// nothing from wider blocks, and the smaller frames keep the M0's stack small).
+/// `VSQRT` and the assembly micro-kernels where the FPU has them, the fixed-point `h = 8`
+/// kernels without one; dense blocks of 2 rows × 8 columns (16 of the 32 S registers) with an
+/// FPU, 4 columns without one (soft float gains nothing from wider blocks, and the smaller
+/// frames keep the M0's stack small).
 #[derive(Debug, Clone, Copy)]
 pub struct FpuOps;
 
@@ -137,6 +140,49 @@ impl Ops for FpuOps {
         *dbo = acc[16];
         true
     }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn hop8(graph: &nrg_core::graph::Csr<'_>, scales: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        crate::fixed::hop8(graph, scales, x, y)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn mm2x8(
+        x0: &[f32; 8],
+        x1: &[f32; 8],
+        m: &[f32; 64],
+        o0: &mut [f32; 8],
+        o1: &mut [f32; 8],
+    ) -> bool {
+        crate::fixed::mm2x8(x0, x1, m, o0, o1)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn mm2x8_in_place(r0: &mut [f32; 8], r1: &mut [f32; 8], m: &[f32; 64]) -> bool {
+        crate::fixed::mm2x8_in_place(r0, r1, m)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn readout8(pre: &mut [f32], bias: &[f32; 8], wo: &[f32; 8], bo: f32, w: &mut [f32]) -> bool {
+        crate::fixed::readout8(pre, bias, wo, bo, w)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn readout_back8(
+        pre: &mut [f32],
+        dw: &[f32],
+        wo: &[f32; 8],
+        dwo: &mut [f32; 8],
+        dbo: &mut f32,
+        db: &mut [f32; 8],
+    ) -> bool {
+        crate::fixed::readout_back8(pre, dw, wo, dwo, dbo, db)
+    }
+    #[cfg(not(target_abi = "eabihf"))]
+    #[inline(always)]
+    fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
+        crate::fixed::tp8(x, y, acc)
+    }
     #[cfg(target_abi = "eabihf")]
     #[inline(always)]
     fn tp8(x: &[f32], y: &[f32], acc: &mut [f32; 64]) -> bool {
@@ -174,8 +220,16 @@ fn vsqrt(x: f32) -> f32 {
     f32::from_bits(bits)
 }
 
-/// `√x` by `libm` (no FPU).
-#[cfg(not(target_abi = "eabihf"))]
+/// `√x` on the M0: the integer bit-by-bit square root (the same bits as `libm`, ~80
+/// instructions a call fewer: `libm`'s method wants the 64-bit products the M0 lacks).
+#[cfg(armv6m)]
+#[inline(always)]
+fn vsqrt(x: f32) -> f32 {
+    crate::sqrt::sqrt(x)
+}
+
+/// `√x` by `libm` (no FPU, but `UMULL`: the M3).
+#[cfg(all(not(target_abi = "eabihf"), not(armv6m)))]
 #[inline(always)]
 fn vsqrt(x: f32) -> f32 {
     nrg_core::math::sqrt(x)
