@@ -230,7 +230,7 @@ fn phase_energies_fast_match_reference() {
     let graph = VecGraph::from_edges(n, &edges);
     let csr = graph.csr();
     let w: Vec<f32> = (0..n).map(|i| (i as f32 * 0.731).sin() * 9.0).collect();
-    let mut scratch = vec![0.0f32; 3 * n];
+    let mut scratch = vec![0.0f32; nrg_core::energy::HOPF_KURAMOTO_SCRATCH_PER_NODE * n];
     let mut g_ref = vec![0.0f32; n];
     let e_ref = Kuramoto::new(csr, &mut scratch)
         .unwrap()

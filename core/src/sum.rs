@@ -183,7 +183,10 @@ impl RowSum {
     }
 
     /// Adds a whole block's f32 sum (see [`Block`]); the open block, if any, stays open.
-    #[inline(never)]
+    /// Inlined on hosts (an f64 add there); out of line on bare metal, where the cascade's
+    /// frame must stay off the rows' loops.
+    #[cfg_attr(target_os = "none", inline(never))]
+    #[cfg_attr(not(target_os = "none"), inline)]
     pub fn push_block(&mut self, block: f32) {
         match self.mode {
             SumMode::Wide => self.wide += block as f64,
