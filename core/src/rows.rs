@@ -17,7 +17,7 @@ use crate::energy::HopfKuramotoParams;
 use crate::fast::KernelSet;
 use crate::graph::Csr;
 use crate::math::sin_cos;
-use crate::sum::{Block, Partial, RowSum, SumMode};
+use crate::sum::{Block, Block4, BlockSum, Partial, RowSum, SumMode};
 
 /// A graph as the row kernels read it: its CSR arrays and whether every weight is exactly 1
 /// (checked once, on hosts; the loops then skip the weights, a third of their loads, with the
@@ -146,13 +146,25 @@ impl<'g> Entries<'g> {
         end: usize,
         xs: &[[f32; 2]],
     ) -> [f32; 2] {
+        self.pair_sums_by::<UNIT>(k, end, |j| xs[j])
+    }
+
+    /// [`Entries::pair_sums_fast`] of the pairs `x(j)` (which may be computed from other
+    /// arrays: the same order of additions whatever they are read from).
+    #[inline(always)]
+    fn pair_sums_by<const UNIT: bool>(
+        &self,
+        k: &mut usize,
+        end: usize,
+        x: impl Fn(usize) -> [f32; 2],
+    ) -> [f32; 2] {
         let mut acc = [0.0f32; 2];
         while *k + 4 <= end {
             let (Some(c), Some(a)) = (self.cols.get(*k..*k + 4), self.ws.get(*k..*k + 4)) else {
                 break;
             };
-            let (p0, p1) = (xs[c[0] as usize], xs[c[1] as usize]);
-            let (p2, p3) = (xs[c[2] as usize], xs[c[3] as usize]);
+            let (p0, p1) = (x(c[0] as usize), x(c[1] as usize));
+            let (p2, p3) = (x(c[2] as usize), x(c[3] as usize));
             for l in 0..2 {
                 acc[l] += if UNIT {
                     (p0[l] + p1[l]) + (p2[l] + p3[l])
@@ -163,7 +175,7 @@ impl<'g> Entries<'g> {
             *k += 4;
         }
         while *k < end {
-            let p = xs[self.cols[*k] as usize];
+            let p = x(self.cols[*k] as usize);
             let a = if UNIT { 1.0 } else { self.ws[*k] };
             acc[0] += a * p[0];
             acc[1] += a * p[1];
@@ -187,10 +199,11 @@ pub fn heat_rows(
     mode: SumMode,
 ) -> Partial {
     let ent = Entries::new(graph, rows.clone());
-    if ent.unit {
-        heat_rows_in::<true>(&ent, w, rows, grad, mode)
-    } else {
-        heat_rows_in::<false>(&ent, w, rows, grad, mode)
+    match (ent.unit, fast_order(mode)) {
+        (true, true) => heat_rows_in::<true, Block4>(&ent, w, rows, grad, mode),
+        (true, false) => heat_rows_in::<true, Block>(&ent, w, rows, grad, mode),
+        (false, true) => heat_rows_in::<false, Block4>(&ent, w, rows, grad, mode),
+        (false, false) => heat_rows_in::<false, Block>(&ent, w, rows, grad, mode),
     }
 }
 
@@ -203,10 +216,10 @@ fn heat_entry<const UNIT: bool>(wi: f32, wj: f32, a: f32, e: &mut f32, g: &mut f
     *e += ad * d;
 }
 
-/// [`heat_rows`] with the weights skipped when `UNIT`. Every order of additions is the
-/// one-entry-at-a-time order, so all variants give the same bits.
+/// [`heat_rows`] with the weights skipped when `UNIT` (same bits) and the rows of a block
+/// joined as `B` says ([`Block`]: the reference order's bits).
 #[inline(always)]
-fn heat_rows_in<const UNIT: bool>(
+fn heat_rows_in<const UNIT: bool, B: BlockSum>(
     ent: &Entries<'_>,
     w: &[f32],
     rows: Range<usize>,
@@ -215,7 +228,7 @@ fn heat_rows_in<const UNIT: bool>(
 ) -> Partial {
     let w_rows = w.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
-    let mut block = Block::default();
+    let mut block = B::default();
     let mut k = ent.first;
     match grad {
         None => {
@@ -304,15 +317,15 @@ impl Entries<'_> {
     }
 }
 
-/// Calls `$f::<FAST, UNIT>($args)` with the two flags as constants (four instances; on bare
-/// metal both are false and the other three fold away).
+/// Calls `$f::<FAST, UNIT, B>($args)` with the two flags as constants and the block order of
+/// `FAST` (four instances; on bare metal both flags are false and the other three fold away).
 macro_rules! by_order {
     ($fast:expr, $unit:expr, $f:ident($($arg:expr),* $(,)?)) => {
         match ($fast, $unit) {
-            (true, true) => $f::<true, true>($($arg),*),
-            (true, false) => $f::<true, false>($($arg),*),
-            (false, true) => $f::<false, true>($($arg),*),
-            (false, false) => $f::<false, false>($($arg),*),
+            (true, true) => $f::<true, true, Block4>($($arg),*),
+            (true, false) => $f::<true, false, Block4>($($arg),*),
+            (false, true) => $f::<false, true, Block>($($arg),*),
+            (false, false) => $f::<false, false, Block>($($arg),*),
         }
     };
 }
@@ -337,7 +350,7 @@ pub fn kuramoto_rows(
 
 /// [`kuramoto_rows`] in the order `FAST` selects.
 #[inline(always)]
-fn kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
+fn kuramoto_rows_in<const FAST: bool, const UNIT: bool, B: BlockSum>(
     ent: &Entries<'_>,
     cs: &[[f32; 2]],
     rows: Range<usize>,
@@ -346,7 +359,7 @@ fn kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
 ) -> Partial {
     let cs_rows = cs.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
-    let mut block = Block::default();
+    let mut block = B::default();
     let mut k = ent.first;
     match grad {
         None => {
@@ -371,8 +384,7 @@ fn kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
 /// `a_i = Σ_j A_ij cos(w_i − w_j)`, from every node's `[cos, sin]` pairs `cs`. With `pass1 =
 /// (g, grad)` (the range's slices), also writes `g_i = c·s1 + 2 s2 a_i` and the own-row part of
 /// the gradient `−g_i Σ_j A_ij sin(w_i − w_j)`; [`hopf_kuramoto_pass2`] adds the rest once every
-/// `g` is known. With `pass1`, the rows are summed in the reference order whatever `mode`; a
-/// fast set's gradient runs [`hopf_kuramoto_rows_fast`] instead.
+/// `g` is known. A fast set given room for `q` ([`hopf_kuramoto_rows_fast`]) runs that instead.
 pub fn hopf_kuramoto_rows(
     graph: &RowGraph<'_>,
     params: HopfKuramotoParams,
@@ -382,17 +394,16 @@ pub fn hopf_kuramoto_rows(
     mode: SumMode,
 ) -> Partial {
     let ent = Entries::new(graph, rows.clone());
-    let fast = pass1.is_none() && fast_order(mode);
     by_order!(
-        fast,
+        fast_order(mode),
         ent.unit,
         hopf_kuramoto_rows_in(&ent, params, cs, rows, pass1, mode)
     )
 }
 
-/// [`hopf_kuramoto_rows`] in the order `FAST` selects (only without `pass1`).
+/// [`hopf_kuramoto_rows`] in the order `FAST` selects.
 #[inline(always)]
-fn hopf_kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
+fn hopf_kuramoto_rows_in<const FAST: bool, const UNIT: bool, B: BlockSum>(
     ent: &Entries<'_>,
     params: HopfKuramotoParams,
     cs: &[[f32; 2]],
@@ -404,7 +415,7 @@ fn hopf_kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
     let cs1 = c * s1;
     let cs_rows = cs.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
-    let mut block = Block::default();
+    let mut block = B::default();
     let mut k = ent.first;
     match pass1 {
         None => {
@@ -422,7 +433,7 @@ fn hopf_kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
                 .zip(g.iter_mut())
                 .zip(grad.iter_mut())
             {
-                let (sc, ss) = ent.cos_sin_sums::<UNIT>(&mut k, ent.end(end), cs);
+                let (sc, ss) = ent.sums::<FAST, UNIT>(&mut k, ent.end(end), cs);
                 let a = ci * sc + si * ss;
                 block.add((cs1 + s2 * a) * a, &mut sum);
                 *gi = cs1 + 2.0 * s2 * a;
@@ -435,18 +446,46 @@ fn hopf_kuramoto_rows_in<const FAST: bool, const UNIT: bool>(
 
 /// Hopf–Kuramoto's second gradient pass over `rows`: adds the neighbours' part
 /// `Σ_j A_ij g_j sin(w_j − w_i)` to `grad` (the range's slice), from every node's `cs` and `g`.
+/// In the fast order (`mode`, see [`fast_order`]) it forms `g_j·[cos w_j, sin w_j]` per entry
+/// and sums as [`hopf_kuramoto_pass2_fast`] does: the same bits as that layout.
 pub fn hopf_kuramoto_pass2(
     graph: &RowGraph<'_>,
     cs: &[[f32; 2]],
     g: &[f32],
     rows: Range<usize>,
     grad: &mut [f32],
+    mode: SumMode,
 ) {
     let ent = Entries::new(graph, rows.clone());
-    if ent.unit {
-        hopf_kuramoto_pass2_in::<true>(&ent, cs, g, rows, grad);
-    } else {
-        hopf_kuramoto_pass2_in::<false>(&ent, cs, g, rows, grad);
+    match (fast_order(mode), ent.unit) {
+        (true, true) => hopf_kuramoto_pass2_g_fast::<true>(&ent, cs, g, rows, grad),
+        (true, false) => hopf_kuramoto_pass2_g_fast::<false>(&ent, cs, g, rows, grad),
+        (false, true) => hopf_kuramoto_pass2_in::<true>(&ent, cs, g, rows, grad),
+        (false, false) => hopf_kuramoto_pass2_in::<false>(&ent, cs, g, rows, grad),
+    }
+}
+
+/// [`hopf_kuramoto_pass2`] in the fast order, from `g` and `cs`.
+#[inline(always)]
+fn hopf_kuramoto_pass2_g_fast<const UNIT: bool>(
+    ent: &Entries<'_>,
+    cs: &[[f32; 2]],
+    g: &[f32],
+    rows: Range<usize>,
+    grad: &mut [f32],
+) {
+    // Equal lengths made visible: one bounds check covers both gathers below.
+    let m = cs.len().min(g.len());
+    let (cs, g) = (&cs[..m], &g[..m]);
+    let cs_rows = cs.get(rows).unwrap_or(&[]);
+    let q = |j: usize| {
+        let (gj, [cj, sj]) = (g[j], cs[j]);
+        [gj * cj, gj * sj]
+    };
+    let mut k = ent.first;
+    for ((&end, &[ci, si]), grad_i) in ent.row_ends.iter().zip(cs_rows).zip(grad.iter_mut()) {
+        let [gc, gs] = ent.pair_sums_by::<UNIT>(&mut k, ent.end(end), q);
+        *grad_i += ci * gs - si * gc;
     }
 }
 
@@ -494,15 +533,15 @@ pub fn hopf_kuramoto_rows_fast(
 ) -> Partial {
     let ent = Entries::new(graph, rows.clone());
     if ent.unit {
-        hopf_kuramoto_rows_fast_in::<true>(&ent, params, cs, rows, q, grad, mode)
+        hopf_kuramoto_rows_fast_in::<true, Block4>(&ent, params, cs, rows, q, grad, mode)
     } else {
-        hopf_kuramoto_rows_fast_in::<false>(&ent, params, cs, rows, q, grad, mode)
+        hopf_kuramoto_rows_fast_in::<false, Block4>(&ent, params, cs, rows, q, grad, mode)
     }
 }
 
 /// [`hopf_kuramoto_rows_fast`], weights skipped when `UNIT`.
 #[inline(always)]
-fn hopf_kuramoto_rows_fast_in<const UNIT: bool>(
+fn hopf_kuramoto_rows_fast_in<const UNIT: bool, B: BlockSum>(
     ent: &Entries<'_>,
     params: HopfKuramotoParams,
     cs: &[[f32; 2]],
@@ -515,7 +554,7 @@ fn hopf_kuramoto_rows_fast_in<const UNIT: bool>(
     let cs1 = c * s1;
     let cs_rows = cs.get(rows).unwrap_or(&[]);
     let mut sum = RowSum::new(mode);
-    let mut block = Block::default();
+    let mut block = B::default();
     let mut k = ent.first;
     for (((&end, &[ci, si]), qi), grad_i) in ent
         .row_ends

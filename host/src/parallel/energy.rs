@@ -4,8 +4,8 @@
 //! thread count.
 
 use nrg_core::energy::{
-    Energy, EnergyError, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HopfKuramoto, HopfKuramotoParams,
-    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
+    Energy, EnergyError, HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE, Heat, HopfKuramoto,
+    HopfKuramotoParams, KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
 };
 use nrg_core::fast::KernelSet;
 use nrg_core::graph::Csr;
@@ -177,7 +177,7 @@ impl<'a, 'p> ThreadedHopfKuramoto<'a, 'p> {
             graph: RowGraph::new(graph),
             params,
             kernels,
-            scratch: vec![0.0; HOPF_KURAMOTO_SCRATCH_PER_NODE * graph.n()],
+            scratch: vec![0.0; HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * graph.n()],
             pool,
         };
         // The core checks the parameters.
@@ -223,7 +223,7 @@ impl Energy for ThreadedHopfKuramoto<'_, '_> {
         let (graph, params, mode) = (self.graph, self.params, SumMode::of(self.kernels));
         let (cs, g) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(self.pool, self.kernels, w, cs);
-        if rows::fast_order(mode) {
+        if rows::fast_order(mode) && g.len() >= 2 * n {
             // The fast order's pass 1 leaves q_i = g_i·[cos w_i, sin w_i] for pass 2.
             let (q, _) = g.as_chunks_mut::<2>();
             let q = &mut q[..n];
@@ -244,7 +244,7 @@ impl Energy for ThreadedHopfKuramoto<'_, '_> {
         let e = sum::combine(mode, parts);
         let g = &*g;
         self.pool.map_chunks(n, grad, 1, |r, gr| {
-            rows::hopf_kuramoto_pass2(&graph, cs, g, r, gr);
+            rows::hopf_kuramoto_pass2(&graph, cs, g, r, gr, mode);
         });
         Ok(e)
     }
