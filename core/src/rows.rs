@@ -290,10 +290,12 @@ fn fill_cos_sin_fast(k: &dyn crate::fast::Kernels, w: &[f32], cs: &mut [[f32; 2]
     k.sin_cos(&w[..filled], &mut cs[..filled]);
 }
 
-/// Whether a sum in `mode` runs the fast sets' row order ([`Entries::pair_sums_fast`]): the
-/// f64-combined sums of a fast set on a host. The reference kernels (and every bare-metal
-/// target) keep the one-entry-at-a-time order, bit-identical between host and firmware.
-/// Hopf–Kuramoto's gradient then runs [`hopf_kuramoto_rows_fast`] and [`hopf_kuramoto_pass2_fast`].
+/// Whether a sum in `mode` runs the fast sets' row order: the f64-combined sums of a fast set
+/// on a host. Each row's gathers are summed four at a time pairwise and the rows of a block
+/// join over four lanes ([`Block4`]); Hopf–Kuramoto's gradient runs
+/// [`hopf_kuramoto_rows_fast`] and [`hopf_kuramoto_pass2_fast`] (or its `g` layout). The
+/// reference kernels (and every bare-metal target) keep the one-entry-at-a-time order,
+/// bit-identical between host and firmware.
 #[inline(always)]
 pub fn fast_order(mode: SumMode) -> bool {
     UNROLL && mode == SumMode::Wide
