@@ -21,8 +21,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, Criterion};
 use nrg_core::builders;
 use nrg_core::energy::{
-    Energy, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams,
-    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
+    Energy, HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto,
+    HopfKuramotoParams, KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
 };
 use nrg_core::graph::FixedCsr;
 use nrg_core::init;
@@ -162,16 +162,20 @@ fn benches<M: Measurement>(c: &mut Criterion<M>) {
     // Heat: the first 5 rows hot, the last 5 cold.
     let hot: Vec<u32> = (0..250).collect();
     let cold: Vec<u32> = (2250..2500).collect();
-    let mut heat = Heat::new(l50, &hot, &cold, HeatParams::default()).expect("heat");
+    let k = selected();
+    // With the selected kernels' sums (f64-combined and the fast row order for a fast set), as
+    // `nrg run` evaluates heat.
+    let mut heat = Heat::new(l50, &hot, &cold, HeatParams::default())
+        .expect("heat")
+        .with_kernels(k);
     let mut w_heat = vec![0.0f32; 2500];
     init::heat_state(&mut init::rng(1), &mut w_heat);
 
     let mut k25_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 625];
-    let mut hk25_scratch = vec![0.0f32; HOPF_KURAMOTO_SCRATCH_PER_NODE * 625];
+    let mut hk25_scratch = vec![0.0f32; HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * 625];
     let mut r64_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 64];
     let mut l8_scratch = vec![0.0f32; KURAMOTO_SCRATCH_PER_NODE * 64];
-    let mut hk50_scratch = vec![0.0f32; HOPF_KURAMOTO_SCRATCH_PER_NODE * 2500];
-    let k = selected();
+    let mut hk50_scratch = vec![0.0f32; HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * 2500];
     let mut k25 = Kuramoto::new(l25, &mut k25_scratch)
         .expect("kuramoto")
         .with_kernels(k);

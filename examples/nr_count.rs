@@ -87,7 +87,7 @@ fn main() {
     let csr = graph.view().unwrap();
     let hot: Vec<u32> = (0..5 * side).collect();
     let cold: Vec<u32> = ((side - 5) * side..side * side).collect();
-    let mut scratch = vec![0.0f32; 3 * n];
+    let mut scratch = vec![0.0f32; nrg_core::energy::HOPF_KURAMOTO_SCRATCH_PER_NODE * n];
     let k = selected();
     let e = match which {
         "heat16" | "heat64" | "heat_direct" => {

@@ -21,7 +21,7 @@ use core::fmt;
 
 use crate::fast::KernelSet;
 use crate::graph::Csr;
-use crate::rows;
+use crate::rows::{self, RowGraph};
 use crate::sum::{self, SumMode};
 
 /// Why an energy cannot be built or evaluated.
@@ -178,7 +178,7 @@ impl Default for HeatParams {
 /// Heat diffusion with hot and cold baths (seed eq. 4–5).
 #[derive(Debug, Clone, Copy)]
 pub struct Heat<'a> {
-    graph: Csr<'a>,
+    graph: RowGraph<'a>,
     hot: &'a [u32],
     cold: &'a [u32],
     params: HeatParams,
@@ -226,7 +226,7 @@ impl<'a> Heat<'a> {
             if h < c { i += 1 } else { j += 1 }
         }
         Ok(Heat {
-            graph,
+            graph: RowGraph::new(graph),
             hot,
             cold,
             params,
@@ -250,6 +250,11 @@ impl<'a> Heat<'a> {
 
     /// The graph this energy lives on.
     pub fn graph(&self) -> Csr<'a> {
+        self.graph.csr()
+    }
+
+    /// The graph as the row kernels read it (weights checked once, at construction).
+    pub fn row_graph(&self) -> RowGraph<'a> {
         self.graph
     }
 
@@ -271,23 +276,42 @@ impl<'a> Heat<'a> {
     /// Bath term `λ Σ (w − T)⁴` and, with `grad` (one entry per node), its gradient added in.
     /// Runs over the bath lists serially, after the rows (a threaded host calls it the same way).
     pub fn bath_term(&self, w: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
-        let lambda = self.params.lambda;
         let mut e = 0.0f32;
         for (list, t) in [
             (self.hot, self.params.t_hot),
             (self.cold, self.params.t_cold),
         ] {
-            e += sum::sum_by(list.len(), self.mode, |b| {
-                let i = list.get(b).map_or(usize::MAX, |&i| i as usize);
-                let d = w.get(i).copied().unwrap_or(0.0) - t;
-                let d2 = d * d;
-                if let Some(g) = grad.as_deref_mut().and_then(|g| g.get_mut(i)) {
-                    *g += 4.0 * lambda * d2 * d;
-                }
-                lambda * d2 * d2
-            });
+            e += match grad.as_deref_mut() {
+                None => self.bath_sum::<false>(list, t, w, &mut []),
+                Some(g) => self.bath_sum::<true>(list, t, w, g),
+            };
         }
         e
+    }
+
+    /// `λ Σ_{i ∈ list} (w_i − t)⁴` by the fixed chunks and blocks of [`sum::sum_by`] (same
+    /// additions, same bits), adding the gradient into `grad` when `GRAD`: a loop over the
+    /// list's slices, with no per-node `Option` to unwrap.
+    #[inline(always)]
+    fn bath_sum<const GRAD: bool>(&self, list: &[u32], t: f32, w: &[f32], grad: &mut [f32]) -> f32 {
+        let (lambda, mode) = (self.params.lambda, self.mode);
+        sum::combine(
+            mode,
+            sum::chunks(list.len()).map(|r| {
+                let mut s = sum::RowSum::new(mode);
+                let mut block = sum::Block::default();
+                for &i in list.get(r).unwrap_or(&[]) {
+                    let i = i as usize;
+                    let d = w.get(i).copied().unwrap_or(0.0) - t;
+                    let d2 = d * d;
+                    if GRAD && let Some(g) = grad.get_mut(i) {
+                        *g += 4.0 * lambda * d2 * d;
+                    }
+                    block.add(lambda * d2 * d2, &mut s);
+                }
+                block.finish(&mut s)
+            }),
+        )
     }
 
     /// The energy from the edge term's total `Σ_ij A_ij (w_i − w_j)²` (over ordered pairs, as
@@ -332,7 +356,7 @@ pub const KURAMOTO_SCRATCH_PER_NODE: usize = 2;
 /// Kuramoto synchronization energy (seed eq. 6).
 #[derive(Debug)]
 pub struct Kuramoto<'a, 's> {
-    graph: Csr<'a>,
+    graph: RowGraph<'a>,
     scratch: &'s mut [f32],
     kernels: KernelSet,
 }
@@ -355,6 +379,12 @@ fn fill_cos_sin<'c>(w: &[f32], cs: &'c mut [f32], kernels: KernelSet) -> &'c [[f
 impl<'a, 's> Kuramoto<'a, 's> {
     /// Binds the energy to `graph`; `scratch` needs [`KURAMOTO_SCRATCH_PER_NODE`]` · n` entries.
     pub fn new(graph: Csr<'a>, scratch: &'s mut [f32]) -> Result<Self, EnergyError> {
+        Kuramoto::on_rows(RowGraph::new(graph), scratch)
+    }
+
+    /// [`Kuramoto::new`] on a graph whose weights are already checked (an owner that builds
+    /// the energy per evaluation skips the weights pass).
+    pub fn on_rows(graph: RowGraph<'a>, scratch: &'s mut [f32]) -> Result<Self, EnergyError> {
         let scratch = take_scratch(scratch, KURAMOTO_SCRATCH_PER_NODE * graph.n())?;
         Ok(Kuramoto {
             graph,
@@ -371,12 +401,12 @@ impl<'a, 's> Kuramoto<'a, 's> {
 
     /// The graph this energy lives on.
     pub fn graph(&self) -> Csr<'a> {
-        self.graph
+        self.graph.csr()
     }
 
     /// The ground-state energy `−Σ_ij A_ij` (all phases equal).
     pub fn ground_state(&self) -> f32 {
-        -self.graph.weights().iter().sum::<f32>()
+        -self.graph.csr().weights().iter().sum::<f32>()
     }
 }
 
@@ -415,7 +445,7 @@ impl Energy for Kuramoto<'_, '_> {
 /// NR run has a few dozen bytes to spare).
 #[inline(never)]
 fn kuramoto_total(
-    graph: &Csr<'_>,
+    graph: &RowGraph<'_>,
     cs: &[[f32; 2]],
     grad: Option<&mut [f32]>,
     mode: SumMode,
@@ -462,13 +492,19 @@ impl HopfKuramotoParams {
     };
 }
 
-/// Scratch entries per node for [`HopfKuramoto`].
+/// Scratch entries per node for [`HopfKuramoto`]: `[cos, sin]`, then `g = ∂E/∂a` for the
+/// second gradient pass.
 pub const HOPF_KURAMOTO_SCRATCH_PER_NODE: usize = 3;
+
+/// Scratch entries per node with which a fast set's [`HopfKuramoto`] keeps the pair
+/// `g·[cos, sin]` instead of `g` for the second pass (one gather of 8 bytes per entry instead
+/// of 12; see [`rows::hopf_kuramoto_rows_fast`]). Given less, it gathers `g` and `[cos, sin]`.
+pub const HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE: usize = 4;
 
 /// Hopf–Kuramoto energy (seed eq. 14, ε = 1), evaluated in O(nnz) through `a_j`.
 #[derive(Debug)]
 pub struct HopfKuramoto<'a, 's> {
-    graph: Csr<'a>,
+    graph: RowGraph<'a>,
     params: HopfKuramotoParams,
     scratch: &'s mut [f32],
     kernels: KernelSet,
@@ -482,10 +518,25 @@ impl<'a, 's> HopfKuramoto<'a, 's> {
         params: HopfKuramotoParams,
         scratch: &'s mut [f32],
     ) -> Result<Self, EnergyError> {
+        HopfKuramoto::on_rows(RowGraph::new(graph), params, scratch)
+    }
+
+    /// [`HopfKuramoto::new`] on a graph whose weights are already checked (see
+    /// [`Kuramoto::on_rows`]).
+    pub fn on_rows(
+        graph: RowGraph<'a>,
+        params: HopfKuramotoParams,
+        scratch: &'s mut [f32],
+    ) -> Result<Self, EnergyError> {
         check_finite("c", params.c)?;
         check_finite("s1", params.s1)?;
         check_finite("s2", params.s2)?;
-        let scratch = take_scratch(scratch, HOPF_KURAMOTO_SCRATCH_PER_NODE * graph.n())?;
+        // Checked for the minimum; up to the fast layout's length is kept.
+        take_scratch(scratch, HOPF_KURAMOTO_SCRATCH_PER_NODE * graph.n())?;
+        let keep = scratch
+            .len()
+            .min(HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * graph.n());
+        let scratch = &mut scratch[..keep];
         Ok(HopfKuramoto {
             graph,
             params,
@@ -502,7 +553,7 @@ impl<'a, 's> HopfKuramoto<'a, 's> {
 
     /// The graph this energy lives on.
     pub fn graph(&self) -> Csr<'a> {
-        self.graph
+        self.graph.csr()
     }
 
     /// The parameters.
@@ -550,7 +601,7 @@ impl Energy for HopfKuramoto<'_, '_> {
 /// once every `g_j` is known). A frame of its own, as [`kuramoto_total`].
 #[inline(never)]
 fn hopf_kuramoto_total(
-    graph: &Csr<'_>,
+    graph: &RowGraph<'_>,
     params: HopfKuramotoParams,
     cs: &[[f32; 2]],
     grad: Option<(&mut [f32], &mut [f32])>,
@@ -563,6 +614,25 @@ fn hopf_kuramoto_total(
             sum::chunks(n).map(|r| rows::hopf_kuramoto_rows(graph, params, cs, r, None, mode)),
         );
     };
+    if rows::fast_order(mode) && g.len() >= 2 * n {
+        // Pass 1 leaves q_i = g_i·[cos w_i, sin w_i]; pass 2 gathers it.
+        let (q, _) = g.as_chunks_mut::<2>();
+        let q = q.get_mut(..n).unwrap_or(&mut []);
+        let e = sum::combine(
+            mode,
+            sum::chunks(n)
+                .zip(q.chunks_mut(sum::CHUNK_ROWS))
+                .zip(grad.chunks_mut(sum::CHUNK_ROWS))
+                .map(|((r, qc), gr)| {
+                    rows::hopf_kuramoto_rows_fast(graph, params, cs, r, qc, gr, mode)
+                }),
+        );
+        let q = &*q;
+        for (r, gr) in sum::chunks(n).zip(grad.chunks_mut(sum::CHUNK_ROWS)) {
+            rows::hopf_kuramoto_pass2_fast(graph, cs, q, r, gr);
+        }
+        return e;
+    }
     // Pass 1: a_i, g_i = ∂E/∂a_i and the own-row part of the gradient.
     let e = sum::combine(
         mode,
@@ -576,7 +646,7 @@ fn hopf_kuramoto_total(
     // Pass 2: the neighbours' part Σ_j A_ij g_j sin(w_j − w_i).
     let g = &*g;
     for (r, gr) in sum::chunks(n).zip(grad.chunks_mut(sum::CHUNK_ROWS)) {
-        rows::hopf_kuramoto_pass2(graph, cs, g, r, gr);
+        rows::hopf_kuramoto_pass2(graph, cs, g, r, gr, mode);
     }
     e
 }

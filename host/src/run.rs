@@ -433,6 +433,8 @@ struct Recorder<'a> {
     bar: Option<&'a ProgressBar>,
     last_draw: Instant,
     max_seconds: Option<f64>,
+    /// The run's pool, on which ρ is computed (same bits as serially).
+    pool: Option<Pool>,
 }
 
 impl Recorder<'_> {
@@ -448,7 +450,10 @@ impl Observer for Recorder<'_> {
             .duration_since(self.start)
             .saturating_sub(self.overhead)
             .as_secs_f64();
-        let rho = self.phase.then(|| order_parameter(info.w) as f64);
+        let rho = self.phase.then(|| match &self.pool {
+            Some(pool) => crate::parallel::metrics::order_parameter(pool, info.w) as f64,
+            None => order_parameter(info.w) as f64,
+        });
         let stage = match info.stage {
             Stage::Nr => StageName::Nr,
             Stage::Direct => StageName::Direct,
@@ -557,6 +562,7 @@ pub fn run_one(
         bar,
         last_draw: Instant::now(),
         max_seconds: settings.max_seconds,
+        pool: None,
     };
     let date = crate::provenance::now();
     let mut w = vec![0.0f32; n];
@@ -573,6 +579,7 @@ pub fn run_one(
         shampoo: settings.shampoo,
     };
     let pool = Pool::new(settings.resolved_threads())?;
+    recorder.pool = Some(pool.clone());
     let mut optimizer = choice.build_on(settings.lr, &w_options, &pool);
     optimizer.validate()?;
     let state_len = optimizer.state_len(n);

@@ -4,12 +4,12 @@
 //! thread count.
 
 use nrg_core::energy::{
-    Energy, EnergyError, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HopfKuramoto, HopfKuramotoParams,
-    KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
+    Energy, EnergyError, HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE, Heat, HopfKuramoto,
+    HopfKuramotoParams, KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
 };
 use nrg_core::fast::KernelSet;
 use nrg_core::graph::Csr;
-use nrg_core::rows;
+use nrg_core::rows::{self, RowGraph};
 use nrg_core::sum::{self, SumMode};
 
 use super::Pool;
@@ -52,7 +52,7 @@ impl Energy for ThreadedHeat<'_, '_> {
             return self.heat.value(w);
         }
         check_len(n, w.len())?;
-        let (graph, mode) = (self.heat.graph(), self.heat.sum_mode());
+        let (graph, mode) = (self.heat.row_graph(), self.heat.sum_mode());
         let parts = self
             .pool
             .map_ranges(n, |r| rows::heat_rows(&graph, w, r, None, mode));
@@ -67,7 +67,7 @@ impl Energy for ThreadedHeat<'_, '_> {
         }
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
-        let (graph, mode) = (self.heat.graph(), self.heat.sum_mode());
+        let (graph, mode) = (self.heat.row_graph(), self.heat.sum_mode());
         let parts = self.pool.map_chunks(n, grad, 1, |r, g| {
             rows::heat_rows(&graph, w, r, Some(g), mode)
         });
@@ -96,7 +96,7 @@ fn fill_cos_sin<'c>(
 /// [`Kuramoto`] on a pool; owns its scratch.
 #[derive(Debug)]
 pub struct ThreadedKuramoto<'a, 'p> {
-    graph: Csr<'a>,
+    graph: RowGraph<'a>,
     kernels: KernelSet,
     scratch: Vec<f32>,
     pool: &'p Pool,
@@ -106,7 +106,7 @@ impl<'a, 'p> ThreadedKuramoto<'a, 'p> {
     /// Kuramoto on `graph` with `kernels`' sin/cos and sums, evaluated on `pool`.
     pub fn new(graph: Csr<'a>, kernels: KernelSet, pool: &'p Pool) -> Result<Self, EnergyError> {
         let mut e = ThreadedKuramoto {
-            graph,
+            graph: RowGraph::new(graph),
             kernels,
             scratch: vec![0.0; KURAMOTO_SCRATCH_PER_NODE * graph.n()],
             pool,
@@ -116,7 +116,7 @@ impl<'a, 'p> ThreadedKuramoto<'a, 'p> {
     }
 
     fn serial(&mut self) -> Result<Kuramoto<'a, '_>, EnergyError> {
-        Ok(Kuramoto::new(self.graph, &mut self.scratch)?.with_kernels(self.kernels))
+        Ok(Kuramoto::on_rows(self.graph, &mut self.scratch)?.with_kernels(self.kernels))
     }
 }
 
@@ -158,7 +158,7 @@ impl Energy for ThreadedKuramoto<'_, '_> {
 /// [`HopfKuramoto`] on a pool; owns its scratch.
 #[derive(Debug)]
 pub struct ThreadedHopfKuramoto<'a, 'p> {
-    graph: Csr<'a>,
+    graph: RowGraph<'a>,
     params: HopfKuramotoParams,
     kernels: KernelSet,
     scratch: Vec<f32>,
@@ -174,10 +174,10 @@ impl<'a, 'p> ThreadedHopfKuramoto<'a, 'p> {
         pool: &'p Pool,
     ) -> Result<Self, EnergyError> {
         let mut e = ThreadedHopfKuramoto {
-            graph,
+            graph: RowGraph::new(graph),
             params,
             kernels,
-            scratch: vec![0.0; HOPF_KURAMOTO_SCRATCH_PER_NODE * graph.n()],
+            scratch: vec![0.0; HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * graph.n()],
             pool,
         };
         // The core checks the parameters.
@@ -187,7 +187,7 @@ impl<'a, 'p> ThreadedHopfKuramoto<'a, 'p> {
 
     fn serial(&mut self) -> Result<HopfKuramoto<'a, '_>, EnergyError> {
         Ok(
-            HopfKuramoto::new(self.graph, self.params, &mut self.scratch)?
+            HopfKuramoto::on_rows(self.graph, self.params, &mut self.scratch)?
                 .with_kernels(self.kernels),
         )
     }
@@ -223,6 +223,20 @@ impl Energy for ThreadedHopfKuramoto<'_, '_> {
         let (graph, params, mode) = (self.graph, self.params, SumMode::of(self.kernels));
         let (cs, g) = self.scratch.split_at_mut(2 * n);
         let cs = fill_cos_sin(self.pool, self.kernels, w, cs);
+        if rows::fast_order(mode) && g.len() >= 2 * n {
+            // The fast order's pass 1 leaves q_i = g_i·[cos w_i, sin w_i] for pass 2.
+            let (q, _) = g.as_chunks_mut::<2>();
+            let q = &mut q[..n];
+            let parts = self.pool.map_chunks2(n, q, grad, |r, qc, gr| {
+                rows::hopf_kuramoto_rows_fast(&graph, params, cs, r, qc, gr, mode)
+            });
+            let e = sum::combine(mode, parts);
+            let q = &*q;
+            self.pool.map_chunks(n, grad, 1, |r, gr| {
+                rows::hopf_kuramoto_pass2_fast(&graph, cs, q, r, gr);
+            });
+            return Ok(e);
+        }
         let g = &mut g[..n];
         let parts = self.pool.map_chunks2(n, g, grad, |r, gc, gr| {
             rows::hopf_kuramoto_rows(&graph, params, cs, r, Some((gc, gr)), mode)
@@ -230,7 +244,7 @@ impl Energy for ThreadedHopfKuramoto<'_, '_> {
         let e = sum::combine(mode, parts);
         let g = &*g;
         self.pool.map_chunks(n, grad, 1, |r, gr| {
-            rows::hopf_kuramoto_pass2(&graph, cs, g, r, gr);
+            rows::hopf_kuramoto_pass2(&graph, cs, g, r, gr, mode);
         });
         Ok(e)
     }

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 pub mod energy;
+pub mod metrics;
 pub mod optimizer;
 
 pub use energy::{ThreadedHeat, ThreadedHopfKuramoto, ThreadedKuramoto};

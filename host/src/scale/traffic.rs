@@ -4,7 +4,7 @@
 //!
 //! A direct Adam step on `n` nodes and `nnz` stored entries:
 //! - energy and gradient: the CSR arrays once (`4(n+1)` row ends, `4·nnz` neighbours,
-//!   `4·nnz` weights), `w` read, the gradient written; Kuramoto also writes and reads its
+//!   `4·nnz` weights unless all are 1, which the row loops then skip), `w` read, the gradient written; Kuramoto also writes and reads its
 //!   `sin w`, `cos w` scratch (2 floats a node; the gathers of neighbour values are counted
 //!   once, as if the caches held every reuse);
 //! - the optimizer: `w`, the gradient and its state read, `w` and the state written;
@@ -27,12 +27,19 @@ pub struct Traffic {
 }
 
 impl Traffic {
-    /// The traffic of a direct step on `n` nodes, `nnz` stored entries, `scratch_per_node`
-    /// floats of energy scratch and `optimizer_floats` floats of optimizer state.
-    pub fn direct_step(n: u64, nnz: u64, scratch_per_node: u64, optimizer_floats: u64) -> Self {
+    /// The traffic of a direct step on `n` nodes, `nnz` stored entries (their weights read
+    /// when `weights`: not when every weight is 1), `scratch_per_node` floats of energy scratch
+    /// and `optimizer_floats` floats of optimizer state.
+    pub fn direct_step(
+        n: u64,
+        nnz: u64,
+        weights: bool,
+        scratch_per_node: u64,
+        optimizer_floats: u64,
+    ) -> Self {
         let f = 4u64;
         Traffic {
-            csr: f * (n + 1) + 2 * f * nnz,
+            csr: f * (n + 1) + f * nnz * if weights { 2 } else { 1 },
             // w: read by the energy, read and written by the optimizer, read by the best copy;
             // the copy written; the scratch written then read.
             state: f * n * 5 + 2 * f * scratch_per_node * n,
