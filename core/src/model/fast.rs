@@ -10,7 +10,7 @@
 //! direction), not three times; the readout's gradient, `∂H_L` and the activation's derivative
 //! are one pass over the rows.
 
-use super::{Gcn, ModelKind, Scratch, leaky, leaky_slope};
+use super::{Gcn, LEAKY_SLOPE, ModelKind, Scratch, leaky, leaky_slope};
 use crate::fast::Ops;
 use crate::kernels::{block, block_mut, column_blocks, row_times_matrix_t, transpose};
 use crate::propagate::{PropagationKind, Propagator};
@@ -854,9 +854,14 @@ impl Gcn<'_> {
                     <&mut [f32; H]>::try_from(&mut *pre_i),
                     <&[f32; H]>::try_from(dh_i),
                 ) {
+                    // Through a local row: written in place, LLVM left this scalar.
+                    let mut q = [0.0f32; H];
                     for k in 0..H {
-                        p[k] = g[k] * leaky_slope(p[k]);
-                        db_acc[k] += p[k];
+                        q[k] = g[k] * if p[k] > 0.0 { 1.0 } else { LEAKY_SLOPE };
+                    }
+                    *p = q;
+                    for k in 0..H {
+                        db_acc[k] += q[k];
                     }
                 } else {
                     for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
