@@ -4,7 +4,9 @@
 //! whole pass for its instruction set. [`Ops`] supplies the multiply-add (fused where the
 //! target has FMA), the square root and `Ops::WIDTH`, the widest column block of the dense
 //! micro-kernels (64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 on a Cortex-M FPU): two rows ×
-//! `WIDTH` columns of partial sums stay in registers.
+//! `WIDTH` columns of partial sums stay in registers. Rows of 9 … 15 columns (h = 10) run as
+//! one zero-padded block of 16 rather than 8 + an overlapping 4; with AVX-512 and h = 64 the
+//! in-place products take 4 rows × 64 columns at a time.
 //!
 //! Backward uses `∂Θ = H_inᵀ (P ∂pre)` — `P` is symmetric — so a step runs `P` twice (once per
 //! direction), not three times; the readout's gradient, `∂H_L` and the activation's derivative
