@@ -4,13 +4,15 @@
 //! whole pass for its instruction set. [`Ops`] supplies the multiply-add (fused where the
 //! target has FMA), the square root and `Ops::WIDTH`, the widest column block of the dense
 //! micro-kernels (64 for AVX-512, 32 for AVX2, 16 for SSE2, 8 on a Cortex-M FPU): two rows ×
-//! `WIDTH` columns of partial sums stay in registers.
+//! `WIDTH` columns of partial sums stay in registers. Rows of 9 … 15 columns (h = 10) run as
+//! one zero-padded block of 16 rather than 8 + an overlapping 4; with AVX-512 and h = 64 the
+//! in-place products take 4 rows × 64 columns at a time.
 //!
 //! Backward uses `∂Θ = H_inᵀ (P ∂pre)` — `P` is symmetric — so a step runs `P` twice (once per
 //! direction), not three times; the readout's gradient, `∂H_L` and the activation's derivative
 //! are one pass over the rows.
 
-use super::{Gcn, ModelKind, Scratch, leaky, leaky_slope};
+use super::{Gcn, LEAKY_SLOPE, ModelKind, Scratch, leaky, leaky_slope};
 use crate::fast::Ops;
 use crate::kernels::{block, block_mut, column_blocks, row_times_matrix_t, transpose};
 use crate::propagate::{PropagationKind, Propagator};
@@ -32,6 +34,42 @@ macro_rules! by_width {
             column_blocks!([4], $mode; $n, |$j, $w| $body)
         }
     }};
+}
+
+/// `s[start .. start + W]` by value. Near the end of `s`, where fewer than `W` values remain,
+/// the first `valid` of them and zeros (a row narrower than the block: lanes past `valid` are
+/// never stored, so what they hold does not matter); `None` if not even `valid` remain.
+#[inline(always)]
+fn load_pad<const W: usize>(s: &[f32], start: usize, valid: usize) -> Option<[f32; W]> {
+    if let Some(b) = block::<W>(s, start) {
+        return Some(*b);
+    }
+    let src = s.get(start..start.checked_add(valid)?)?;
+    let mut out = [0.0f32; W];
+    out.get_mut(..src.len())?.copy_from_slice(src);
+    Some(out)
+}
+
+/// Stores the first `valid` lanes of `a` (all `W` when `valid ≥ W`) at `o[start ..]`.
+#[inline(always)]
+fn store_pad<const W: usize>(o: &mut [f32], start: usize, a: &[f32; W], valid: usize) {
+    if valid >= W {
+        if let Some(b) = block_mut::<W>(o, start) {
+            *b = *a;
+        }
+    } else if let (Some(d), Some(src)) =
+        (o.get_mut(start..start.wrapping_add(valid)), a.get(..valid))
+    {
+        d.copy_from_slice(src);
+    }
+}
+
+/// Whether rows of `c` columns run as one zero-padded block of 16 (`c` = 9 … 15 where a block
+/// of 16 is one register): one walk of each neighbour list and one dense block per row, instead
+/// of a block of 8 and an overlapping block of 4.
+#[inline(always)]
+const fn pad16<O: Ops>(c: usize) -> bool {
+    O::WIDTH >= 16 && c > 8 && c < 16
 }
 
 /// `y += a · x` in blocks of 16 and 8 taken as whole arrays (so that rows of 8, 10, 16 … use
@@ -95,8 +133,24 @@ fn dot<O: Ops>(x: &[f32], y: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// Columns `j .. j + W` of row `i` of one hop: `diag · x_i + Σ_nb (s_i A_i,nb s_nb) x_nb`,
-/// the partial sums in registers (two sets, for neighbours taken alternately, so that two
+/// `acc += coef · x[at .. at + W]` (zero-padded past `cw` columns at the end of `x`).
+#[inline(always)]
+fn gather_one<O: Ops, const W: usize>(
+    acc: &mut [f32; W],
+    x: &[f32],
+    at: usize,
+    cw: usize,
+    coef: f32,
+) {
+    if let Some(xb) = load_pad::<W>(x, at, cw) {
+        for l in 0..W {
+            acc[l] = O::mul_add(coef, xb[l], acc[l]);
+        }
+    }
+}
+
+/// Columns `j .. j + W` (the first `cw` stored) of row `i` of one hop:
+/// `diag · x_i + Σ_nb (s_i A_i,nb s_nb) x_nb`, the partial sums in registers (two sets, for neighbours taken alternately, so that two
 /// multiply-add chains run side by side).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -108,36 +162,31 @@ fn gather_block<O: Ops, const W: usize>(
     (diag, si, s): (f32, f32, &[f32]),
     (cols, ws): (&[u32], &[f32]),
     out: &mut [f32],
+    cw: usize,
 ) {
     let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
-    if let Some(xb) = block::<W>(x, i * c + j) {
+    if let Some(xb) = load_pad::<W>(x, i * c + j, cw) {
         for l in 0..W {
             a0[l] = diag * xb[l];
         }
     }
-    let one = |acc: &mut [f32; W], nb: u32, a: f32| {
-        let nb = nb as usize;
-        let coef = si * a * s.get(nb).copied().unwrap_or(0.0);
-        if let Some(xb) = block::<W>(x, nb * c + j) {
-            for l in 0..W {
-                acc[l] = O::mul_add(coef, xb[l], acc[l]);
-            }
-        }
-    };
+    // A plain function, not a closure: an outlined closure would lose the target features.
+    let coef = |nb: usize, a: f32| si * a * s.get(nb).copied().unwrap_or(0.0);
     let (cp, ct) = cols.as_chunks::<2>();
     let (wp, wt) = ws.as_chunks::<2>();
     for (nb, a) in cp.iter().zip(wp) {
-        one(&mut a0, nb[0], a[0]);
-        one(&mut a1, nb[1], a[1]);
+        let (n0, n1) = (nb[0] as usize, nb[1] as usize);
+        gather_one::<O, W>(&mut a0, x, n0 * c + j, cw, coef(n0, a[0]));
+        gather_one::<O, W>(&mut a1, x, n1 * c + j, cw, coef(n1, a[1]));
     }
     for (&nb, &a) in ct.iter().zip(wt) {
-        one(&mut a0, nb, a);
+        let nb = nb as usize;
+        gather_one::<O, W>(&mut a0, x, nb * c + j, cw, coef(nb, a));
     }
-    if let Some(o) = block_mut::<W>(out, j) {
-        for l in 0..W {
-            o[l] = a0[l] + a1[l];
-        }
+    for l in 0..W {
+        a0[l] += a1[l];
     }
+    store_pad::<W>(out, j, &a0, cw);
 }
 
 /// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
@@ -167,7 +216,11 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
         let si = s.get(i).copied().unwrap_or(0.0);
         let diag = if renormalized { si * si } else { 0.0 };
         let row = graph.row(i);
-        by_width!(O::WIDTH, overlap; c, |j, W| gather_block::<O, W>(x, c, i, j, (diag, si, s), row, yrow));
+        if pad16::<O>(c) {
+            gather_block::<O, 16>(x, c, i, 0, (diag, si, s), row, yrow, c);
+        } else {
+            by_width!(O::WIDTH, overlap; c, |j, W| gather_block::<O, W>(x, c, i, j, (diag, si, s), row, yrow, W));
+        }
     }
 }
 
@@ -198,7 +251,8 @@ fn propagate<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, tmp
 }
 
 /// Columns `j .. j + W` of `o0 = x0 · M`, `o1 = x1 · M` (`M` row-major, `cols` columns): the
-/// `2 W` partial sums in registers, each row of `M` loaded once for both.
+/// `2 W` partial sums in registers, each row of `M` loaded once for both. Only the first `cw`
+/// columns of the block are stored (a zero-padded block wider than the rows, see [`load_pad`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn mm2_block<O: Ops, const W: usize>(
@@ -209,6 +263,7 @@ fn mm2_block<O: Ops, const W: usize>(
     j: usize,
     o0: &mut [f32],
     o1: &mut [f32],
+    cw: usize,
 ) {
     // Rows cut to `cols` (a constant when the caller's width is): the loop then unrolls.
     let (Some(x0), Some(x1)) = (x0.get(..cols), x1.get(..cols)) else {
@@ -223,8 +278,8 @@ fn mm2_block<O: Ops, const W: usize>(
         let (xp1, xt1) = x1.as_chunks::<2>();
         for (k, (u, v)) in xp0.iter().zip(xp1).enumerate() {
             let (Some(ma), Some(mb)) = (
-                block::<W>(m, 2 * k * cols + j),
-                block::<W>(m, (2 * k + 1) * cols + j),
+                load_pad::<W>(m, 2 * k * cols + j, cw),
+                load_pad::<W>(m, (2 * k + 1) * cols + j, cw),
             ) else {
                 break;
             };
@@ -238,7 +293,7 @@ fn mm2_block<O: Ops, const W: usize>(
         if let (Some(&u), Some(&v), Some(ma)) = (
             xt0.first(),
             xt1.first(),
-            block::<W>(m, 2 * xp0.len() * cols + j),
+            load_pad::<W>(m, 2 * xp0.len() * cols + j, cw),
         ) {
             for c in 0..W {
                 a0[c] = O::mul_add(u, ma[c], a0[c]);
@@ -251,7 +306,7 @@ fn mm2_block<O: Ops, const W: usize>(
         }
     } else {
         for (k, (&u, &v)) in x0.iter().zip(x1).enumerate() {
-            let Some(mb) = block::<W>(m, k * cols + j) else {
+            let Some(mb) = load_pad::<W>(m, k * cols + j, cw) else {
                 break;
             };
             for c in 0..W {
@@ -260,32 +315,33 @@ fn mm2_block<O: Ops, const W: usize>(
             }
         }
     }
-    if let Some(o) = block_mut::<W>(o0, j) {
-        *o = a0;
-    }
-    if let Some(o) = block_mut::<W>(o1, j) {
-        *o = a1;
-    }
+    store_pad::<W>(o0, j, &a0, cw);
+    store_pad::<W>(o1, j, &a1, cw);
 }
 
-/// Columns `j .. j + W` of `o = x · M`.
+/// Columns `j .. j + W` of `o = x · M` (the first `cw` stored).
 #[inline(always)]
-fn mm1_block<O: Ops, const W: usize>(x: &[f32], m: &[f32], cols: usize, j: usize, o: &mut [f32]) {
+fn mm1_block<O: Ops, const W: usize>(
+    x: &[f32],
+    m: &[f32],
+    cols: usize,
+    j: usize,
+    o: &mut [f32],
+    cw: usize,
+) {
     let Some(x) = x.get(..cols) else {
         return;
     };
     let mut a = [0.0f32; W];
     for (k, &u) in x.iter().enumerate() {
-        let Some(mb) = block::<W>(m, k * cols + j) else {
+        let Some(mb) = load_pad::<W>(m, k * cols + j, cw) else {
             break;
         };
         for c in 0..W {
             a[c] = O::mul_add(u, mb[c], a[c]);
         }
     }
-    if let Some(o) = block_mut::<W>(o, j) {
-        *o = a;
-    }
+    store_pad::<W>(o, j, &a, cw);
 }
 
 /// `o0 = x0 · M`, `o1 = x1 · M` for a square `M` (`cols × cols`).
@@ -298,16 +354,68 @@ fn rows2<O: Ops>(x0: &[f32], x1: &[f32], m: &[f32], cols: usize, o0: &mut [f32],
     {
         return;
     }
-    by_width!(O::WIDTH, overlap; cols, |j, W| mm2_block::<O, W>(x0, x1, m, cols, j, o0, o1));
+    if pad16::<O>(cols) {
+        mm2_block::<O, 16>(x0, x1, m, cols, 0, o0, o1, cols);
+    } else {
+        by_width!(O::WIDTH, overlap; cols, |j, W| mm2_block::<O, W>(x0, x1, m, cols, j, o0, o1, W));
+    }
 }
 
 /// `o = x · M`.
 #[inline(always)]
 fn rows1<O: Ops>(x: &[f32], m: &[f32], cols: usize, o: &mut [f32]) {
-    by_width!(O::WIDTH, overlap; cols, |j, W| mm1_block::<O, W>(x, m, cols, j, o));
+    if pad16::<O>(cols) {
+        mm1_block::<O, 16>(x, m, cols, 0, o, cols);
+    } else {
+        by_width!(O::WIDTH, overlap; cols, |j, W| mm1_block::<O, W>(x, m, cols, j, o, W));
+    }
 }
 
-/// The one or two rows of `rows` (row-major, `cols` wide) replaced by themselves times `M`,
+/// How many rows the callers of [`product_in_place`] hand it at a time: 4 when a row is one
+/// AVX-512 block of 64 columns ([`rows4_in_place`]), else 2.
+#[inline(always)]
+const fn rows_per_product<O: Ops>(cols: usize) -> usize {
+    if O::WIDTH >= 64 && cols == 64 { 4 } else { 2 }
+}
+
+/// The 4 rows of `rows` (64 wide) replaced by themselves times the `64 × 64` matrix `M`, with
+/// the `4 × 64` partial sums in registers (16 of them): each row of `M` is loaded once for 4
+/// output rows, so the loop does 16 multiply-adds per 4 loads and 4 broadcasts. In place
+/// without temporaries: a row is one block, read whole before it is written.
+#[inline(always)]
+fn rows4_in_place<O: Ops>(rows: &mut [f32], m: &[f32]) {
+    const W: usize = 64;
+    let mut acc = [[0.0f32; W]; 4];
+    {
+        let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
+            block::<W>(rows, 0),
+            block::<W>(rows, W),
+            block::<W>(rows, 2 * W),
+            block::<W>(rows, 3 * W),
+        ) else {
+            return;
+        };
+        for (k, mrow) in m.chunks_exact(W).take(W).enumerate() {
+            let Ok(mb) = <&[f32; W]>::try_from(mrow) else {
+                break;
+            };
+            let u = [x0[k], x1[k], x2[k], x3[k]];
+            for r in 0..4 {
+                for c in 0..W {
+                    acc[r][c] = O::mul_add(u[r], mb[c], acc[r][c]);
+                }
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        if let Some(o) = block_mut::<W>(rows, r * W) {
+            *o = *a;
+        }
+    }
+}
+
+/// The one, two or (see [`rows_per_product`]) four rows of `rows` (row-major, `cols` wide)
+/// replaced by themselves times `M`,
 /// through the temporaries `t0`, `t1`.
 #[inline(always)]
 fn product_in_place<O: Ops>(
@@ -324,7 +432,9 @@ fn product_in_place<O: Ops>(
     {
         return;
     }
-    if rows.len() >= 2 * cols {
+    if rows_per_product::<O>(cols) == 4 && rows.len() >= 4 * cols {
+        rows4_in_place::<O>(rows, m);
+    } else if rows.len() >= 2 * cols {
         let (p0, rest) = rows.split_at_mut(cols);
         let p1 = &mut rest[..cols];
         copy_row(p0, t0);
@@ -375,7 +485,8 @@ impl Residual<'_> {
 }
 
 /// Rows `k .. k + R`, columns `j .. j + W` of `acc += Xᵀ Y` over the rows `rows` of `X`
-/// (`cx` wide) and `Y` (`cy` wide): `R × W` partial sums in registers.
+/// (`cx` wide) and `Y` (`cy` wide): `R × W` partial sums in registers, of which the first `cw`
+/// columns are stored (a zero-padded block wider than the rows, see [`load_pad`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn tp_block<O: Ops, const R: usize, const W: usize>(
@@ -387,11 +498,12 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
     j: usize,
     rows: core::ops::Range<usize>,
     acc: &mut [f32],
+    cw: usize,
 ) {
     let mut s = [[0.0f32; W]; R];
     for (r, sr) in s.iter_mut().enumerate() {
-        if let Some(a) = block::<W>(acc, (k + r) * cy + j) {
-            *sr = *a;
+        if let Some(a) = load_pad::<W>(acc, (k + r) * cy + j, cw) {
+            *sr = a;
         }
     }
     let mut i = rows.start;
@@ -402,9 +514,9 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
         while i + 2 <= rows.end {
             let (Some(xs), Some(yb), Some(xs2), Some(yb2)) = (
                 block::<R>(x, i * cx + k),
-                block::<W>(y, i * cy + j),
+                load_pad::<W>(y, i * cy + j, cw),
                 block::<R>(x, (i + 1) * cx + k),
-                block::<W>(y, (i + 1) * cy + j),
+                load_pad::<W>(y, (i + 1) * cy + j, cw),
             ) else {
                 break;
             };
@@ -423,7 +535,8 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
         }
     }
     for i in i..rows.end {
-        let (Some(xs), Some(yb)) = (block::<R>(x, i * cx + k), block::<W>(y, i * cy + j)) else {
+        let (Some(xs), Some(yb)) = (block::<R>(x, i * cx + k), load_pad::<W>(y, i * cy + j, cw))
+        else {
             break;
         };
         for r in 0..R {
@@ -433,10 +546,47 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
         }
     }
     for (r, sr) in s.iter().enumerate() {
-        if let Some(a) = block_mut::<W>(acc, (k + r) * cy + j) {
-            *a = *sr;
+        store_pad::<W>(acc, (k + r) * cy + j, sr, cw);
+    }
+}
+
+/// Rows `k .. k + R` of `acc += Xᵀ Y` for `Y` at most 16 wide (`cy`), all `R` × 16
+/// (zero-padded) sums in registers, in one pass over the rows: rows whose block of 16 is
+/// whole first (no padding in the hot loop), then the last few through [`tp_block`].
+#[inline(always)]
+fn tp_rows<O: Ops, const R: usize>(
+    x: &[f32],
+    y: &[f32],
+    cx: usize,
+    cy: usize,
+    k: usize,
+    rows: usize,
+    acc: &mut [f32],
+) {
+    let mut s = [[0.0f32; 16]; R];
+    for (r, sr) in s.iter_mut().enumerate() {
+        if let Some(a) = load_pad::<16>(acc, (k + r) * cy, cy) {
+            *sr = a;
         }
     }
+    let whole = match y.len().checked_sub(16) {
+        Some(room) => (room / cy.max(1) + 1).min(rows),
+        None => 0,
+    };
+    for i in 0..whole {
+        let (Some(xs), Some(yb)) = (block::<R>(x, i * cx + k), block::<16>(y, i * cy)) else {
+            break;
+        };
+        for r in 0..R {
+            for c in 0..16 {
+                s[r][c] = O::mul_add(xs[r], yb[c], s[r][c]);
+            }
+        }
+    }
+    for (r, sr) in s.iter().enumerate() {
+        store_pad::<16>(acc, (k + r) * cy, sr, cy);
+    }
+    tp_block::<O, R, 16>(x, y, cx, cy, k, 0, whole..rows, acc, cy);
 }
 
 /// Rows of `X` and `Y` per tile of [`add_transpose_product`] (the tile of `Y` stays in L1/L2
@@ -444,7 +594,8 @@ fn tp_block<O: Ops, const R: usize, const W: usize>(
 const TP_TILE: usize = 256;
 
 /// `acc += Xᵀ Y` (`X`: rows × `cx`, `Y`: rows × `cy`, `acc`: `cx × cy`), register-blocked
-/// 4 rows × `MW / 2` columns.
+/// 4 rows × `MW / 2` columns; with AVX-512 registers, `cx` = 10 and `cy` = 9 … 15 in one pass
+/// over the rows, all `cx` × 16 (zero-padded) sums in registers.
 #[inline(always)]
 fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc: &mut [f32]) {
     if cx == 0 || cy == 0 {
@@ -458,16 +609,31 @@ fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc
         return;
     }
     let rows = (x.len() / cx).min(y.len() / cy);
+    if O::WIDTH >= 64 && pad16::<O>(cy) {
+        // 10 registers of sums: each row of `Y` is loaded once, not once per 4 rows of the
+        // result, and not as a block of 8 and two single columns.
+        // (Not for 16 or 8 rows of sums: LLVM then vectorizes the loop over rows with gathers
+        // and scatters.)
+        if cx == 10 {
+            return tp_rows::<O, 10>(x, y, cx, cy, 0, rows, acc);
+        }
+    }
     let mut i0 = 0;
     while i0 < rows {
         let i1 = rows.min(i0 + TP_TILE);
         let mut k = 0;
         while k + 4 <= cx {
-            by_width!(O::WIDTH / 2, exact; cy, |j, W| tp_block::<O, 4, W>(x, y, cx, cy, k, j, i0..i1, acc));
+            // 4 × 64 sums are 16 of AVX-512's 32 registers; 4 × 32 are half of AVX2's 16.
+            let mw = if O::WIDTH >= 64 {
+                O::WIDTH
+            } else {
+                O::WIDTH / 2
+            };
+            by_width!(mw, exact; cy, |j, W| tp_block::<O, 4, W>(x, y, cx, cy, k, j, i0..i1, acc, W));
             k += 4;
         }
         while k < cx {
-            by_width!(O::WIDTH, exact; cy, |j, W| tp_block::<O, 1, W>(x, y, cx, cy, k, j, i0..i1, acc));
+            by_width!(O::WIDTH, exact; cy, |j, W| tp_block::<O, 1, W>(x, y, cx, cy, k, j, i0..i1, acc, W));
             k += 1;
         }
         i0 = i1;
@@ -519,8 +685,15 @@ impl Gcn<'_> {
             // pre_i = (P H)_i Θ + b, then H_i = σ(pre_i) (+ H_{l−1},i) into the next layer's
             // input, or straight into the readout while the row is in L1.
             let mut i = 0;
+            let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + 1 < n { 2 } else { 1 };
+                let rows = if i + step <= n {
+                    step
+                } else if i + 1 < n {
+                    2
+                } else {
+                    1
+                };
                 product_in_place::<O>(&mut pre[i * h..(i + rows) * h], theta, h, s.row, s.row2);
                 // The target's fused epilogue (h = 8, one output, plain GCN), if it has one.
                 if last
@@ -534,7 +707,7 @@ impl Gcn<'_> {
                     )
                     && O::readout8(&mut pre[i * h..(i + rows) * h], b8, wo8, bo0, w_r)
                 {
-                    i += 2;
+                    i += rows;
                     continue;
                 }
                 for i in i..i + rows {
@@ -566,7 +739,7 @@ impl Gcn<'_> {
                         }
                     }
                 }
-                i += 2;
+                i += rows;
             }
         }
     }
@@ -683,9 +856,14 @@ impl Gcn<'_> {
                     <&mut [f32; H]>::try_from(&mut *pre_i),
                     <&[f32; H]>::try_from(dh_i),
                 ) {
+                    // Through a local row: written in place, LLVM left this scalar.
+                    let mut q = [0.0f32; H];
                     for k in 0..H {
-                        p[k] = g[k] * leaky_slope(p[k]);
-                        db_acc[k] += p[k];
+                        q[k] = g[k] * if p[k] > 0.0 { 1.0 } else { LEAKY_SLOPE };
+                    }
+                    *p = q;
+                    for k in 0..H {
+                        db_acc[k] += q[k];
                     }
                 } else {
                     for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
@@ -751,8 +929,15 @@ impl Gcn<'_> {
         let theta_t: &[f32] = theta_t;
         if layer == 0 {
             let mut i = 0;
+            let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + 1 < n { 2 } else { 1 };
+                let rows = if i + step <= n {
+                    step
+                } else if i + 1 < n {
+                    2
+                } else {
+                    1
+                };
                 product_in_place::<O>(
                     &mut grad_latent[i * h..(i + rows) * h],
                     theta_t,
@@ -763,7 +948,7 @@ impl Gcn<'_> {
                 for i in i..i + rows {
                     res.add(i, &mut grad_latent[i * h..(i + 1) * h], row);
                 }
-                i += 2;
+                i += rows;
             }
         } else {
             let dest = &mut below[(layer - 1) * nh..layer * nh];
