@@ -109,8 +109,16 @@ fn forward_and_backward_are_bit_identical_for_every_thread_count() {
         }
         for threads in [2, 3] {
             let (w, g) = step(&threaded(model, threads), &params, &grad_w);
-            assert_eq!(bits(&w), bits(&w1), "{config:?}, {threads} threads: forward");
-            assert_eq!(bits(&g), bits(&g1), "{config:?}, {threads} threads: backward");
+            assert_eq!(
+                bits(&w),
+                bits(&w1),
+                "{config:?}, {threads} threads: forward"
+            );
+            assert_eq!(
+                bits(&g),
+                bits(&g1),
+                "{config:?}, {threads} threads: backward"
+            );
         }
     }
 }
@@ -121,9 +129,13 @@ fn one_chunk_is_the_serial_model() {
     let (n, edges) = lattice(40, 50);
     let graph = VecGraph::from_edges(n, &edges);
     let mut storage = vec![0.0f32; n];
-    let model = Gcn::new(&ModelConfig::rgcn(8).with_layers(2), graph.csr(), &mut storage)
-        .unwrap()
-        .with_kernels(fast());
+    let model = Gcn::new(
+        &ModelConfig::rgcn(8).with_layers(2),
+        graph.csr(),
+        &mut storage,
+    )
+    .unwrap()
+    .with_kernels(fast());
     let mut params = vec![0.0f32; model.param_len()];
     model
         .init_params(&mut init::rng(5), &mut params, LatentInit::Normal)
