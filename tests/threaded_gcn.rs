@@ -321,3 +321,138 @@ fn chunked_backward_matches_finite_differences() {
         }
     }
 }
+
+/// The same seeded hybrid run through `run_one` (the `nrg run` path: the registry's threaded
+/// GCN, the NR optimizer and stage 2 on the pool) on 1, 2 and 3 threads, on a lattice of four
+/// chunks: identical records, curves and returned states.
+#[test]
+fn gcn_runs_are_bit_identical_on_1_2_3_threads() {
+    use nrg_host::graph::{GraphSpec, baths_by_coordinate};
+    use nrg_host::problem::{EnergyKind, Problem};
+    use nrg_host::run::{Method, Overrides, Settings, run_one};
+
+    let g = "lattice3d:24x24x24"
+        .parse::<GraphSpec>()
+        .unwrap()
+        .build(0)
+        .unwrap()
+        .graph;
+    assert_eq!(g.n().div_ceil(GCN_CHUNK_ROWS), 4);
+    let problems = [
+        Problem::new(
+            EnergyKind::Heat(HeatParams::default()),
+            g.clone(),
+            Some(baths_by_coordinate(&g, None, 0.1, 0.1).unwrap()),
+        )
+        .unwrap(),
+        Problem::new(EnergyKind::Kuramoto, g.clone(), None).unwrap(),
+    ];
+    for (k, problem) in problems.iter().enumerate() {
+        for method in ["gcn", "rgcn2"] {
+            let mut runs = Vec::new();
+            for threads in [1, 2, 3] {
+                let s = Settings::resolve(
+                    &problem.energy,
+                    &Overrides {
+                        threads: Some(threads),
+                        hidden: Some(8),
+                        layers: Some(2),
+                        switch_after: Some(12),
+                        max_steps: Some(5),
+                        ..Default::default()
+                    },
+                );
+                let m: Method = method.parse().unwrap();
+                let o = run_one(problem, m, &s, 7, None).expect("run");
+                assert_eq!(o.record.steps.nr, 12, "{method}");
+                let curve: Vec<u64> = o.curve.iter().map(|p| p.energy.to_bits()).collect();
+                runs.push((
+                    o.record.final_energy.to_bits(),
+                    o.record.steps,
+                    o.record.stop_reason.clone(),
+                    curve,
+                    bits(&o.state),
+                ));
+            }
+            assert_eq!(runs[0], runs[1], "problem {k} {method}: 1 vs 2 threads");
+            assert_eq!(runs[0], runs[2], "problem {k} {method}: 1 vs 3 threads");
+        }
+    }
+}
+
+/// `nrg run --method gcn --threads N` for N = 1, 2, 3: identical records, curves and states.
+#[test]
+fn cli_gcn_runs_are_bit_identical_on_1_2_3_threads() {
+    use std::process::Command;
+
+    let dir = std::env::temp_dir().join(format!("nrg-gcn-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let file = |what: &str| dir.join(format!("{what}{threads}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_nrg"))
+            .args([
+                "run",
+                "--problem",
+                "kuramoto",
+                "--graph",
+                "lattice3d:24x24x24",
+                "--method",
+                "gcn",
+                "--hidden",
+                "8",
+                "--seeds",
+                "1",
+                "--switch-after",
+                "10",
+                "--max-steps",
+                "5",
+                "--threads",
+                threads,
+                "-q",
+                "--json",
+            ])
+            .arg(file("r.json"))
+            .arg("--state")
+            .arg(file("s.txt"))
+            .arg("--curve")
+            .arg(file("c.csv"))
+            .output()
+            .expect("nrg");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file("r.json")).unwrap()).unwrap();
+        assert_eq!(
+            r["hyperparameters"]["threads"],
+            threads.parse::<u64>().unwrap()
+        );
+        assert_eq!(r["steps"]["nr"], 10);
+        // The curve's time column differs from run to run: energies and steps only.
+        let curve: Vec<String> = std::fs::read_to_string(file("c.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                l.split(',')
+                    .enumerate()
+                    .filter(|(i, _)| *i != 4)
+                    .map(|(_, c)| c)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        outputs.push((
+            r["final_energy"].clone(),
+            r["rho"].clone(),
+            r["steps"].clone(),
+            curve,
+            std::fs::read_to_string(file("s.txt")).unwrap(),
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
