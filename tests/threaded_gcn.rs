@@ -456,3 +456,34 @@ fn cli_gcn_runs_are_bit_identical_on_1_2_3_threads() {
     assert_eq!(outputs[0], outputs[2]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Chunk sizes as used: even, at least 2, no overflow; an oversized chunk is one chunk.
+#[test]
+fn chunk_sizes_are_even_and_never_overflow() {
+    use nrg_core::model::chunk_rows;
+    assert_eq!(
+        [0, 1, 2, 3, 4095, 4096, usize::MAX].map(chunk_rows),
+        [2, 2, 2, 4, 4096, 4096, usize::MAX - 1]
+    );
+    let (n, edges) = lattice(10, 10);
+    let graph = VecGraph::from_edges(n, &edges);
+    let mut storage = vec![0.0f32; n];
+    let model = Gcn::new(&ModelConfig::gcn(4), graph.csr(), &mut storage)
+        .unwrap()
+        .with_kernels(fast());
+    assert_eq!(
+        model.layout().chunk_areas_len(usize::MAX),
+        16 + 4 + 4 + 1 + 8
+    );
+    assert_eq!(model.layout().chunk_areas_len(3), 25 * 33);
+    let huge = ThreadedGcn::with_chunk_rows(model, Pool::serial(), usize::MAX);
+    let mut params = vec![0.0f32; model.param_len()];
+    model
+        .init_params(&mut init::rng(2), &mut params, LatentInit::Normal)
+        .unwrap();
+    let grad_w = vec![0.25f32; n];
+    assert_eq!(
+        step(&huge, &params, &grad_w),
+        step(&model, &params, &grad_w)
+    );
+}

@@ -186,7 +186,8 @@ impl<'a> Pass<'a> {
 /// Rows per chunk as used: at least 2 and even (the dense products take rows in pairs, so the
 /// pairs are those of one pass over all rows).
 pub fn chunk_rows(rows: usize) -> usize {
-    rows.max(2).next_multiple_of(2)
+    // Rounds an odd count up without overflow (`usize::MAX` becomes `usize::MAX − 1`).
+    rows.max(2).saturating_add(1) & !1
 }
 
 /// A chunk's area: `[∂Θ h² | ∂b h | ∂W_o h·d | ∂b_o d | row h | row2 h]`.
