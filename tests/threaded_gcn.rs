@@ -487,3 +487,89 @@ fn chunk_sizes_are_even_and_never_overflow() {
         step(&model, &params, &grad_w)
     );
 }
+
+/// The best fast set, noting which threads run chunks.
+#[derive(Debug)]
+struct Spy(std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>);
+
+impl nrg_core::fast::Kernels for Spy {
+    fn name(&self) -> &'static str {
+        "spy"
+    }
+    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+        nrg_host::simd::detect().gcn_forward(gcn, params, scratch, w)
+    }
+    fn gcn_backward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        nrg_host::simd::detect().gcn_backward(gcn, params, scratch, grad_w, grad)
+    }
+    fn gcn_rows(
+        &self,
+        pass: &nrg_core::model::PassInputs<'_>,
+        first: usize,
+        a: &mut [f32],
+        b: &mut [f32],
+        c: &mut [f32],
+        area: &mut [f32],
+    ) {
+        self.0.lock().unwrap().insert(std::thread::current().id());
+        nrg_host::simd::detect().gcn_rows(pass, first, a, b, c, area)
+    }
+    fn adam(
+        &self,
+        c: &nrg_core::fast::AdamStep,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        nrg_host::simd::detect().adam(c, p, g, m, v)
+    }
+    fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
+        nrg_host::simd::detect().sin_cos(w, cs)
+    }
+}
+
+/// The chunks run on the pool's workers, several of them (one thread: on the caller).
+#[test]
+fn chunks_run_on_the_pools_threads() {
+    let (n, edges) = lattice(100, 100);
+    let graph = VecGraph::from_edges(n, &edges);
+    let spy: &'static Spy = Box::leak(Box::new(Spy(Default::default())));
+    let mut storage = vec![0.0f32; n];
+    let model = Gcn::new(&ModelConfig::gcn(8), graph.csr(), &mut storage)
+        .unwrap()
+        .with_kernels(KernelSet::Fast(spy));
+    let mut params = vec![0.0f32; model.param_len()];
+    model
+        .init_params(&mut init::rng(4), &mut params, LatentInit::Normal)
+        .unwrap();
+    let grad_w = vec![0.5f32; n];
+    for threads in [1, 2, 3] {
+        spy.0.lock().unwrap().clear();
+        // Chunks of 64 rows: 157 tasks per pass, plenty for every worker to take some.
+        let m = ThreadedGcn::with_chunk_rows(model, Pool::new(threads).unwrap(), 64);
+        for _ in 0..20 {
+            step(&m, &params, &grad_w);
+        }
+        let seen = spy.0.lock().unwrap().clone();
+        let caller = seen.contains(&std::thread::current().id());
+        if threads == 1 {
+            assert!(caller && seen.len() == 1, "1 thread: {seen:?}");
+        } else {
+            // At least two workers (a worker starved by a loaded machine for the whole loop
+            // may take none), never the caller.
+            assert!(
+                !caller && (2..=threads).contains(&seen.len()),
+                "{threads} threads: {} threads ran chunks, caller among them: {caller}",
+                seen.len()
+            );
+        }
+    }
+}
