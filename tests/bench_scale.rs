@@ -48,6 +48,21 @@ fn quick_scale_bench_prints_sane_numbers() {
     }
     assert_eq!(rows[0]["nodes"], 1000);
     assert_eq!(rows[2]["nodes"], 22 * 22 * 22);
+    // The NR step (GCN h = 8 on heat), one row per size.
+    assert!(stderr.contains("NR step"), "{stderr}");
+    let nr = r["nr_rows"].as_array().unwrap();
+    assert_eq!(nr.len(), 2, "2 sizes × 1 thread count");
+    for row in nr {
+        assert_eq!(
+            (row["hidden"].as_u64(), row["threads"].as_u64()),
+            (Some(8), Some(1))
+        );
+        assert!(row["steps"].as_u64().unwrap() >= 3, "{row}");
+        // A node's NR step is a few hundred multiply-adds: above 1 ns, far below 100 µs.
+        let ns = row["ns_per_node"].as_f64().unwrap();
+        assert!((1.0..1e5).contains(&ns), "ns/node {ns}: {row}");
+    }
+    assert_eq!(nr[1]["nodes"], 22 * 22 * 22);
 }
 
 #[test]

@@ -22,7 +22,7 @@
 use core::fmt;
 
 use crate::graph::Csr;
-use crate::model::Gcn;
+use crate::model::{Gcn, PassInputs};
 
 /// A fast kernel set: what differs between targets (instruction set, square root).
 ///
@@ -45,6 +45,23 @@ pub trait Kernels: Sync + fmt::Debug {
         grad_w: &[f32],
         grad: &mut [f32],
     );
+
+    /// One chunk of a chunked GCN pass ([`gcn_rows`]; see [`crate::model::Pass`]): `first` is
+    /// the chunk's first row, `a`, `b`, `c` its rows of the pass's outputs, `area` its partial
+    /// sums. The default runs the [`PortableOps`] build: a set whose passes use other arithmetic
+    /// overrides it, so that its chunked passes compute what its one-piece passes do.
+    #[allow(clippy::too_many_arguments)]
+    fn gcn_rows(
+        &self,
+        pass: &PassInputs<'_>,
+        first: usize,
+        a: &mut [f32],
+        b: &mut [f32],
+        c: &mut [f32],
+        area: &mut [f32],
+    ) {
+        gcn_rows::<PortableOps>(pass, first, a, b, c, area);
+    }
 
     /// One Adam update over equal-length slices ([`adam`]).
     fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]);
@@ -274,6 +291,28 @@ pub fn gcn_backward<O: Ops>(
             gcn.backward_fast::<O, 64>(params, scratch, grad_w, grad)
         }
         _ => gcn.backward_fast::<O, 0>(params, scratch, grad_w, grad),
+    }
+}
+
+/// One chunk of a chunked GCN pass, fast body (see [`Kernels::gcn_rows`]). Common widths get a
+/// body compiled for that width, as in [`gcn_forward`].
+#[inline(always)]
+pub fn gcn_rows<O: Ops>(
+    pass: &PassInputs<'_>,
+    first: usize,
+    a: &mut [f32],
+    b: &mut [f32],
+    c: &mut [f32],
+    area: &mut [f32],
+) {
+    let g = pass.gcn;
+    match g.layout().hidden() {
+        8 if O::WIDTH >= 8 => g.rows_fast::<O, 8>(pass, first, a, b, c, area),
+        10 if !cfg!(target_os = "none") => g.rows_fast::<O, 10>(pass, first, a, b, c, area),
+        16 if !cfg!(target_os = "none") => g.rows_fast::<O, 16>(pass, first, a, b, c, area),
+        32 if !cfg!(target_os = "none") => g.rows_fast::<O, 32>(pass, first, a, b, c, area),
+        64 if !cfg!(target_os = "none") => g.rows_fast::<O, 64>(pass, first, a, b, c, area),
+        _ => g.rows_fast::<O, 0>(pass, first, a, b, c, area),
     }
 }
 

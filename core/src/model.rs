@@ -37,6 +37,9 @@ use crate::kernels::{
 use crate::propagate::{PropagationKind, Propagator};
 
 mod fast;
+mod rows;
+
+pub use rows::{Chunk, Chunks, Pass, PassInputs, PassKind, chunk_rows};
 
 /// Most GCN layers a model may have.
 pub const MAX_LAYERS: usize = 3;

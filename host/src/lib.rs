@@ -50,3 +50,4 @@ pub mod scale;
 pub mod simd;
 pub mod studies;
 pub mod sweep;
+pub mod threaded_gcn;

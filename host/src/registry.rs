@@ -18,6 +18,7 @@ use nrg_core::reparam::Reparametrization;
 
 use crate::optim::{Shampoo, ShampooConfig};
 use crate::parallel::{Pool, ThreadedOptimizer};
+use crate::threaded_gcn::ThreadedGcn;
 
 /// A way to minimize: direct descent, a reparametrization followed by direct descent, the
 /// same-init control, or a baseline.
@@ -55,7 +56,7 @@ pub type BoxedModel<'a> = Box<dyn Reparametrization + 'a>;
 /// Builds a registered NR model of `size` on a graph, over caller-owned storage of
 /// [`NrModel::storage_len`] entries.
 pub type BuildModel =
-    for<'a> fn(&ModelSize, Csr<'a>, &'a mut [f32]) -> Result<BoxedModel<'a>, ModelError>;
+    for<'a> fn(&ModelSize, Csr<'a>, &'a mut [f32], &Pool) -> Result<BoxedModel<'a>, ModelError>;
 
 /// The model of an NR method: the name of its row in [`METHODS`], whose `build` makes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,26 +73,40 @@ impl NrModel {
         propagator_storage_len(n)
     }
 
-    /// Builds the model of `size` on `graph` over `storage`.
+    /// Builds the model of `size` on `graph` over `storage` (on the calling thread).
     pub fn build<'a>(
         &self,
         size: &ModelSize,
         graph: Csr<'a>,
         storage: &'a mut [f32],
     ) -> Result<BoxedModel<'a>, ModelError> {
+        self.build_on(size, graph, storage, &Pool::serial())
+    }
+
+    /// [`NrModel::build`] with the passes on `pool` where the model has threaded ones (the
+    /// GCN family: [`ThreadedGcn`], bit-identical for every thread count).
+    pub fn build_on<'a>(
+        &self,
+        size: &ModelSize,
+        graph: Csr<'a>,
+        storage: &'a mut [f32],
+        pool: &Pool,
+    ) -> Result<BoxedModel<'a>, ModelError> {
         match entry_named(self.0).and_then(|e| e.build) {
-            Some(build) => build(size, graph, storage),
+            Some(build) => build(size, graph, storage, pool),
             // Every NrModel is made from a row with a builder (see `nr_row`).
             None => Err(ModelError::ZeroWidth),
         }
     }
 }
 
-/// A GCN-family model (layer kind and aggregation) of `size`.
+/// A GCN-family model (layer kind and aggregation) of `size`, its passes by row chunks on
+/// `pool` (one chunk, or the reference kernels: the serial model).
 fn gcn<'a>(
     size: &ModelSize,
     graph: Csr<'a>,
     storage: &'a mut [f32],
+    pool: &Pool,
     kind: ModelKind,
     propagation: PropagationKind,
 ) -> Result<BoxedModel<'a>, ModelError> {
@@ -102,9 +117,8 @@ fn gcn<'a>(
         layers: size.layers,
         outputs: 1,
     };
-    Ok(Box::new(
-        Gcn::new(&config, graph, storage)?.with_kernels(crate::simd::selected()),
-    ))
+    let model = Gcn::new(&config, graph, storage)?.with_kernels(crate::simd::selected());
+    Ok(Box::new(ThreadedGcn::new(model, pool.clone())))
 }
 
 /// A one-block model accepts only `layers = 1`.
@@ -201,35 +215,36 @@ pub const METHODS: &[MethodEntry] = &[
     nr_row(
         "gcn",
         "GCN reparametrization, P = D^-1/2 (A+I) D^-1/2, then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Renormalized),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Gcn, PropagationKind::Renormalized),
         BOTH,
     ),
     nr_row(
         "rgcn",
         "residual GCN (H = z + LeakyReLU(P z Θ + b)), then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Renormalized),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Rgcn, PropagationKind::Renormalized),
         BOTH,
     ),
     nr_row(
         "nograph",
         "the GCN with P = I (the graph removed), then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Identity),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Gcn, PropagationKind::Identity),
         NONE,
     ),
     nr_row(
         "rnograph",
         "residual NoGraph, then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Identity),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Rgcn, PropagationKind::Identity),
         NONE,
     ),
     nr_row(
         "gcn2",
         "GCN with two hops, P² (the seed's A² rule), then direct",
-        |s, g, st| {
+        |s, g, st, p| {
             gcn(
                 s,
                 g,
                 st,
+                p,
                 ModelKind::Gcn,
                 PropagationKind::RenormalizedSquared,
             )
@@ -239,11 +254,12 @@ pub const METHODS: &[MethodEntry] = &[
     nr_row(
         "rgcn2",
         "residual GCN with P², then direct",
-        |s, g, st| {
+        |s, g, st, p| {
             gcn(
                 s,
                 g,
                 st,
+                p,
                 ModelKind::Rgcn,
                 PropagationKind::RenormalizedSquared,
             )
@@ -253,29 +269,39 @@ pub const METHODS: &[MethodEntry] = &[
     nr_row(
         "gcn-a",
         "GCN with P = D^-1/2 A D^-1/2 (no self-loops), then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::Normalized),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Gcn, PropagationKind::Normalized),
         NONE,
     ),
     nr_row(
         "rgcn-a",
         "residual GCN with P = D^-1/2 A D^-1/2, then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Rgcn, PropagationKind::Normalized),
+        |s, g, st, p| gcn(s, g, st, p, ModelKind::Rgcn, PropagationKind::Normalized),
         NONE,
     ),
     nr_row(
         "gcn-a2",
         "GCN with (D^-1/2 A D^-1/2)², then direct",
-        |s, g, st| gcn(s, g, st, ModelKind::Gcn, PropagationKind::NormalizedSquared),
+        |s, g, st, p| {
+            gcn(
+                s,
+                g,
+                st,
+                p,
+                ModelKind::Gcn,
+                PropagationKind::NormalizedSquared,
+            )
+        },
         NONE,
     ),
     nr_row(
         "rgcn-a2",
         "residual GCN with (D^-1/2 A D^-1/2)², then direct",
-        |s, g, st| {
+        |s, g, st, p| {
             gcn(
                 s,
                 g,
                 st,
+                p,
                 ModelKind::Rgcn,
                 PropagationKind::NormalizedSquared,
             )
@@ -285,7 +311,7 @@ pub const METHODS: &[MethodEntry] = &[
     nr_row(
         "gat",
         "graph attention (one head over A+I, softmax per row), then direct",
-        |s, g, _| {
+        |s, g, _, _| {
             one_block(s)?;
             Ok(Box::new(Gat::new(&GatConfig::new(s.hidden), g)?))
         },
@@ -294,7 +320,7 @@ pub const METHODS: &[MethodEntry] = &[
     nr_row(
         "gn",
         "graph network block (edge MLP, sum, node MLP), then direct",
-        |s, g, _| {
+        |s, g, _, _| {
             one_block(s)?;
             Ok(Box::new(Gn::new(&GnConfig::new(s.hidden), g)?))
         },

@@ -52,7 +52,7 @@ pub struct Settings {
     pub max_seconds: Option<f64>,
     /// Shampoo's ε, root interval and tile size (when Shampoo is an optimizer of the run).
     pub shampoo: ShampooConfig,
-    /// Worker threads of the direct step (0: all cores). Results do not depend on it.
+    /// Worker threads of the direct and NR steps (0: all cores). Results do not depend on it.
     pub threads: usize,
 }
 
@@ -277,7 +277,8 @@ pub struct Hyperparameters {
     pub stage2: String,
     /// Wall-time cap, if any.
     pub max_seconds: Option<f64>,
-    /// Worker threads of the direct step (energy, gradient and elementwise optimizer).
+    /// Worker threads of the direct and NR steps (energy, gradient, GCN passes, elementwise
+    /// optimizers).
     pub threads: u32,
     /// Kernel set (`reference`: the fixed-order kernels).
     pub kernels: String,
@@ -589,7 +590,7 @@ pub fn run_one(
         Method::Direct | Method::DirectFrom(_) | Method::Shampoo => {
             if let Method::DirectFrom(nr) = method {
                 let mut storage = vec![0.0; NrModel::storage_len(n)];
-                let model = nr.build(&settings.model_size(), csr, &mut storage)?;
+                let model = nr.build_on(&settings.model_size(), csr, &mut storage, &pool)?;
                 let mut params = vec![0.0; model.param_len()];
                 model.init_params(&mut rng, &mut params, domain.latent_init())?;
                 let mut scratch = vec![0.0; model.scratch_len()];
@@ -611,7 +612,7 @@ pub fn run_one(
         }
         Method::Nr(nr) => {
             let mut storage = vec![0.0; NrModel::storage_len(n)];
-            let model = nr.build(&settings.model_size(), csr, &mut storage)?;
+            let model = nr.build_on(&settings.model_size(), csr, &mut storage, &pool)?;
             let model: &dyn Reparametrization = &*model;
             let model_floats = model
                 .param_len()
@@ -629,9 +630,11 @@ pub fn run_one(
                 shapes: &shapes,
                 shampoo: settings.shampoo,
             };
-            let mut nr_optimizer = settings
-                .nr_optimizer
-                .build_with(settings.nr_lr, &nr_options);
+            // Elementwise optimizers step by chunks on the pool (the same bits as serially).
+            let mut nr_optimizer =
+                settings
+                    .nr_optimizer
+                    .build_on(settings.nr_lr, &nr_options, &pool);
             nr_optimizer.validate()?;
             check_memory(
                 "the NR optimizer",

@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 
 use nrg_core::fast::{self, AdamStep, KernelSet, Kernels, Ops};
-use nrg_core::model::Gcn;
+use nrg_core::model::{Gcn, PassInputs};
 
 /// Arithmetic with std's `sqrt` (LLVM's intrinsic: vectorizes) and, when `FUSED`, std's
 /// `mul_add` (an FMA instruction under the `fma` feature; never used without it, where it would
@@ -63,6 +63,20 @@ macro_rules! kernel_set {
                 fast::gcn_backward::<$ops>(gcn, params, scratch, grad_w, grad);
             }
 
+            // One entry per chunk, all slices: the whole pass body inlines into the
+            // target-feature function.
+            $(#[target_feature(enable = $feat)])?
+            fn rows(
+                pass: &PassInputs<'_>,
+                first: usize,
+                a: &mut [f32],
+                b: &mut [f32],
+                c: &mut [f32],
+                area: &mut [f32],
+            ) {
+                fast::gcn_rows::<$ops>(pass, first, a, b, c, area);
+            }
+
             $(#[target_feature(enable = $feat)])?
             fn adam(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
                 fast::adam::<$ops>(c, p, g, m, v);
@@ -93,6 +107,17 @@ macro_rules! kernel_set {
                 grad: &mut [f32],
             ) {
                 unsafe { Self::backward(gcn, params, scratch, grad_w, grad) }
+            }
+            fn gcn_rows(
+                &self,
+                pass: &PassInputs<'_>,
+                first: usize,
+                a: &mut [f32],
+                b: &mut [f32],
+                c: &mut [f32],
+                area: &mut [f32],
+            ) {
+                unsafe { Self::rows(pass, first, a, b, c, area) }
             }
             fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
                 unsafe { Self::adam(c, p, g, m, v) }

@@ -12,6 +12,7 @@
 //! direction), not three times; the readout's gradient, `∂H_L` and the activation's derivative
 //! are one pass over the rows.
 
+use super::rows::{Area, PassInputs, PassKind};
 use super::{Gcn, LEAKY_SLOPE, ModelKind, Scratch, leaky, leaky_slope};
 use crate::fast::Ops;
 use crate::kernels::{block, block_mut, column_blocks, row_times_matrix_t, transpose};
@@ -970,6 +971,317 @@ impl Gcn<'_> {
                     let d0 = &mut dest[i * h..(i + 1) * h];
                     rows1::<O>(&grad_latent[i * h..(i + 1) * h], theta_t, h, d0);
                     res.add(i, d0, row);
+                }
+                i += 2;
+            }
+        }
+    }
+}
+
+/// One hop of `P` on the rows `first ..` that `y` holds, `y = (P₁ x)[first ..]` (row-major,
+/// `c` wide; `x` holds every row): [`hop`] on a row range, for the chunked passes.
+#[inline(always)]
+fn hop_rows<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, first: usize) {
+    if c == 0 {
+        return;
+    }
+    let n = p.n();
+    let kind = p.kind();
+    if kind == PropagationKind::Identity {
+        let src = x.get(first * c..).unwrap_or(&[]);
+        let m = src.len().min(y.len());
+        y[..m].copy_from_slice(&src[..m]);
+        return;
+    }
+    let renormalized = matches!(
+        kind,
+        PropagationKind::Renormalized | PropagationKind::RenormalizedSquared
+    );
+    let s = p.scales();
+    let graph = p.graph();
+    for (k, yrow) in y
+        .chunks_exact_mut(c)
+        .enumerate()
+        .take(n.saturating_sub(first))
+    {
+        let i = first + k;
+        let si = s.get(i).copied().unwrap_or(0.0);
+        let diag = if renormalized { si * si } else { 0.0 };
+        let row = graph.row(i);
+        if pad16::<O>(c) {
+            gather_block::<O, 16>(x, c, i, 0, (diag, si, s), row, yrow, c);
+        } else {
+            by_width!(O::WIDTH, overlap; c, |j, W| gather_block::<O, W>(x, c, i, j, (diag, si, s), row, yrow, W));
+        }
+    }
+}
+
+impl Gcn<'_> {
+    /// One chunk of a chunked pass (see [`super::rows`]) with the arithmetic `O` and, when
+    /// `H > 0`, the hidden width known at compile time (the caller guarantees `H == 0 || H == h`).
+    /// `first` is the chunk's first row, `a`, `b`, `c` its rows of the pass's outputs, `area`
+    /// its partial sums and row temporaries.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn rows_fast<O: Ops, const H: usize>(
+        &self,
+        p: &PassInputs<'_>,
+        first: usize,
+        a: &mut [f32],
+        b: &mut [f32],
+        c: &mut [f32],
+        area: &mut [f32],
+    ) {
+        let l = self.layout;
+        let h = if H == 0 { l.hidden() } else { H };
+        let mut area = Area::carve(area, h, l.outputs());
+        match p.kind {
+            PassKind::Hop => hop_rows::<O>(&self.prop, p.x, a, h, first),
+            PassKind::Forward(layer) => {
+                hop_rows::<O>(&self.prop, p.x, a, h, first);
+                self.chunk_forward::<O, H>(layer, p, first, a, b, c, &mut area);
+            }
+            PassKind::BackA(layer) => self.chunk_back_a::<O, H>(layer, p, first, a, &mut area),
+            PassKind::BackC(layer) => self.chunk_back_c::<O, H>(layer, p, first, a, b, &mut area),
+        }
+    }
+
+    /// Forward of one chunk starting at row `r0`, after the hop filled `pre` with `P H`:
+    /// `pre = pre Θ + b` in place, `H = σ(pre) (+ H_in)` into `hout` below the last layer, the
+    /// readout into `w` on the last layer (the per-row arithmetic of [`Gcn::forward_fast`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn chunk_forward<O: Ops, const H: usize>(
+        &self,
+        layer: usize,
+        p: &PassInputs<'_>,
+        r0: usize,
+        pre: &mut [f32],
+        hout: &mut [f32],
+        w: &mut [f32],
+        area: &mut Area<'_>,
+    ) {
+        let l = self.layout;
+        let (d, layers) = (l.outputs(), l.layers());
+        let h = if H == 0 { l.hidden() } else { H };
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let last = layer + 1 == layers;
+        let params = p.params;
+        let input = p.input;
+        let theta = &params[l.theta(layer)];
+        let bias = &params[l.bias(layer)];
+        let wo = &params[l.readout_weights()];
+        let bo = &params[l.readout_bias()];
+        let m = pre.len() / h;
+        let mut i = 0;
+        while i < m {
+            let rows = if i + 1 < m { 2 } else { 1 };
+            product_in_place::<O>(
+                &mut pre[i * h..(i + rows) * h],
+                theta,
+                h,
+                area.row,
+                area.row2,
+            );
+            for i in i..i + rows {
+                let gi = r0 + i;
+                let pre_i = &mut pre[i * h..(i + 1) * h];
+                let tmp = &mut *area.row;
+                let in_i = input.get(gi * h..(gi + 1) * h).unwrap_or(&[]);
+                let h_i: &mut [f32] = if last {
+                    &mut *tmp
+                } else {
+                    match hout.get_mut(i * h..(i + 1) * h) {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                };
+                for (((hv, p), &b), &x) in h_i.iter_mut().zip(pre_i.iter_mut()).zip(bias).zip(in_i)
+                {
+                    *p += b;
+                    *hv = leaky(*p) + if residual { x } else { 0.0 };
+                }
+                if last && let Some(w_i) = w.get_mut(i * d..(i + 1) * d) {
+                    if d == 1 {
+                        w_i[0] = dot::<O>(h_i, wo) + bo.first().copied().unwrap_or(0.0);
+                    } else {
+                        crate::kernels::row_times_matrix(h_i, wo, d, w_i);
+                        for (wv, &b) in w_i.iter_mut().zip(bo) {
+                            *wv += b;
+                        }
+                    }
+                }
+            }
+            i += 2;
+        }
+    }
+
+    /// Backward pass A on one chunk starting at row `r0`: `∂pre = ∂H ⊙ σ'(pre)` in place, the
+    /// chunk's `∂b` into `area.db`; on the last layer `∂H_L = dw W_oᵀ` and the chunk's readout
+    /// gradient (`∂W_o = H_Lᵀ dw`, `∂b_o = Σ dw`) into the area in the same pass.
+    #[inline(always)]
+    fn chunk_back_a<O: Ops, const H: usize>(
+        &self,
+        layer: usize,
+        p: &PassInputs<'_>,
+        r0: usize,
+        pre: &mut [f32],
+        area: &mut Area<'_>,
+    ) {
+        let l = self.layout;
+        let (d, layers) = (l.outputs(), l.layers());
+        let h = if H == 0 { l.hidden() } else { H };
+        let residual = l.config.kind == ModelKind::Rgcn;
+        let last = layer + 1 == layers;
+        let (input, dh_out, grad_w) = (p.input, p.dh_out, p.grad_w);
+        let wo = &p.params[l.readout_weights()];
+        area.db.fill(0.0);
+        area.dwo.fill(0.0);
+        area.dbo.fill(0.0);
+        let (row, row2) = (&mut *area.row, &mut *area.row2);
+        let (db, dwo, dbo) = (&mut *area.db, &mut *area.dwo, &mut *area.dbo);
+        // With a compile-time width the running sums stay in registers (`[f32; H]`).
+        let mut db_acc = [0.0f32; H];
+        let mut dwo_acc = [0.0f32; H];
+        for (k, pre_i) in pre.chunks_exact_mut(h).enumerate() {
+            let i = r0 + k;
+            let dh_i: &[f32] = if last {
+                let dw_i = grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
+                let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+                for ((hv, &p), &x) in row.iter_mut().zip(pre_i.iter()).zip(in_i) {
+                    *hv = leaky(p) + if residual { x } else { 0.0 };
+                }
+                if d == 1 {
+                    let dw = dw_i.first().copied().unwrap_or(0.0);
+                    if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
+                        for k in 0..H {
+                            dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
+                        }
+                    } else {
+                        axpy::<O>(dw, row, dwo);
+                    }
+                } else {
+                    crate::kernels::add_outer(row, dw_i, dwo);
+                }
+                for (g, &dw) in dbo.iter_mut().zip(dw_i) {
+                    *g += dw;
+                }
+                readout_t(dw_i, wo, d, row2);
+                &*row2
+            } else {
+                dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
+            };
+            if let (Ok(p), Ok(g)) = (
+                <&mut [f32; H]>::try_from(&mut *pre_i),
+                <&[f32; H]>::try_from(dh_i),
+            ) {
+                for k in 0..H {
+                    p[k] = g[k] * leaky_slope(p[k]);
+                    db_acc[k] += p[k];
+                }
+            } else {
+                for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
+                    *p = g * leaky_slope(*p);
+                    *b += *p;
+                }
+            }
+        }
+        if H > 0 {
+            for (g, &a) in db.iter_mut().zip(&db_acc) {
+                *g += a;
+            }
+            if last && d == 1 {
+                for (g, &a) in dwo.iter_mut().zip(&dwo_acc) {
+                    *g += a;
+                }
+            }
+        }
+    }
+
+    /// Backward pass C on one chunk starting at row `r0`, with `Q = P ∂pre` in `q`: the chunk's
+    /// `∂Θ = H_inᵀ Q` into `area.dtheta`, then `∂H_in = Q Θᵀ (+ ∂H_out)`, over `q` on layer 0
+    /// (the `∂z` block; `H_in = z` is the pass's input), over `H_in` (`dest`) above it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn chunk_back_c<O: Ops, const H: usize>(
+        &self,
+        layer: usize,
+        p: &PassInputs<'_>,
+        r0: usize,
+        q: &mut [f32],
+        dest: &mut [f32],
+        area: &mut Area<'_>,
+    ) {
+        let l = self.layout;
+        let h = if H == 0 { l.hidden() } else { H };
+        let params = p.params;
+        let theta = &params[l.theta(layer)];
+        let res = Residual {
+            on: l.config.kind == ModelKind::Rgcn,
+            last: layer + 1 == l.layers(),
+            grad_w: p.grad_w,
+            wo: &params[l.readout_weights()],
+            d: l.outputs(),
+            h,
+            dh_out: p.dh_out,
+        };
+        let m = q.len() / h;
+        area.dtheta.fill(0.0);
+        {
+            let h_in: &[f32] = if layer == 0 {
+                p.input.get(r0 * h..(r0 + m) * h).unwrap_or(&[])
+            } else {
+                dest
+            };
+            add_transpose_product::<O>(h_in, q, h, h, area.dtheta);
+        }
+        let (row, row2) = (&mut *area.row, &mut *area.row2);
+        if p.theta_t.len() != h * h {
+            // h > n: no room for Θᵀ; one dot product per entry.
+            for k in 0..m {
+                let d: &mut [f32] = if layer == 0 {
+                    let d = &mut q[k * h..(k + 1) * h];
+                    row.copy_from_slice(d);
+                    row_times_matrix_t(row, theta, h, d);
+                    d
+                } else {
+                    let d = &mut dest[k * h..(k + 1) * h];
+                    row_times_matrix_t(&q[k * h..(k + 1) * h], theta, h, d);
+                    d
+                };
+                res.add(r0 + k, d, row2);
+            }
+            return;
+        }
+        let theta_t = p.theta_t;
+        let mut i = 0;
+        if layer == 0 {
+            while i < m {
+                let rows = if i + 1 < m { 2 } else { 1 };
+                product_in_place::<O>(&mut q[i * h..(i + rows) * h], theta_t, h, row, row2);
+                for i in i..i + rows {
+                    res.add(r0 + i, &mut q[i * h..(i + 1) * h], row);
+                }
+                i += 2;
+            }
+        } else {
+            while i < m {
+                if i + 1 < m {
+                    let (d0, d1) = dest[i * h..(i + 2) * h].split_at_mut(h);
+                    rows2::<O>(
+                        &q[i * h..(i + 1) * h],
+                        &q[(i + 1) * h..(i + 2) * h],
+                        theta_t,
+                        h,
+                        d0,
+                        d1,
+                    );
+                    res.add(r0 + i, d0, row);
+                    res.add(r0 + i + 1, d1, row);
+                } else {
+                    let d0 = &mut dest[i * h..(i + 1) * h];
+                    rows1::<O>(&q[i * h..(i + 1) * h], theta_t, h, d0);
+                    res.add(r0 + i, d0, row);
                 }
                 i += 2;
             }

@@ -113,6 +113,10 @@ pub(super) struct ScaleArgs {
     /// bit-identical across counts, only the time changes.
     #[arg(long, value_delimiter = ',')]
     pub(super) threads: Vec<usize>,
+    /// Hidden width of the timed NR step (one-layer GCN on heat, per size and thread count;
+    /// default 8; 0 skips it).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub(super) nr_hidden: Option<u32>,
     /// Write the report (triad, rows, load, machine) as JSON.
     #[arg(long)]
     pub(super) json: Option<PathBuf>,
@@ -484,8 +488,8 @@ pub(super) struct SolverArgs {
     /// resolution, so in f32 it means "no strict decrease for --patience steps".
     #[arg(long, conflicts_with = "rel_tol")]
     pub(super) seed_stop_rule: bool,
-    /// Worker threads of the direct step (default: all cores). Results are bit-identical for
-    /// every thread count.
+    /// Worker threads of the direct step and of the GCN family's NR step (default: all cores).
+    /// Results are bit-identical for every thread count.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(super) threads: Option<u32>,
     /// Most steps of the final stage.

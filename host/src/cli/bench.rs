@@ -48,6 +48,9 @@ pub(super) fn scale(a: ScaleArgs, quiet: bool) -> Result<()> {
     if let Some(r) = a.repetitions {
         opts.repetitions = r as usize;
     }
+    if let Some(h) = a.nr_hidden {
+        opts.nr_hidden = (h > 0).then_some(h as usize);
+    }
     // Progress notes go to stderr only: stdout carries the table or the data.
     let report = bench_scale(&opts, |note| {
         if !quiet {

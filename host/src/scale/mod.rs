@@ -6,6 +6,10 @@
 //!
 //! Thread counts: every size and problem is timed for each of [`ScaleOptions::threads`]
 //! (`--threads 1,2`), and each row is held against a triad run on as many threads.
+//!
+//! The NR step (GCN forward + heat energy and gradient + backward + Adam on the GCN's
+//! parameters, the code path of `nrg run --method gcn` before the switch) is timed too, at
+//! hidden width [`ScaleOptions::nr_hidden`], per size and thread count ([`NrRow`]).
 
 pub mod traffic;
 pub mod triad;
@@ -70,6 +74,8 @@ pub struct ScaleOptions {
     pub threads: Vec<usize>,
     /// Seed of the initial state.
     pub seed: u64,
+    /// Hidden width of the timed NR step (one GCN layer on heat); `None` skips it.
+    pub nr_hidden: Option<usize>,
 }
 
 impl ScaleOptions {
@@ -84,6 +90,7 @@ impl ScaleOptions {
             triad_elements: if quick { 1 << 21 } else { 1 << 23 },
             threads: vec![1],
             seed: 0,
+            nr_hidden: Some(8),
         }
     }
 }
@@ -123,6 +130,27 @@ pub struct ScaleRow {
     pub graph_s: f64,
 }
 
+/// One NR step measurement (GCN on heat, one size, one thread count).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NrRow {
+    /// Graph spec.
+    pub graph: String,
+    /// Nodes.
+    pub nodes: usize,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Threads of the step.
+    pub threads: usize,
+    /// NR steps of the fastest repetition.
+    pub steps: u32,
+    /// Seconds per NR step (fastest repetition).
+    pub step_s: f64,
+    /// Nanoseconds per node.
+    pub ns_per_node: f64,
+    /// Share of the wall time × threads the process was on a CPU (see [`ScaleRow::cpu_share`]).
+    pub cpu_share: f64,
+}
+
 /// The bench's result: the bound, then a row per problem and size.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScaleReport {
@@ -130,6 +158,8 @@ pub struct ScaleReport {
     pub triads: Vec<Triad>,
     /// The measurements.
     pub rows: Vec<ScaleRow>,
+    /// The NR step's measurements.
+    pub nr_rows: Vec<NrRow>,
     /// Load average (1, 5, 15 min) when the bench started, from /proc/loadavg.
     pub load_average: Option<[f64; 3]>,
     /// The machine.
@@ -149,6 +179,16 @@ pub fn settings_for(energy: &EnergyKind, steps: u32, threads: usize) -> Settings
     s.stop.patience = 0;
     s.stop.target = None;
     s.max_seconds = None;
+    s
+}
+
+/// The run settings of a timed NR step: heat's seed defaults, a one-layer GCN of width
+/// `hidden`, `steps` NR steps, then one direct step.
+pub fn nr_settings_for(energy: &EnergyKind, hidden: usize, steps: u32, threads: usize) -> Settings {
+    let mut s = settings_for(energy, 1, threads);
+    s.hidden = hidden;
+    s.layers = 1;
+    s.switch = nrg_core::hybrid::SwitchRule::AfterSteps(steps);
     s
 }
 
@@ -195,6 +235,7 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
         triads.push(triad::measure(opts.triad_elements, 5, threads)?);
     }
     let mut rows = Vec::new();
+    let mut nr_rows = Vec::new();
     for &side in &opts.sides {
         let spec = GraphSpec::Lattice3d {
             dims: [side; 3],
@@ -265,10 +306,54 @@ pub fn bench_scale(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> Resul
                 });
             }
         }
+        if let Some(hidden) = opts.nr_hidden {
+            let energy = ScaleProblem::Heat.energy();
+            let baths = baths_by_coordinate(&graph, None, 0.1, 0.1)?;
+            let problem = Problem::new(energy, graph.clone(), Some(baths))?;
+            // An NR step costs some 10–20 direct steps at h = 8; a quarter of the direct step
+            // count keeps the first step's page faults (the scratch's first touch) small.
+            let steps = (steps_for(entries, opts.min_seconds) / 4).max(5);
+            let gcn = "gcn".parse::<Method>().map_err(anyhow::Error::msg)?;
+            for &threads in &opts.threads {
+                let settings = nr_settings_for(&energy, hidden, steps, threads);
+                progress(&format!(
+                    "{spec} NR step (gcn, h = {hidden}): {steps} steps × {} on {threads} thread(s)",
+                    opts.repetitions
+                ));
+                let mut best: Option<(f64, u32, f64)> = None;
+                for _ in 0..opts.repetitions.max(1) {
+                    let (wall0, cpu0) = (Instant::now(), process_cpu_s());
+                    let o = run_one(&problem, gcn, &settings, opts.seed, None)?;
+                    let share = match (cpu0, process_cpu_s()) {
+                        (Some(a), Some(b)) => {
+                            ((b - a) / (wall0.elapsed().as_secs_f64() * threads as f64)).min(1.0)
+                        }
+                        _ => f64::NAN,
+                    };
+                    let done = o.record.steps.nr.max(1);
+                    let per = o.record.time_s.nr / f64::from(done);
+                    if best.is_none_or(|(b, ..)| per < b) {
+                        best = Some((per, done, share));
+                    }
+                }
+                let (step_s, steps, cpu_share) = best.unwrap_or((f64::NAN, 0, f64::NAN));
+                nr_rows.push(NrRow {
+                    graph: spec.to_string(),
+                    nodes: n,
+                    hidden,
+                    threads,
+                    steps,
+                    step_s,
+                    ns_per_node: step_s / n.max(1) as f64 * 1e9,
+                    cpu_share,
+                });
+            }
+        }
     }
     Ok(ScaleReport {
         triads,
         rows,
+        nr_rows,
         load_average,
         machine: crate::provenance::machine(),
         nrg: crate::provenance::build(),
@@ -372,6 +457,33 @@ pub fn table(r: &ScaleReport) -> String {
             row.cpu_share,
             row.graph_s,
         ));
+    }
+    if !r.nr_rows.is_empty() {
+        s.push_str(
+            "\nNR step (GCN, one layer, heat: forward + energy + backward + Adam on the parameters)\n\n\
+             | graph | nodes | h | threads | steps | ms/step | ns/node | speedup | CPU share |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for row in &r.nr_rows {
+            // Against the same size's first thread count.
+            let base = r
+                .nr_rows
+                .iter()
+                .find(|x| x.graph == row.graph)
+                .map_or(f64::NAN, |x| x.step_s);
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} | {:.2} |\n",
+                row.graph,
+                row.nodes,
+                row.hidden,
+                row.threads,
+                row.steps,
+                row.step_s * 1e3,
+                row.ns_per_node,
+                base / row.step_s,
+                row.cpu_share,
+            ));
+        }
     }
     s
 }
