@@ -9,8 +9,8 @@ use nrg_core::energy::{Energy, Heat, HeatParams, KURAMOTO_SCRATCH_PER_NODE, Kura
 use nrg_core::graph::FixedCsr;
 use nrg_core::optim::Adam;
 use nrg_core::solve::{
-    Control, NoObserver, Report, SolveError, Stage, StepInfo, StopReason, StopRule,
-    direct_work_len, solve_direct,
+    Control, NoObserver, Observer, Report, SERIAL_SWEEPS, SolveError, Stage, StepInfo, StopReason,
+    StopRule, Sweeps, direct_work_len, solve_direct,
 };
 use nrg_core::{builders, init, metrics};
 
@@ -491,4 +491,68 @@ fn huge_learning_rate_diverges_and_keeps_the_best_state() {
         .find(|s| s.energy.to_bits() == seen_min.to_bits())
         .unwrap();
     assert_eq!(best.w, w, "returned w is the iterate of the lowest energy");
+}
+
+/// Serial sweeps that count their calls.
+#[derive(Default)]
+struct CountingSweeps {
+    checks: std::cell::Cell<usize>,
+    copies: std::cell::Cell<usize>,
+}
+
+impl Sweeps for CountingSweeps {
+    fn all_finite(&self, x: &[f32]) -> bool {
+        self.checks.set(self.checks.get() + 1);
+        SERIAL_SWEEPS.all_finite(x)
+    }
+    fn copy(&self, src: &[f32], dst: &mut [f32]) {
+        self.copies.set(self.copies.get() + 1);
+        SERIAL_SWEEPS.copy(src, dst);
+    }
+}
+
+/// An observer that hands the runner its own sweeps (as the host's hands its thread pool).
+struct WithSweeps(CountingSweeps);
+
+impl Observer for WithSweeps {
+    fn observe(&mut self, _: &StepInfo<'_>) -> Control {
+        Control::Continue
+    }
+    fn sweeps(&self) -> &dyn Sweeps {
+        &self.0
+    }
+}
+
+#[test]
+fn the_runner_makes_its_whole_vector_passes_through_the_observers_sweeps() {
+    let lat = Lattice10::new();
+    let stop = StopRule::steps(40);
+    let run = |observer: &mut dyn Observer| {
+        let mut heat = lat.heat();
+        let mut w = heat_start(5, 100);
+        let mut work = vec![0.0; direct_work_len(100, 2 * 100)];
+        let report = solve_direct(
+            &mut heat,
+            &mut w,
+            &mut work,
+            &mut Adam::with_lr(0.02),
+            &stop,
+            observer,
+        )
+        .unwrap();
+        (report_bits(&report), w)
+    };
+    let mut counted = WithSweeps(CountingSweeps::default());
+    let (bits, w) = run(&mut counted);
+    let (serial_bits, serial_w) = run(&mut NoObserver);
+    assert_eq!(bits, serial_bits);
+    assert_eq!(w, serial_w);
+    // One finite check per evaluated iterate (41: the start and 40 updates), a copy per
+    // improvement (every step of this descent) and the final restore.
+    assert_eq!(counted.0.checks.get(), 41);
+    assert!(
+        counted.0.copies.get() >= 30,
+        "{} copies",
+        counted.0.copies.get()
+    );
 }

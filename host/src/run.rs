@@ -13,7 +13,8 @@ use nrg_core::metrics::order_parameter;
 use nrg_core::optim::Optimizer;
 use nrg_core::reparam::Reparametrization;
 use nrg_core::solve::{
-    Control, Observer, Report, SolveError, Stage, StepInfo, StopRule, direct_work_len, solve_direct,
+    Control, Observer, Report, SERIAL_SWEEPS, SolveError, Stage, StepInfo, StopRule, Sweeps,
+    direct_work_len, solve_direct,
 };
 use serde::{Deserialize, Serialize};
 
@@ -445,6 +446,13 @@ impl Recorder<'_> {
 }
 
 impl Observer for Recorder<'_> {
+    fn sweeps(&self) -> &dyn Sweeps {
+        match &self.pool {
+            Some(pool) => pool,
+            None => &SERIAL_SWEEPS,
+        }
+    }
+
     fn observe(&mut self, info: &StepInfo<'_>) -> Control {
         let entered = Instant::now();
         let seconds = entered

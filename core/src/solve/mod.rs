@@ -11,6 +11,7 @@ mod observe;
 mod report;
 mod runner;
 mod stop;
+mod sweeps;
 
 pub(crate) use direct::check_state_len;
 pub use direct::{DirectObjective, direct_work_len, solve_direct};
@@ -21,6 +22,7 @@ pub use runner::{
     BLOWUP_FACTOR, Objective, OptimizerUpdate, StageRunner, StepContext, Update, run_stage,
 };
 pub use stop::{Progress, ProgressUpdate, StopReason, StopRule};
+pub use sweeps::{SERIAL_SWEEPS, SerialSweeps, Sweeps};
 
 /// Splits `work` into `K` slices of `n` entries.
 pub(crate) fn split_work<const K: usize>(

@@ -1,6 +1,8 @@
 //! What a solver shows while it runs: one [`StepInfo`] per evaluated iterate, to an [`Observer`]
 //! that may stop the run (progress bars, curves, logging).
 
+use super::sweeps::{SERIAL_SWEEPS, Sweeps};
+
 /// Which stage of a run a step belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -52,6 +54,12 @@ pub enum Control {
 pub trait Observer {
     /// Called once per step with the energy at the current iterate.
     fn observe(&mut self, info: &StepInfo<'_>) -> Control;
+
+    /// The runner's passes over whole vectors (the gradient's finite check, the best-iterate
+    /// copy): serial unless the observer's host supplies threaded ones.
+    fn sweeps(&self) -> &dyn Sweeps {
+        &SERIAL_SWEEPS
+    }
 }
 
 impl<F: FnMut(&StepInfo<'_>) -> Control> Observer for F {

@@ -15,7 +15,6 @@
 use super::{
     Control, Observer, Progress, Report, SolveError, Stage, StepInfo, StopReason, StopRule,
 };
-use crate::kernels::all_finite;
 use crate::optim::Optimizer;
 
 /// How far above the best (in units of the energy's scale) an energy counts as diverged.
@@ -166,7 +165,7 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
             step,
             stage: self.stage,
         };
-        if !energy.is_finite() || !all_finite(grad) {
+        if !energy.is_finite() || !self.observer.sweeps().all_finite(grad) {
             return Err(diverged);
         }
         if !self.recorded {
@@ -180,7 +179,7 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
         self.last_energy = energy;
         let upd = self.progress.update(energy, step, &self.stop);
         if upd.improved {
-            self.best_w.copy_from_slice(w);
+            self.observer.sweeps().copy(w, self.best_w);
         }
         let info = StepInfo {
             step,
@@ -212,7 +211,7 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
     /// Writes the best state seen into `w` (nothing when no iterate was recorded yet).
     pub fn restore(&self, w: &mut [f32]) {
         if self.recorded && w.len() == self.best_w.len() {
-            w.copy_from_slice(self.best_w);
+            self.observer.sweeps().copy(self.best_w, w);
         }
     }
 

@@ -15,6 +15,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use nrg_core::solve::{SERIAL_SWEEPS, Sweeps};
 use rayon::prelude::*;
 
 pub mod energy;
@@ -163,5 +164,60 @@ impl Pool {
             Some(pool) => pool.install(|| tasks.into_par_iter().map(f).collect()),
             None => tasks.into_iter().map(f).collect(),
         }
+    }
+}
+
+/// Entries per piece of the runner's whole-vector passes: only the work is split, so the cut
+/// does not change any result.
+const SWEEP_PIECE: usize = 1 << 16;
+
+/// The stage runner's finite check and best-iterate copy on the pool: whole-vector passes that
+/// would otherwise leave the workers idle every step (the check reads the whole gradient, the
+/// copy the whole state). Their results do not depend on the cut.
+impl Sweeps for Pool {
+    fn all_finite(&self, x: &[f32]) -> bool {
+        match self.pool.as_deref().filter(|_| x.len() > SWEEP_PIECE) {
+            Some(pool) => pool.install(|| {
+                x.par_chunks(SWEEP_PIECE)
+                    .all(|p| SERIAL_SWEEPS.all_finite(p))
+            }),
+            None => SERIAL_SWEEPS.all_finite(x),
+        }
+    }
+
+    fn copy(&self, src: &[f32], dst: &mut [f32]) {
+        let m = src.len().min(dst.len());
+        let (src, dst) = (&src[..m], &mut dst[..m]);
+        match self.pool.as_deref().filter(|_| m > SWEEP_PIECE) {
+            Some(pool) => pool.install(|| {
+                dst.par_chunks_mut(SWEEP_PIECE)
+                    .zip(src.par_chunks(SWEEP_PIECE))
+                    .for_each(|(d, s)| d.copy_from_slice(s));
+            }),
+            None => dst.copy_from_slice(src),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_on_the_pool_find_every_non_finite_entry_and_copy_everything() {
+        let pool = Pool::new(3).expect("3 threads");
+        let n = 5 * SWEEP_PIECE + 17;
+        let src: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 7.0).collect();
+        assert!(pool.all_finite(&src));
+        for bad in [0, SWEEP_PIECE - 1, SWEEP_PIECE, 3 * SWEEP_PIECE + 5, n - 1] {
+            for value in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut x = src.clone();
+                x[bad] = value;
+                assert!(!pool.all_finite(&x), "{value} at {bad} missed");
+            }
+        }
+        let mut dst = vec![0.0f32; n];
+        pool.copy(&src, &mut dst);
+        assert_eq!(dst, src);
     }
 }
