@@ -651,6 +651,100 @@ fn readout_t(dw: &[f32], wo: &[f32], d: usize, out: &mut [f32]) {
     }
 }
 
+/// What backward pass A reads besides `pre` (see [`back_a_rows`]).
+struct BackAInputs<'a> {
+    d: usize,
+    h: usize,
+    residual: bool,
+    last: bool,
+    /// The layer's input `H_in` (all rows).
+    input: &'a [f32],
+    /// `∂H_out` below the last layer (all rows; empty on the last).
+    dh_out: &'a [f32],
+    /// `∂E/∂w` (all rows).
+    grad_w: &'a [f32],
+    /// The readout's weights `W_o`.
+    wo: &'a [f32],
+}
+
+/// Backward pass A over the rows `first ..` that `pre` holds: `∂pre = ∂H ⊙ σ'(pre)` in place,
+/// `∂b += Σ ∂pre_i`; on the last layer `∂H_L = dw W_oᵀ` (in `row2`) and the readout's gradient
+/// (`∂W_o += H_Lᵀ dw`, `∂b_o += Σ dw`) in the same pass. The one-piece and the chunked passes
+/// both run it, so a chunk computes what the serial pass does on its rows.
+#[inline(always)]
+fn back_a_rows<O: Ops, const H: usize>(
+    a: &BackAInputs<'_>,
+    first: usize,
+    pre: &mut [f32],
+    (row, row2): (&mut [f32], &mut [f32]),
+    (db, dwo, dbo): (&mut [f32], &mut [f32], &mut [f32]),
+) {
+    let (d, h) = (a.d, a.h);
+    // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in registers
+    // (`[f32; H]`), not in a load/store chain through memory.
+    let mut db_acc = [0.0f32; H];
+    let mut dwo_acc = [0.0f32; H];
+    for (k, pre_i) in pre.chunks_exact_mut(h).enumerate() {
+        let i = first + k;
+        let dh_i: &[f32] = if a.last {
+            let dw_i = a.grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
+            let in_i = a.input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+            for ((hv, &p), &x) in row.iter_mut().zip(pre_i.iter()).zip(in_i) {
+                *hv = leaky(p) + if a.residual { x } else { 0.0 };
+            }
+            if d == 1 {
+                let dw = dw_i.first().copied().unwrap_or(0.0);
+                if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
+                    // A compile-time length: the sums stay in registers.
+                    for k in 0..H {
+                        dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
+                    }
+                } else {
+                    axpy::<O>(dw, row, dwo);
+                }
+            } else {
+                crate::kernels::add_outer(row, dw_i, dwo);
+            }
+            for (g, &dw) in dbo.iter_mut().zip(dw_i) {
+                *g += dw;
+            }
+            readout_t(dw_i, a.wo, d, row2);
+            &*row2
+        } else {
+            a.dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
+        };
+        if let (Ok(p), Ok(g)) = (
+            <&mut [f32; H]>::try_from(&mut *pre_i),
+            <&[f32; H]>::try_from(dh_i),
+        ) {
+            // Through a local row: written in place, LLVM left this scalar.
+            let mut q = [0.0f32; H];
+            for k in 0..H {
+                q[k] = g[k] * if p[k] > 0.0 { 1.0 } else { LEAKY_SLOPE };
+            }
+            *p = q;
+            for k in 0..H {
+                db_acc[k] += q[k];
+            }
+        } else {
+            for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
+                *p = g * leaky_slope(*p);
+                *b += *p;
+            }
+        }
+    }
+    if H > 0 {
+        for (g, &acc) in db.iter_mut().zip(&db_acc) {
+            *g += acc;
+        }
+        if a.last && d == 1 {
+            for (g, &acc) in dwo.iter_mut().zip(&dwo_acc) {
+                *g += acc;
+            }
+        }
+    }
+}
+
 impl Gcn<'_> {
     /// The fast forward pass (lengths checked by the caller).
     #[inline(always)]
@@ -817,71 +911,18 @@ impl Gcn<'_> {
             } else {
                 false
             };
-            // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in
-            // registers (`[f32; H]`), not in a load/store chain through memory.
-            let mut db_acc = [0.0f32; H];
-            let mut dwo_acc = [0.0f32; H];
-            for (i, pre_i) in pre
-                .chunks_exact_mut(h)
-                .enumerate()
-                .take(if fused { 0 } else { n })
-            {
-                let dh_i: &[f32] = if last {
-                    let dw_i = grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
-                    let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
-                    for ((hv, &p), &x) in row.iter_mut().zip(pre_i.iter()).zip(in_i) {
-                        *hv = leaky(p) + if residual { x } else { 0.0 };
-                    }
-                    if d == 1 {
-                        let dw = dw_i.first().copied().unwrap_or(0.0);
-                        if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
-                            // A compile-time length: the sums stay in registers.
-                            for k in 0..H {
-                                dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
-                            }
-                        } else {
-                            axpy::<O>(dw, row, dwo);
-                        }
-                    } else {
-                        crate::kernels::add_outer(row, dw_i, dwo);
-                    }
-                    for (g, &dw) in dbo.iter_mut().zip(dw_i) {
-                        *g += dw;
-                    }
-                    readout_t(dw_i, wo, d, row2);
-                    &*row2
-                } else {
-                    dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
+            if !fused {
+                let inputs = BackAInputs {
+                    d,
+                    h,
+                    residual,
+                    last,
+                    input,
+                    dh_out,
+                    grad_w,
+                    wo,
                 };
-                if let (Ok(p), Ok(g)) = (
-                    <&mut [f32; H]>::try_from(&mut *pre_i),
-                    <&[f32; H]>::try_from(dh_i),
-                ) {
-                    // Through a local row: written in place, LLVM left this scalar.
-                    let mut q = [0.0f32; H];
-                    for k in 0..H {
-                        q[k] = g[k] * if p[k] > 0.0 { 1.0 } else { LEAKY_SLOPE };
-                    }
-                    *p = q;
-                    for k in 0..H {
-                        db_acc[k] += q[k];
-                    }
-                } else {
-                    for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
-                        *p = g * leaky_slope(*p);
-                        *b += *p;
-                    }
-                }
-            }
-            if H > 0 {
-                for (g, &a) in db.iter_mut().zip(&db_acc) {
-                    *g += a;
-                }
-                if last && d == 1 {
-                    for (g, &a) in dwo.iter_mut().zip(&dwo_acc) {
-                        *g += a;
-                    }
-                }
+                back_a_rows::<O, H>(&inputs, 0, pre, (row, row2), (db, dwo, dbo));
             }
         }
         let dpre: &mut [f32] = pre;
@@ -1138,64 +1179,23 @@ impl Gcn<'_> {
         area.db.fill(0.0);
         area.dwo.fill(0.0);
         area.dbo.fill(0.0);
-        let (row, row2) = (&mut *area.row, &mut *area.row2);
-        let (db, dwo, dbo) = (&mut *area.db, &mut *area.dwo, &mut *area.dbo);
-        // With a compile-time width the running sums stay in registers (`[f32; H]`).
-        let mut db_acc = [0.0f32; H];
-        let mut dwo_acc = [0.0f32; H];
-        for (k, pre_i) in pre.chunks_exact_mut(h).enumerate() {
-            let i = r0 + k;
-            let dh_i: &[f32] = if last {
-                let dw_i = grad_w.get(i * d..(i + 1) * d).unwrap_or(&[]);
-                let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
-                for ((hv, &p), &x) in row.iter_mut().zip(pre_i.iter()).zip(in_i) {
-                    *hv = leaky(p) + if residual { x } else { 0.0 };
-                }
-                if d == 1 {
-                    let dw = dw_i.first().copied().unwrap_or(0.0);
-                    if let Ok(r) = <&[f32; H]>::try_from(&row[..]) {
-                        for k in 0..H {
-                            dwo_acc[k] = O::mul_add(dw, r[k], dwo_acc[k]);
-                        }
-                    } else {
-                        axpy::<O>(dw, row, dwo);
-                    }
-                } else {
-                    crate::kernels::add_outer(row, dw_i, dwo);
-                }
-                for (g, &dw) in dbo.iter_mut().zip(dw_i) {
-                    *g += dw;
-                }
-                readout_t(dw_i, wo, d, row2);
-                &*row2
-            } else {
-                dh_out.get(i * h..(i + 1) * h).unwrap_or(&[])
-            };
-            if let (Ok(p), Ok(g)) = (
-                <&mut [f32; H]>::try_from(&mut *pre_i),
-                <&[f32; H]>::try_from(dh_i),
-            ) {
-                for k in 0..H {
-                    p[k] = g[k] * leaky_slope(p[k]);
-                    db_acc[k] += p[k];
-                }
-            } else {
-                for ((p, &g), b) in pre_i.iter_mut().zip(dh_i).zip(db.iter_mut()) {
-                    *p = g * leaky_slope(*p);
-                    *b += *p;
-                }
-            }
-        }
-        if H > 0 {
-            for (g, &a) in db.iter_mut().zip(&db_acc) {
-                *g += a;
-            }
-            if last && d == 1 {
-                for (g, &a) in dwo.iter_mut().zip(&dwo_acc) {
-                    *g += a;
-                }
-            }
-        }
+        let inputs = BackAInputs {
+            d,
+            h,
+            residual,
+            last,
+            input,
+            dh_out,
+            grad_w,
+            wo,
+        };
+        back_a_rows::<O, H>(
+            &inputs,
+            r0,
+            pre,
+            (&mut *area.row, &mut *area.row2),
+            (&mut *area.db, &mut *area.dwo, &mut *area.dbo),
+        );
     }
 
     /// Backward pass C on one chunk starting at row `r0`, with `Q = P ∂pre` in `q`: the chunk's
