@@ -18,6 +18,7 @@
 //! a caller-provided scratch slice) and `nnz` multiply-adds, not `nnz` trig calls.
 
 use core::fmt;
+use core::ops::Range;
 
 use crate::fast::KernelSet;
 use crate::graph::Csr;
@@ -199,6 +200,13 @@ fn check_bath(list: &[u32], n: usize) -> Result<(), EnergyError> {
     Ok(())
 }
 
+/// The entries of the sorted `list` that lie in `rows` (two binary searches).
+fn in_rows<'l>(list: &'l [u32], rows: &Range<usize>) -> &'l [u32] {
+    let lo = list.partition_point(|&i| (i as usize) < rows.start);
+    let hi = list.partition_point(|&i| (i as usize) < rows.end);
+    list.get(lo..hi).unwrap_or(&[])
+}
+
 impl<'a> Heat<'a> {
     /// Binds the energy to `graph` with sorted, disjoint `hot` and `cold` node lists.
     pub fn new(
@@ -274,44 +282,92 @@ impl<'a> Heat<'a> {
     }
 
     /// Bath term `λ Σ (w − T)⁴` and, with `grad` (one entry per node), its gradient added in.
-    /// Runs over the bath lists serially, after the rows (a threaded host calls it the same way).
+    /// Each list is summed by the row chunks of [`sum::chunks`] (the nodes of a chunk's rows
+    /// form one partial, partials combined in chunk order), so a threaded host that adds each
+    /// chunk's bath nodes with its rows ([`Heat::bath_rows`], [`Heat::bath_total`]) gets the
+    /// same bits.
     pub fn bath_term(&self, w: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
+        let n = self.graph.n();
         let mut e = 0.0f32;
         for (list, t) in [
             (self.hot, self.params.t_hot),
             (self.cold, self.params.t_cold),
         ] {
-            e += match grad.as_deref_mut() {
-                None => self.bath_sum::<false>(list, t, w, &mut []),
-                Some(g) => self.bath_sum::<true>(list, t, w, g),
-            };
+            e += sum::combine(
+                self.mode,
+                sum::chunks(n).map(|r| {
+                    let part = in_rows(list, &r);
+                    match grad.as_deref_mut() {
+                        None => self.bath_sum::<false>(part, t, w, &mut [], 0),
+                        Some(g) => self.bath_sum::<true>(part, t, w, g, 0),
+                    }
+                }),
+            );
         }
         e
     }
 
-    /// `λ Σ_{i ∈ list} (w_i − t)⁴` by the fixed chunks and blocks of [`sum::sum_by`] (same
-    /// additions, same bits), adding the gradient into `grad` when `GRAD`: a loop over the
-    /// list's slices, with no per-node `Option` to unwrap.
+    /// The bath term of the nodes in `rows` (one chunk of [`sum::chunks`]), as `[hot, cold]`
+    /// partials for [`Heat::bath_total`]; with `grad` (the chunk's entries: `grad[0]` is row
+    /// `rows.start`) its gradient added in. Lets a threaded host run the bath with the rows.
+    pub fn bath_rows(
+        &self,
+        w: &[f32],
+        rows: Range<usize>,
+        grad: Option<&mut [f32]>,
+    ) -> [sum::Partial; 2] {
+        let first = rows.start;
+        let (hot, cold) = (in_rows(self.hot, &rows), in_rows(self.cold, &rows));
+        let (t_hot, t_cold) = (self.params.t_hot, self.params.t_cold);
+        match grad {
+            None => [
+                self.bath_sum::<false>(hot, t_hot, w, &mut [], first),
+                self.bath_sum::<false>(cold, t_cold, w, &mut [], first),
+            ],
+            Some(g) => [
+                self.bath_sum::<true>(hot, t_hot, w, g, first),
+                self.bath_sum::<true>(cold, t_cold, w, g, first),
+            ],
+        }
+    }
+
+    /// The bath term from every chunk's [`Heat::bath_rows`] in chunk order: the bits of
+    /// [`Heat::bath_term`].
+    pub fn bath_total(&self, parts: impl Iterator<Item = [sum::Partial; 2]> + Clone) -> f32 {
+        let hot = sum::combine(self.mode, parts.clone().map(|p| p[0]));
+        let cold = sum::combine(self.mode, parts.map(|p| p[1]));
+        // The additions of `bath_term`, in its order.
+        let mut e = 0.0f32;
+        e += hot;
+        e += cold;
+        e
+    }
+
+    /// `λ Σ_{i ∈ list} (w_i − t)⁴` as one partial (`list` is one chunk's nodes, at most
+    /// [`sum::CHUNK_ROWS`]), adding the gradient into `grad` (whose entry 0 is node `first`)
+    /// when `GRAD`: a loop over the list, with no per-node `Option` to unwrap.
     #[inline(always)]
-    fn bath_sum<const GRAD: bool>(&self, list: &[u32], t: f32, w: &[f32], grad: &mut [f32]) -> f32 {
+    fn bath_sum<const GRAD: bool>(
+        &self,
+        list: &[u32],
+        t: f32,
+        w: &[f32],
+        grad: &mut [f32],
+        first: usize,
+    ) -> sum::Partial {
         let (lambda, mode) = (self.params.lambda, self.mode);
-        sum::combine(
-            mode,
-            sum::chunks(list.len()).map(|r| {
-                let mut s = sum::RowSum::new(mode);
-                let mut block = sum::Block::default();
-                for &i in list.get(r).unwrap_or(&[]) {
-                    let i = i as usize;
-                    let d = w.get(i).copied().unwrap_or(0.0) - t;
-                    let d2 = d * d;
-                    if GRAD && let Some(g) = grad.get_mut(i) {
-                        *g += 4.0 * lambda * d2 * d;
-                    }
-                    block.add(lambda * d2 * d2, &mut s);
-                }
-                block.finish(&mut s)
-            }),
-        )
+        let mut s = sum::RowSum::new(mode);
+        let mut block = sum::Block::default();
+        for &i in list {
+            let i = i as usize;
+            let d = w.get(i).copied().unwrap_or(0.0) - t;
+            let d2 = d * d;
+            if GRAD && let Some(g) = grad.get_mut(i.wrapping_sub(first)) {
+                *g += 4.0 * lambda * d2 * d;
+            }
+            block.add(lambda * d2 * d2, &mut s);
+        }
+        block.finish(&mut s)
     }
 
     /// The energy from the edge term's total `Σ_ij A_ij (w_i − w_j)²` (over ordered pairs, as

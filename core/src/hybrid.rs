@@ -19,8 +19,8 @@ use crate::optim::Optimizer;
 use crate::reparam::Reparametrization;
 use crate::solve::{
     DirectObjective, Guarded, NoObserver, Objective, Observer, OptimizerUpdate, Report, SolveError,
-    Stage, StageRunner, StepContext, StopReason, StopRule, Update, check_state_len, run_stage,
-    split_work,
+    Stage, StageRunner, StepContext, StopReason, StopRule, Sweeps, Update, check_state_len,
+    run_stage, split_work,
 };
 
 /// When the NR stage hands over to direct descent.
@@ -306,13 +306,12 @@ where
     stage1.max(stage2)
 }
 
-/// Root mean square of `a − b`.
-fn rms_diff(a: &[f32], b: &[f32]) -> f32 {
-    let mut s = 0.0f32;
-    for (&x, &y) in a.iter().zip(b) {
-        s += (x - y) * (x - y);
-    }
-    libm::sqrtf(s / a.len().max(1) as f32)
+/// Root mean square of `a − b`, its sum formed by `sweeps` (fixed chunks, pairwise: the same
+/// bits on any number of threads). Out of line: its frame is not on the stack under the
+/// model's backward pass.
+#[inline(never)]
+fn rms_diff(sweeps: &dyn Sweeps, a: &[f32], b: &[f32]) -> f32 {
+    libm::sqrtf(sweeps.sum_sq_diff(a, b) / a.len().max(1) as f32)
 }
 
 /// The energy as a function of the reparametrization's parameters.
@@ -336,7 +335,7 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
     fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> Result<f32, SolveError> {
         let step = self.evaluations;
         self.evaluations = self.evaluations.saturating_add(1);
-        self.grad_w.copy_from_slice(self.w);
+        self.model.sweeps().copy(self.w, self.grad_w);
         match self.model.forward(params, self.scratch, self.w) {
             Err(ModelError::NonFinite { .. }) => {
                 return Err(SolveError::Diverged {
@@ -347,7 +346,7 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
             other => other?,
         }
         if step > 0 {
-            self.last_move = rms_diff(self.w, self.grad_w);
+            self.last_move = rms_diff(self.model.sweeps(), self.w, self.grad_w);
         }
         let e = self.energy.value_and_grad(self.w, self.grad_w)?;
         if e.is_finite() {

@@ -9,6 +9,7 @@
 
 use crate::init::Rand;
 use crate::model::{LatentInit, ModelError};
+use crate::solve::{SERIAL_SWEEPS, Sweeps};
 
 /// A differentiable map from a flat parameter vector to the node states `w`.
 pub trait Reparametrization {
@@ -57,6 +58,12 @@ pub trait Reparametrization {
     fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
         visit(self.param_len(), 1)
     }
+
+    /// The whole-vector passes the NR stage makes over `w` every step (its copy and its move):
+    /// a threaded model hands out its threads' (same results). The default: serial.
+    fn sweeps(&self) -> &dyn Sweeps {
+        &SERIAL_SWEEPS
+    }
 }
 
 impl<R: Reparametrization + ?Sized> Reparametrization for &R {
@@ -99,5 +106,8 @@ impl<R: Reparametrization + ?Sized> Reparametrization for &R {
     }
     fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
         (**self).shapes(visit)
+    }
+    fn sweeps(&self) -> &dyn Sweeps {
+        (**self).sweeps()
     }
 }

@@ -14,6 +14,7 @@ use nrg_core::fast::Kernels;
 use nrg_core::init::Rand;
 use nrg_core::model::{Chunk, KernelGcn, LatentInit, ModelError, Pass, chunk_rows};
 use nrg_core::reparam::Reparametrization;
+use nrg_core::solve::Sweeps;
 
 use crate::parallel::Pool;
 
@@ -109,10 +110,16 @@ impl Reparametrization for ThreadedGcn<'_> {
         };
         // A poisoned lock only means another step panicked: the areas are rewritten anyway.
         let mut areas = self.areas.lock().unwrap_or_else(|e| e.into_inner());
-        self.model
-            .forward_chunked(params, scratch, w, self.rows, &mut areas, &mut |pass| {
-                run(&self.pool, pass, k)
-            })
+        // The parameters' finite check (the latent inputs: `h` entries a node) on the pool too.
+        self.model.forward_chunked_checked(
+            params,
+            scratch,
+            w,
+            self.rows,
+            &mut areas,
+            &mut |pass| run(&self.pool, pass, k),
+            &|x| self.pool.all_pieces(x, |p| k.all_finite(p)),
+        )
     }
 
     fn backward(
@@ -143,5 +150,9 @@ impl Reparametrization for ThreadedGcn<'_> {
 
     fn shapes(&self, visit: &mut dyn FnMut(usize, usize)) {
         self.model.shapes(visit)
+    }
+
+    fn sweeps(&self) -> &dyn Sweeps {
+        &self.pool
     }
 }

@@ -241,7 +241,8 @@ impl KernelGcn<'_> {
     /// [`KernelGcn::forward`] by chunks of `rows` rows ([`chunk_rows`]): each pass goes to
     /// `exec`, which runs every chunk of it (in any order, on any threads) before it returns.
     /// `areas` holds [`super::Layout::chunk_areas_len`] entries. With the reference kernels the
-    /// reference pass runs and `exec` is never called.
+    /// reference pass runs and `exec` is never called. The parameters' finite check runs
+    /// serially; [`KernelGcn::forward_chunked_checked`] takes the caller's.
     pub fn forward_chunked(
         &self,
         params: &[f32],
@@ -251,15 +252,34 @@ impl KernelGcn<'_> {
         areas: &mut [f32],
         exec: &mut dyn FnMut(Pass<'_>),
     ) -> Result<(), ModelError> {
-        let Some(k) = self.kernels.fast() else {
+        let k = self.kernels.fast();
+        let check = |x: &[f32]| k.is_none_or(|k| k.all_finite(x));
+        self.forward_chunked_checked(params, scratch, w, rows, areas, exec, &check)
+    }
+
+    /// [`KernelGcn::forward_chunked`] with `all_finite` as the parameters' finite check (a
+    /// host runs it on its threads: at `h = 8` the latent inputs are `8n` entries, a pass of
+    /// their own). It must answer whether every entry of its slice is finite.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_chunked_checked(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+        rows: usize,
+        areas: &mut [f32],
+        exec: &mut dyn FnMut(Pass<'_>),
+        all_finite: &dyn Fn(&[f32]) -> bool,
+    ) -> Result<(), ModelError> {
+        if self.kernels.fast().is_none() {
             return self.gcn.forward(params, scratch, w);
-        };
+        }
         let g = &self.gcn;
         let l = g.layout;
         g.check(params, scratch.len())?;
         check_len("w", l.output_len(), w.len())?;
         check_len("areas", l.chunk_areas_len(rows), areas.len())?;
-        if !k.all_finite(params)
+        if !all_finite(params)
             && let Some(index) = params.iter().position(|p| !p.is_finite())
         {
             return Err(ModelError::NonFinite { index });
@@ -358,7 +378,9 @@ impl Gcn<'_> {
         let nh = n * h;
         let alen = l.chunk_area_len();
         let s = self.split(scratch);
-        grad.fill(0.0);
+        // Only the accumulated blocks (∂Θ, ∂b, ∂W_o, ∂b_o) need zeros: the latent block ∂z is
+        // written whole by every layer's hop (Q) and finally by layer 0's pass C (layers ≥ 1).
+        grad[nh..].fill(0.0);
         for layer in (0..layers).rev() {
             let last = layer + 1 == layers;
             let pre = &mut s.pre[layer * nh..(layer + 1) * nh];

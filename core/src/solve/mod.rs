@@ -22,7 +22,7 @@ pub use runner::{
     BLOWUP_FACTOR, Objective, OptimizerUpdate, StageRunner, StepContext, Update, run_stage,
 };
 pub use stop::{Progress, ProgressUpdate, StopReason, StopRule};
-pub use sweeps::{SERIAL_SWEEPS, SerialSweeps, Sweeps};
+pub use sweeps::{SERIAL_SWEEPS, SerialSweeps, Sweeps, sq_diff_chunk};
 
 /// Splits `work` into `K` slices of `n` entries.
 pub(crate) fn split_work<const K: usize>(

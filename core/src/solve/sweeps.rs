@@ -1,8 +1,13 @@
 //! The passes over whole vectors that the stage runner makes every step: the gradient's finite
-//! check and the best-iterate copy. They run serially here; a host may supply threaded ones
-//! through its [`Observer`](super::Observer) (their results cannot depend on how they are cut).
+//! check and the best-iterate copy (and the NR stage's move of `w`). They run serially here; a
+//! host may supply threaded ones through its [`Observer`](super::Observer) or its
+//! [`Reparametrization`](crate::reparam::Reparametrization) (their results cannot depend on how
+//! they are cut).
+
+use core::ops::Range;
 
 use crate::kernels::all_finite;
+use crate::sum::{self, Partial, SumMode};
 
 /// Whole-vector passes of the stage runner.
 pub trait Sweeps {
@@ -16,6 +21,31 @@ pub trait Sweeps {
         let m = src.len().min(dst.len());
         dst[..m].copy_from_slice(&src[..m]);
     }
+
+    /// `Σ (a_i − b_i)²` over the common length, by [`sq_diff_chunk`] over the fixed chunks of
+    /// [`sum::chunks`] combined pairwise in chunk order: a threaded impl must form the same
+    /// chunks (the result may not depend on the cut).
+    fn sum_sq_diff(&self, a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        sum::combine(
+            SumMode::Pairwise,
+            sum::chunks(n).map(|r| sq_diff_chunk(a, b, r)),
+        )
+    }
+}
+
+/// `Σ_{i ∈ rows} (a_i − b_i)²` as one pairwise partial (the chunk of [`Sweeps::sum_sq_diff`]).
+pub fn sq_diff_chunk(a: &[f32], b: &[f32], rows: Range<usize>) -> Partial {
+    let mut s = sum::RowSum::new(SumMode::Pairwise);
+    let mut block = sum::Block::default();
+    let (a, b) = (
+        a.get(rows.clone()).unwrap_or(&[]),
+        b.get(rows).unwrap_or(&[]),
+    );
+    for (&x, &y) in a.iter().zip(b) {
+        block.add((x - y) * (x - y), &mut s);
+    }
+    block.finish(&mut s)
 }
 
 /// The serial passes (the default of every observer).

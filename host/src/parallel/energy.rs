@@ -27,7 +27,7 @@ fn parallel(pool: &Pool, n: usize) -> bool {
     pool.threads() > 1 && sum::chunk_count(n) > 1
 }
 
-/// [`Heat`] on a pool (the bath term, O(bath nodes), runs on the calling thread).
+/// [`Heat`] on a pool; each chunk adds the bath terms of its own rows ([`Heat::bath_rows`]).
 #[derive(Debug)]
 pub struct ThreadedHeat<'a, 'p> {
     heat: Heat<'a>,
@@ -53,11 +53,12 @@ impl Energy for ThreadedHeat<'_, '_> {
         }
         check_len(n, w.len())?;
         let (graph, mode) = (self.heat.row_graph(), self.heat.sum_mode());
-        let parts = self
-            .pool
-            .map_ranges(n, |r| rows::heat_rows(&graph, w, r, None, mode));
-        let edges = sum::combine(mode, parts);
-        Ok(Heat::total(edges, self.heat.bath_term(w, None)))
+        let heat = &self.heat;
+        let parts = self.pool.map_ranges(n, |r| {
+            let bath = heat.bath_rows(w, r.clone(), None);
+            (rows::heat_rows(&graph, w, r, None, mode), bath)
+        });
+        Ok(heat_total(heat, &parts))
     }
 
     fn value_and_grad(&mut self, w: &[f32], grad: &mut [f32]) -> Result<f32, EnergyError> {
@@ -68,12 +69,21 @@ impl Energy for ThreadedHeat<'_, '_> {
         check_len(n, w.len())?;
         check_len(n, grad.len())?;
         let (graph, mode) = (self.heat.row_graph(), self.heat.sum_mode());
+        let heat = &self.heat;
         let parts = self.pool.map_chunks(n, grad, 1, |r, g| {
-            rows::heat_rows(&graph, w, r, Some(g), mode)
+            let edges = rows::heat_rows(&graph, w, r.clone(), Some(&mut *g), mode);
+            // After the rows: their kernel writes `g`, the bath adds to it.
+            (edges, heat.bath_rows(w, r, Some(g)))
         });
-        let edges = sum::combine(mode, parts);
-        Ok(Heat::total(edges, self.heat.bath_term(w, Some(grad))))
+        Ok(heat_total(heat, &parts))
     }
+}
+
+/// The energy from every chunk's edge partial and bath partials, combined in chunk order as
+/// the serial [`Heat`] combines them.
+fn heat_total(heat: &Heat<'_>, parts: &[(sum::Partial, [sum::Partial; 2])]) -> f32 {
+    let edges = sum::combine(heat.sum_mode(), parts.iter().map(|p| p.0));
+    Heat::total(edges, heat.bath_total(parts.iter().map(|p| p.1)))
 }
 
 /// Fills every node's `[cos, sin]` on the pool (the same chunks as the core energies).

@@ -15,7 +15,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use nrg_core::solve::{SERIAL_SWEEPS, Sweeps};
+use nrg_core::solve::{SERIAL_SWEEPS, Sweeps, sq_diff_chunk};
+use nrg_core::sum::{self, SumMode};
 use rayon::prelude::*;
 
 pub mod energy;
@@ -152,6 +153,19 @@ impl Pool {
         }
     }
 
+    /// Whether `test` holds for every piece of `x` (pieces of a fixed size, on the workers when
+    /// there are several threads and pieces): for a test that holds for a slice iff it holds
+    /// for its parts (a finite check), the answer does not depend on the cut.
+    pub fn all_pieces<F>(&self, x: &[f32], test: F) -> bool
+    where
+        F: Fn(&[f32]) -> bool + Sync + Send,
+    {
+        match self.pool.as_deref().filter(|_| x.len() > SWEEP_PIECE) {
+            Some(pool) => pool.install(|| x.par_chunks(SWEEP_PIECE).all(test)),
+            None => test(x),
+        }
+    }
+
     /// `f(task)` for every task, on the workers when there are several threads and tasks;
     /// results in task order.
     pub fn run_tasks<T, R, F>(&self, tasks: Vec<T>, f: F) -> Vec<R>
@@ -171,18 +185,13 @@ impl Pool {
 /// does not change any result.
 const SWEEP_PIECE: usize = 1 << 16;
 
-/// The stage runner's finite check and best-iterate copy on the pool: whole-vector passes that
-/// would otherwise leave the workers idle every step (the check reads the whole gradient, the
-/// copy the whole state). Their results do not depend on the cut.
+/// The stage runner's finite check and best-iterate copy, and the NR stage's copy and move of
+/// `w`, on the pool: whole-vector passes that would otherwise leave the workers idle every step
+/// (the check reads the whole gradient, the copy the whole state). Their results do not depend
+/// on the cut.
 impl Sweeps for Pool {
     fn all_finite(&self, x: &[f32]) -> bool {
-        match self.pool.as_deref().filter(|_| x.len() > SWEEP_PIECE) {
-            Some(pool) => pool.install(|| {
-                x.par_chunks(SWEEP_PIECE)
-                    .all(|p| SERIAL_SWEEPS.all_finite(p))
-            }),
-            None => SERIAL_SWEEPS.all_finite(x),
-        }
+        self.all_pieces(x, |p| SERIAL_SWEEPS.all_finite(p))
     }
 
     fn copy(&self, src: &[f32], dst: &mut [f32]) {
@@ -196,6 +205,13 @@ impl Sweeps for Pool {
             }),
             None => dst.copy_from_slice(src),
         }
+    }
+
+    fn sum_sq_diff(&self, a: &[f32], b: &[f32]) -> f32 {
+        // The chunks and order of the serial default.
+        let n = a.len().min(b.len());
+        let parts = self.map_ranges(n, |r| sq_diff_chunk(a, b, r));
+        sum::combine(SumMode::Pairwise, parts)
     }
 }
 
@@ -219,5 +235,24 @@ mod tests {
         let mut dst = vec![0.0f32; n];
         pool.copy(&src, &mut dst);
         assert_eq!(dst, src);
+    }
+
+    #[test]
+    fn the_squared_distance_has_the_serial_bits_on_every_pool_and_the_f64_value() {
+        // 5 chunks of `sum::chunks`; entries of varied size so the order of additions matters.
+        let n = 4 * nrg_core::sum::CHUNK_ROWS + 1234;
+        let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let serial = SERIAL_SWEEPS.sum_sq_diff(&a, &b);
+        let exact: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| f64::from((x - y) * (x - y)))
+            .sum();
+        assert!(((f64::from(serial) - exact) / exact).abs() < 1e-6, "{serial} vs {exact}");
+        for threads in [1, 2, 3] {
+            let pool = Pool::new(threads).expect("pool");
+            assert_eq!(pool.sum_sq_diff(&a, &b).to_bits(), serial.to_bits());
+        }
     }
 }
