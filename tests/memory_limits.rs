@@ -186,3 +186,51 @@ fn declared_but_unused_nodes_are_left_out_with_a_warning() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The exact heat reference (serial Newton + CG in f64: ~670 s and then a failure at 10⁶ nodes)
+/// is refused before any work above `MAX_EXACT_NODES`, naming `--no-reference`; with it, the
+/// same run goes through.
+#[test]
+fn the_exact_reference_is_refused_up_front_on_graphs_too_large_for_it() {
+    use nrg_core::energy::HeatParams;
+    use nrg_host::baselines::{MAX_EXACT_NODES, exact_heat_minimum};
+
+    let g = format!("ring:{}", MAX_EXACT_NODES + 1)
+        .parse::<GraphSpec>()
+        .unwrap()
+        .build(0)
+        .unwrap()
+        .graph;
+    let csr = g.csr().unwrap();
+    let err = exact_heat_minimum(csr, &[0], &[2], HeatParams::default())
+        .expect_err("too large")
+        .to_string();
+    assert!(err.contains("--no-reference"), "{err}");
+    assert!(err.contains(&format!("{}", MAX_EXACT_NODES + 1)), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("nrg-exact-limit-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let run = [
+        "run",
+        "--problem",
+        "heat",
+        "--graph",
+        "lattice3d:100x100x100",
+        "--method",
+        "direct",
+        "--max-steps",
+        "2",
+        "-q",
+    ];
+    let out = nrg(&dir, &run);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("--no-reference"), "{stderr}");
+    assert!(stderr.contains("1000000"), "names the size: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let out = nrg(&dir, &[&run[..], &["--no-reference"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let _ = fs::remove_dir_all(&dir);
+}

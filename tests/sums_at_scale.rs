@@ -152,6 +152,61 @@ fn energies_and_rho_at_a_million_nodes_match_f64() {
     eprintln!("worst relative error at 10⁶ nodes: {worst:.2e}");
 }
 
+/// The bath term by row chunks: each chunk's `bath_rows` (what a threaded host runs with the
+/// chunk's rows) combined by `bath_total` is `bath_term` bit for bit, energy and gradient, and
+/// matches f64 (`lattice3d:40x40x40`: the bath faces cut across 4 chunks).
+#[test]
+fn the_bath_term_by_chunks_is_the_serial_bath_term() {
+    let g = graph("lattice3d:40x40x40");
+    let csr = g.csr().expect("csr");
+    let n = csr.n();
+    let baths = baths_by_coordinate(&g, None, 0.1, 0.1).expect("baths");
+    let chunks: Vec<_> = nrg_core::sum::chunks(n).collect();
+    let with_hot = chunks
+        .iter()
+        .filter(|r| baths.hot().iter().any(|&i| r.contains(&(i as usize))))
+        .count();
+    assert!(with_hot > 1, "the hot face lies in {with_hot} chunk(s)");
+    let p = HeatParams {
+        lambda: 0.7,
+        t_hot: 1.0,
+        t_cold: -0.5,
+    };
+    let [_, w] = states(n, false);
+    let exact = heat64(&csr, baths.hot(), baths.cold(), p, &w) - heat64(&csr, &[], &[], p, &w);
+    for kernels in [
+        KernelSet::Reference,
+        nrg_host::simd::by_name("fast").unwrap(),
+    ] {
+        let heat = Heat::new(csr, baths.hot(), baths.cold(), p)
+            .unwrap()
+            .with_kernels(kernels);
+        let mut serial_grad = vec![0.25f32; n];
+        let serial = heat.bath_term(&w, Some(&mut serial_grad));
+        assert_eq!(serial.to_bits(), heat.bath_term(&w, None).to_bits());
+        assert!(rel(serial, exact) < 1e-6, "{serial} vs {exact}");
+        let mut grad = vec![0.25f32; n];
+        let parts: Vec<_> = chunks
+            .iter()
+            .zip(grad.chunks_mut(nrg_core::sum::CHUNK_ROWS))
+            .map(|(r, g)| heat.bath_rows(&w, r.clone(), Some(g)))
+            .collect();
+        assert_eq!(
+            heat.bath_total(parts.iter().copied()).to_bits(),
+            serial.to_bits()
+        );
+        assert_eq!(grad, serial_grad);
+        // Every bath node's gradient moved, every other stayed.
+        let moved = grad.iter().filter(|&&x| x != 0.25).count();
+        assert_eq!(moved, baths.hot().len() + baths.cold().len());
+        let values: Vec<_> = chunks
+            .iter()
+            .map(|r| heat.bath_rows(&w, r.clone(), None))
+            .collect();
+        assert_eq!(values, parts);
+    }
+}
+
 /// Energy, gradient and scratch of every energy on 1, 2, 3 threads against the core's serial
 /// impl, bit for bit (`lattice3d:40x40x40`: 64 000 nodes, 4 chunks).
 #[test]

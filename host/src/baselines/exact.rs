@@ -31,6 +31,12 @@ use anyhow::{Context, Result, bail, ensure};
 use nrg_core::energy::{Heat, HeatParams};
 use nrg_core::graph::Csr;
 
+/// Most nodes [`exact_heat_minimum`] takes on: the solve is serial f64 Newton + CG, ~25 s at
+/// 614 125 nodes (`lattice3d:85x85x85`), while on `lattice3d:100x100x100` (10⁶ nodes) it ran
+/// ~670 s and then failed. Larger graphs are refused before any work (the CLI's
+/// `--no-reference` skips the reference).
+pub const MAX_EXACT_NODES: usize = 700_000;
+
 /// Settings of [`exact_heat_minimum_with`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExactOptions {
@@ -89,6 +95,13 @@ pub fn exact_heat_minimum_with(
     params: HeatParams,
     options: &ExactOptions,
 ) -> Result<ExactMinimum> {
+    ensure!(
+        graph.n() <= MAX_EXACT_NODES,
+        "the exact heat minimum (serial Newton + conjugate gradients in f64) takes graphs of at \
+         most {MAX_EXACT_NODES} nodes, this one has {}: pass --no-reference to run without the \
+         reference energy (no gaps), or use a smaller graph",
+        graph.n()
+    );
     let heat = HeatF64::new(graph, hot, cold, params)?;
     ensure!(
         options.grad_tol.is_finite() && options.grad_tol >= 0.0,

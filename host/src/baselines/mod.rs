@@ -17,8 +17,8 @@ mod lbfgs;
 mod rk4;
 
 pub use exact::{
-    ExactMinimum, ExactOptions, exact_heat_minimum, exact_heat_minimum_with, heat_energy_f64,
-    heat_gradient_f64,
+    ExactMinimum, ExactOptions, MAX_EXACT_NODES, exact_heat_minimum, exact_heat_minimum_with,
+    heat_energy_f64, heat_gradient_f64,
 };
 pub use gd::gradient_descent;
 pub use lbfgs::{LBFGS_DEFAULT_MEMORY, LineSearch, lbfgs, lbfgs_with};

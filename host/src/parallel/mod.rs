@@ -249,7 +249,10 @@ mod tests {
             .zip(&b)
             .map(|(&x, &y)| f64::from((x - y) * (x - y)))
             .sum();
-        assert!(((f64::from(serial) - exact) / exact).abs() < 1e-6, "{serial} vs {exact}");
+        assert!(
+            ((f64::from(serial) - exact) / exact).abs() < 1e-6,
+            "{serial} vs {exact}"
+        );
         for threads in [1, 2, 3] {
             let pool = Pool::new(threads).expect("pool");
             assert_eq!(pool.sum_sq_diff(&a, &b).to_bits(), serial.to_bits());
