@@ -24,7 +24,8 @@ pub trait Sweeps {
 
     /// `Σ (a_i − b_i)²` over the common length, by [`sq_diff_chunk`] over the fixed chunks of
     /// [`sum::chunks`] combined pairwise in chunk order: a threaded impl must form the same
-    /// chunks (the result may not depend on the cut).
+    /// chunks (the result may not depend on the cut). On one chunk it is the plain sequential
+    /// f32 sum.
     fn sum_sq_diff(&self, a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         sum::combine(
@@ -34,18 +35,19 @@ pub trait Sweeps {
     }
 }
 
-/// `Σ_{i ∈ rows} (a_i − b_i)²` as one pairwise partial (the chunk of [`Sweeps::sum_sq_diff`]).
+/// `Σ_{i ∈ rows} (a_i − b_i)²`, summed in order in f32 (the chunk of [`Sweeps::sum_sq_diff`]):
+/// a graph of one chunk, all a microcontroller holds, keeps the bits of the sequential sum the
+/// NR stage's move always had.
 pub fn sq_diff_chunk(a: &[f32], b: &[f32], rows: Range<usize>) -> Partial {
-    let mut s = sum::RowSum::new(SumMode::Pairwise);
-    let mut block = sum::Block::default();
     let (a, b) = (
         a.get(rows.clone()).unwrap_or(&[]),
         b.get(rows).unwrap_or(&[]),
     );
+    let mut s = 0.0f32;
     for (&x, &y) in a.iter().zip(b) {
-        block.add((x - y) * (x - y), &mut s);
+        s += (x - y) * (x - y);
     }
-    block.finish(&mut s)
+    Partial::Pairwise(s)
 }
 
 /// The serial passes (the default of every observer).
