@@ -536,7 +536,7 @@ pub(super) struct OutputArgs {
     #[arg(long)]
     pub(super) plot: Option<PathBuf>,
     /// Heat: skip the exact minimum (a Newton solve, seconds on 10⁵ nodes, refused above
-    /// 700 000) and so the gap column, for graphs too large for it. Kuramoto's ground state
+    /// 3 000 000) and so the gap column, for graphs too large for it. Kuramoto's ground state
     /// costs nothing and stays.
     #[arg(long)]
     pub(super) no_reference: bool,
