@@ -234,7 +234,11 @@ impl Stencil<'_> {
     /// Slot `k`'s 16 weights, one per row (strided in the CSR; unused for unit weights).
     #[inline(always)]
     fn weights(&self, k: usize) -> [f32; STENCIL_ROWS] {
-        core::array::from_fn(|l| self.ws.get(l * self.d + k).copied().unwrap_or(0.0))
+        let mut a = [0.0f32; STENCIL_ROWS];
+        for (l, al) in a.iter_mut().enumerate() {
+            *al = self.ws.get(l * self.d + k).copied().unwrap_or(0.0);
+        }
+        a
     }
 
     /// Slot `k`'s 16 neighbour values `xs[c_k .. c_k + 16]` (`None` past `xs`: cannot happen
@@ -271,15 +275,26 @@ impl<'g> Entries<'g> {
         let Some(cols) = self.cols.get(p..p + STENCIL_ROWS * d) else {
             return Err(1);
         };
-        // The second row's first column: rejects most non-stencil rows at one compare.
-        if d == 0 || cols.get(d).copied() != Some(cols[0].wrapping_add(1)) {
+        // Row degrees first (a 16-lane compare): the first row `l` of another degree ends the
+        // run, so no block starts before it.
+        let mut other_degree = 0u32;
+        for (l, &e) in ends.iter().enumerate() {
+            // `p + 16 d` is within the entries (the slice above), so no truncation.
+            other_degree |= u32::from(e as usize != p + (l + 1) * d) << l;
+        }
+        if other_degree != 0 {
+            return Err((other_degree.trailing_zeros() as usize).max(1));
+        }
+        // The second and the last row's first columns: reject most non-stencil rows at two
+        // compares.
+        let last = (STENCIL_ROWS - 1) as u32;
+        if d == 0
+            || cols.get(d).copied() != Some(cols[0].wrapping_add(1))
+            || cols.get(last as usize * d).copied() != Some(cols[0].wrapping_add(last))
+        {
             return Err(1);
         }
         let mut bad = 0u32;
-        for (l, &e) in ends.iter().enumerate() {
-            // `p + 16 d` is within the entries (the slice above), so no truncation.
-            bad |= e ^ (p + (l + 1) * d) as u32;
-        }
         for (&next, &c) in cols[d..].iter().zip(cols) {
             bad |= next ^ c.wrapping_add(1);
         }
@@ -427,20 +442,24 @@ fn heat_block<const UNIT: bool>(
     Some((e, g))
 }
 
+/// Lanes of a stencil block's pair sums: row `l`'s `[c, s]` in lanes `2l` and `2l + 1`.
+const PAIR_LANES: usize = 2 * STENCIL_ROWS;
+
 /// [`Entries::pair_sums_fast`] of a stencil block: 16 rows' `[c, s]` sums in the same order
 /// as one row's (groups of four slots summed pairwise, then the rest one at a time), each row
-/// in two lanes of a 32-float vector.
+/// in two lanes of a 32-float vector (kept flat: an array of pairs went through memory).
 #[inline(always)]
-fn pair_block<const UNIT: bool>(
-    st: &Stencil<'_>,
-    xs: &[[f32; 2]],
-) -> Option<[[f32; 2]; STENCIL_ROWS]> {
-    const L: usize = 2 * STENCIL_ROWS;
+fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f32; PAIR_LANES]> {
+    const L: usize = PAIR_LANES;
     let flat = |k: usize| -> Option<&[f32; L]> { st.values(k, xs)?.as_flattened().try_into().ok() };
     // Each row's weight twice (its `c` and `s` lanes).
     let wide = |k: usize| -> [f32; L] {
         let a = st.weights(k);
-        core::array::from_fn(|t| a[t / 2])
+        let mut twice = [0.0f32; L];
+        for (t, x) in twice.iter_mut().enumerate() {
+            *x = a[t / 2];
+        }
+        twice
     };
     let mut acc = [0.0f32; L];
     let mut k = 0;
@@ -472,7 +491,7 @@ fn pair_block<const UNIT: bool>(
         }
         k += 1;
     }
-    Some(core::array::from_fn(|l| [acc[2 * l], acc[2 * l + 1]]))
+    Some(acc)
 }
 
 /// Whether the row loops run four entries per iteration (hosts). Bare-metal targets keep the
@@ -770,7 +789,7 @@ trait PairOut {
     fn row(&mut self, i: usize, sums: [f32; 2]) -> f32;
     /// The sums of the rows `i .. i + 16`, computed side by side with [`PairOut::row`]'s
     /// arithmetic (the same bits, in vector lanes).
-    fn block(&mut self, i: usize, sums: &[[f32; 2]; STENCIL_ROWS]) -> [f32; STENCIL_ROWS];
+    fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS];
 }
 
 /// A walk summing the neighbours' pairs `xs` of each row and handing them to `out`.
@@ -839,18 +858,20 @@ impl<const GRAD: bool> PairOut for KuramotoOut<'_, GRAD> {
     }
 
     #[inline(always)]
-    fn block(&mut self, i: usize, sums: &[[f32; 2]; STENCIL_ROWS]) -> [f32; STENCIL_ROWS] {
+    fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         let own = block_of(self.cs_rows, i).unwrap_or(&[[0.0; 2]; STENCIL_ROWS]);
         if GRAD && let Some(g) = block_of_mut(self.grad, i) {
             for l in 0..STENCIL_ROWS {
-                let ([ci, si], [c, s]) = (own[l], sums[l]);
+                let ([ci, si], c, s) = (own[l], sums[2 * l], sums[2 * l + 1]);
                 g[l] = 2.0 * (si * c - ci * s);
             }
         }
-        core::array::from_fn(|l| {
-            let ([ci, si], [c, s]) = (own[l], sums[l]);
-            ci * c + si * s
-        })
+        let mut v = [0.0f32; STENCIL_ROWS];
+        for l in 0..STENCIL_ROWS {
+            let ([ci, si], c, s) = (own[l], sums[2 * l], sums[2 * l + 1]);
+            v[l] = ci * c + si * s;
+        }
+        v
     }
 }
 
@@ -1115,13 +1136,14 @@ impl PairOut for HopfKuramotoOut<'_> {
     }
 
     #[inline(always)]
-    fn block(&mut self, i: usize, sums: &[[f32; 2]; STENCIL_ROWS]) -> [f32; STENCIL_ROWS] {
+    fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         let own = block_of(self.cs_rows, i).unwrap_or(&[[0.0; 2]; STENCIL_ROWS]);
         let (cs1, s2) = (self.cs1, self.s2);
         let mut e = [0.0f32; STENCIL_ROWS];
         if let (Some(q), Some(g)) = (block_of_mut(self.q, i), block_of_mut(self.grad, i)) {
             for l in 0..STENCIL_ROWS {
-                (e[l], q[l], g[l]) = hk_row(cs1, s2, own[l], sums[l]);
+                let pair = [sums[2 * l], sums[2 * l + 1]];
+                (e[l], q[l], g[l]) = hk_row(cs1, s2, own[l], pair);
             }
         }
         e
@@ -1209,10 +1231,10 @@ impl PairOut for Pass2Out<'_> {
     }
 
     #[inline(always)]
-    fn block(&mut self, i: usize, sums: &[[f32; 2]; STENCIL_ROWS]) -> [f32; STENCIL_ROWS] {
+    fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         if let (Some(own), Some(g)) = (block_of(self.cs_rows, i), block_of_mut(self.grad, i)) {
             for l in 0..STENCIL_ROWS {
-                let ([ci, si], [gc, gs]) = (own[l], sums[l]);
+                let ([ci, si], gc, gs) = (own[l], sums[2 * l], sums[2 * l + 1]);
                 g[l] += ci * gs - si * gc;
             }
         }
