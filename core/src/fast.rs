@@ -20,12 +20,16 @@
 //! Results differ from the reference by rounding only (tests state the tolerance).
 
 use core::fmt;
+#[cfg(not(target_os = "none"))]
 use core::ops::Range;
 
+#[cfg(not(target_os = "none"))]
 use crate::energy::HopfKuramotoParams;
 use crate::graph::Csr;
 use crate::model::{Gcn, PassInputs};
+#[cfg(not(target_os = "none"))]
 use crate::rows::RowGraph;
+#[cfg(not(target_os = "none"))]
 use crate::sum::{Partial, SumMode};
 
 /// A fast kernel set: what differs between targets (instruction set, square root).
@@ -69,7 +73,9 @@ pub trait Kernels: Sync + fmt::Debug {
 
     /// Heat's fast-order rows ([`crate::rows::heat_rows_fast_body`]; see
     /// [`crate::rows::heat_rows`]). The default runs the portable build; a host's sets run the
-    /// same body in their instruction set (same bits: no fused operations).
+    /// same body in their instruction set (same bits: no fused operations). Hosts only (bare
+    /// metal never runs the fast order's rows, and its images have no flash to spare).
+    #[cfg(not(target_os = "none"))]
     fn heat_rows(
         &self,
         graph: &RowGraph<'_>,
@@ -83,6 +89,7 @@ pub trait Kernels: Sync + fmt::Debug {
 
     /// Kuramoto's fast-order rows ([`crate::rows::kuramoto_rows_fast_body`]), as
     /// [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
     fn kuramoto_rows(
         &self,
         graph: &RowGraph<'_>,
@@ -96,6 +103,7 @@ pub trait Kernels: Sync + fmt::Debug {
 
     /// Hopf–Kuramoto's fast-order first pass ([`crate::rows::hopf_kuramoto_rows_fast_body`]),
     /// as [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
     #[allow(clippy::too_many_arguments)]
     fn hopf_kuramoto_rows(
         &self,
@@ -112,6 +120,7 @@ pub trait Kernels: Sync + fmt::Debug {
 
     /// Hopf–Kuramoto's fast-order second pass ([`crate::rows::hopf_kuramoto_pass2_fast_body`]),
     /// as [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
     fn hopf_kuramoto_pass2(
         &self,
         graph: &RowGraph<'_>,

@@ -14,7 +14,9 @@
 use core::ops::Range;
 
 use crate::energy::HopfKuramotoParams;
-use crate::fast::{KernelSet, Kernels};
+use crate::fast::KernelSet;
+#[cfg(not(target_os = "none"))]
+use crate::fast::Kernels;
 use crate::graph::Csr;
 use crate::math::sin_cos;
 use crate::sum::{Block, Block4, BlockSum, Partial, RowSum, SumMode};
@@ -26,6 +28,8 @@ use crate::sum::{Block, Block4, BlockSum, Partial, RowSum, SumMode};
 pub struct RowGraph<'g> {
     csr: Csr<'g>,
     unit: bool,
+    /// Hosts only: bare metal never runs the fast order.
+    #[cfg(not(target_os = "none"))]
     kernels: Option<&'static dyn Kernels>,
     stencils: bool,
 }
@@ -37,6 +41,7 @@ impl<'g> RowGraph<'g> {
         RowGraph {
             csr,
             unit,
+            #[cfg(not(target_os = "none"))]
             kernels: None,
             stencils: true,
         }
@@ -54,9 +59,15 @@ impl<'g> RowGraph<'g> {
     /// The same graph whose fast-order rows run in `kernels`' build (its `Kernels::heat_rows`
     /// and siblings: AVX-512 code on a host that has it). The bits do not depend on the set.
     pub fn with_kernels(self, kernels: KernelSet) -> Self {
-        RowGraph {
+        #[cfg(not(target_os = "none"))]
+        return RowGraph {
             kernels: kernels.fast(),
             ..self
+        };
+        #[cfg(target_os = "none")]
+        {
+            let _ = kernels;
+            self
         }
     }
 
@@ -508,10 +519,11 @@ pub fn heat_rows(
     mode: SumMode,
 ) -> Partial {
     if fast_order(mode) {
-        return match graph.kernels {
-            Some(k) => k.heat_rows(graph, w, rows, grad, mode),
-            None => heat_rows_fast_body(graph, w, rows, grad, mode),
-        };
+        #[cfg(not(target_os = "none"))]
+        if let Some(k) = graph.kernels {
+            return k.heat_rows(graph, w, rows, grad, mode);
+        }
+        return heat_rows_fast_body(graph, w, rows, grad, mode);
     }
     let ent = Entries::new(graph, rows.clone());
     if ent.unit {
@@ -746,10 +758,11 @@ pub fn kuramoto_rows(
     mode: SumMode,
 ) -> Partial {
     if fast_order(mode) {
-        return match graph.kernels {
-            Some(k) => k.kuramoto_rows(graph, cs, rows, grad, mode),
-            None => kuramoto_rows_fast_body(graph, cs, rows, grad, mode),
-        };
+        #[cfg(not(target_os = "none"))]
+        if let Some(k) = graph.kernels {
+            return k.kuramoto_rows(graph, cs, rows, grad, mode);
+        }
+        return kuramoto_rows_fast_body(graph, cs, rows, grad, mode);
     }
     let ent = Entries::new(graph, rows.clone());
     by_order!(
@@ -1076,10 +1089,11 @@ pub fn hopf_kuramoto_rows_fast(
     grad: &mut [f32],
     mode: SumMode,
 ) -> Partial {
-    match graph.kernels {
-        Some(k) => k.hopf_kuramoto_rows(graph, params, cs, rows, q, grad, mode),
-        None => hopf_kuramoto_rows_fast_body(graph, params, cs, rows, q, grad, mode),
+    #[cfg(not(target_os = "none"))]
+    if let Some(k) = graph.kernels {
+        return k.hopf_kuramoto_rows(graph, params, cs, rows, q, grad, mode);
     }
+    hopf_kuramoto_rows_fast_body(graph, params, cs, rows, q, grad, mode)
 }
 
 /// [`hopf_kuramoto_rows_fast`]'s body, which a kernel set inlines into its build
@@ -1189,10 +1203,11 @@ pub fn hopf_kuramoto_pass2_fast(
     rows: Range<usize>,
     grad: &mut [f32],
 ) {
-    match graph.kernels {
-        Some(k) => k.hopf_kuramoto_pass2(graph, cs, q, rows, grad),
-        None => hopf_kuramoto_pass2_fast_body(graph, cs, q, rows, grad),
+    #[cfg(not(target_os = "none"))]
+    if let Some(k) = graph.kernels {
+        return k.hopf_kuramoto_pass2(graph, cs, q, rows, grad);
     }
+    hopf_kuramoto_pass2_fast_body(graph, cs, q, rows, grad)
 }
 
 /// [`hopf_kuramoto_pass2_fast`]'s body, which a kernel set inlines into its build
