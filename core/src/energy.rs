@@ -246,6 +246,7 @@ impl<'a> Heat<'a> {
     /// pairwise f32 for the reference kernels).
     pub fn with_kernels(self, kernels: KernelSet) -> Self {
         Heat {
+            graph: self.graph.with_kernels(kernels),
             mode: SumMode::of(kernels),
             ..self
         }
@@ -452,7 +453,11 @@ impl<'a, 's> Kuramoto<'a, 's> {
     /// The same energy computing its sines and cosines with `kernels` (a fast set uses a
     /// vectorized polynomial, [`crate::fast::sin_cos`]).
     pub fn with_kernels(self, kernels: KernelSet) -> Self {
-        Kuramoto { kernels, ..self }
+        Kuramoto {
+            graph: self.graph.with_kernels(kernels),
+            kernels,
+            ..self
+        }
     }
 
     /// The graph this energy lives on.
@@ -604,7 +609,11 @@ impl<'a, 's> HopfKuramoto<'a, 's> {
     /// The same energy computing its sines and cosines with `kernels` (see
     /// [`Kuramoto::with_kernels`]).
     pub fn with_kernels(self, kernels: KernelSet) -> Self {
-        HopfKuramoto { kernels, ..self }
+        HopfKuramoto {
+            graph: self.graph.with_kernels(kernels),
+            kernels,
+            ..self
+        }
     }
 
     /// The graph this energy lives on.

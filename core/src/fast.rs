@@ -20,9 +20,17 @@
 //! Results differ from the reference by rounding only (tests state the tolerance).
 
 use core::fmt;
+#[cfg(not(target_os = "none"))]
+use core::ops::Range;
 
+#[cfg(not(target_os = "none"))]
+use crate::energy::HopfKuramotoParams;
 use crate::graph::Csr;
 use crate::model::{Gcn, PassInputs};
+#[cfg(not(target_os = "none"))]
+use crate::rows::RowGraph;
+#[cfg(not(target_os = "none"))]
+use crate::sum::{Partial, SumMode};
 
 /// A fast kernel set: what differs between targets (instruction set, square root).
 ///
@@ -61,6 +69,67 @@ pub trait Kernels: Sync + fmt::Debug {
         area: &mut [f32],
     ) {
         gcn_rows::<PortableOps>(pass, first, a, b, c, area);
+    }
+
+    /// Heat's fast-order rows ([`crate::rows::heat_rows_fast_body`]; see
+    /// [`crate::rows::heat_rows`]). The default runs the portable build; a host's sets run the
+    /// same body in their instruction set (same bits: no fused operations). Hosts only (bare
+    /// metal never runs the fast order's rows, and its images have no flash to spare).
+    #[cfg(not(target_os = "none"))]
+    fn heat_rows(
+        &self,
+        graph: &RowGraph<'_>,
+        w: &[f32],
+        rows: Range<usize>,
+        grad: Option<&mut [f32]>,
+        mode: SumMode,
+    ) -> Partial {
+        crate::rows::heat_rows_fast_body(graph, w, rows, grad, mode)
+    }
+
+    /// Kuramoto's fast-order rows ([`crate::rows::kuramoto_rows_fast_body`]), as
+    /// [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
+    fn kuramoto_rows(
+        &self,
+        graph: &RowGraph<'_>,
+        cs: &[[f32; 2]],
+        rows: Range<usize>,
+        grad: Option<&mut [f32]>,
+        mode: SumMode,
+    ) -> Partial {
+        crate::rows::kuramoto_rows_fast_body(graph, cs, rows, grad, mode)
+    }
+
+    /// Hopf–Kuramoto's fast-order first pass ([`crate::rows::hopf_kuramoto_rows_fast_body`]),
+    /// as [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
+    #[allow(clippy::too_many_arguments)]
+    fn hopf_kuramoto_rows(
+        &self,
+        graph: &RowGraph<'_>,
+        params: HopfKuramotoParams,
+        cs: &[[f32; 2]],
+        rows: Range<usize>,
+        q: &mut [[f32; 2]],
+        grad: &mut [f32],
+        mode: SumMode,
+    ) -> Partial {
+        crate::rows::hopf_kuramoto_rows_fast_body(graph, params, cs, rows, q, grad, mode)
+    }
+
+    /// Hopf–Kuramoto's fast-order second pass ([`crate::rows::hopf_kuramoto_pass2_fast_body`]),
+    /// as [`Kernels::heat_rows`].
+    #[cfg(not(target_os = "none"))]
+    fn hopf_kuramoto_pass2(
+        &self,
+        graph: &RowGraph<'_>,
+        cs: &[[f32; 2]],
+        q: &[[f32; 2]],
+        rows: Range<usize>,
+        grad: &mut [f32],
+    ) {
+        crate::rows::hopf_kuramoto_pass2_fast_body(graph, cs, q, rows, grad);
     }
 
     /// One Adam update over equal-length slices ([`adam`]).

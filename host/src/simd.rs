@@ -13,10 +13,14 @@
 //! or a set by name: `avx512`, `avx2`, `sse2`, `portable`) and falls back to the best set the
 //! CPU supports.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
+use nrg_core::energy::HopfKuramotoParams;
 use nrg_core::fast::{self, AdamStep, KernelSet, Kernels, Ops};
 use nrg_core::model::{Gcn, PassInputs};
+use nrg_core::rows::RowGraph;
+use nrg_core::sum::{Partial, SumMode};
 
 /// Arithmetic with std's `sqrt` (LLVM's intrinsic: vectorizes) and, when `FUSED`, std's
 /// `mul_add` (an FMA instruction under the `fma` feature; never used without it, where it would
@@ -77,6 +81,55 @@ macro_rules! kernel_set {
                 fast::gcn_rows::<$ops>(pass, first, a, b, c, area);
             }
 
+            // The energies' fast-order rows, one entry per chunk (stencil blocks in this
+            // instruction set's vectors).
+            $(#[target_feature(enable = $feat)])?
+            fn heat(
+                graph: &RowGraph<'_>,
+                w: &[f32],
+                rows: Range<usize>,
+                grad: Option<&mut [f32]>,
+                mode: SumMode,
+            ) -> Partial {
+                nrg_core::rows::heat_rows_fast_body(graph, w, rows, grad, mode)
+            }
+
+            $(#[target_feature(enable = $feat)])?
+            fn kuramoto(
+                graph: &RowGraph<'_>,
+                cs: &[[f32; 2]],
+                rows: Range<usize>,
+                grad: Option<&mut [f32]>,
+                mode: SumMode,
+            ) -> Partial {
+                nrg_core::rows::kuramoto_rows_fast_body(graph, cs, rows, grad, mode)
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            $(#[target_feature(enable = $feat)])?
+            fn hopf_kuramoto(
+                graph: &RowGraph<'_>,
+                params: HopfKuramotoParams,
+                cs: &[[f32; 2]],
+                rows: Range<usize>,
+                q: &mut [[f32; 2]],
+                grad: &mut [f32],
+                mode: SumMode,
+            ) -> Partial {
+                nrg_core::rows::hopf_kuramoto_rows_fast_body(graph, params, cs, rows, q, grad, mode)
+            }
+
+            $(#[target_feature(enable = $feat)])?
+            fn hopf_kuramoto_pass2(
+                graph: &RowGraph<'_>,
+                cs: &[[f32; 2]],
+                q: &[[f32; 2]],
+                rows: Range<usize>,
+                grad: &mut [f32],
+            ) {
+                nrg_core::rows::hopf_kuramoto_pass2_fast_body(graph, cs, q, rows, grad);
+            }
+
             $(#[target_feature(enable = $feat)])?
             fn adam(c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
                 fast::adam::<$ops>(c, p, g, m, v);
@@ -118,6 +171,48 @@ macro_rules! kernel_set {
                 area: &mut [f32],
             ) {
                 unsafe { Self::rows(pass, first, a, b, c, area) }
+            }
+            fn heat_rows(
+                &self,
+                graph: &RowGraph<'_>,
+                w: &[f32],
+                rows: Range<usize>,
+                grad: Option<&mut [f32]>,
+                mode: SumMode,
+            ) -> Partial {
+                unsafe { Self::heat(graph, w, rows, grad, mode) }
+            }
+            fn kuramoto_rows(
+                &self,
+                graph: &RowGraph<'_>,
+                cs: &[[f32; 2]],
+                rows: Range<usize>,
+                grad: Option<&mut [f32]>,
+                mode: SumMode,
+            ) -> Partial {
+                unsafe { Self::kuramoto(graph, cs, rows, grad, mode) }
+            }
+            fn hopf_kuramoto_rows(
+                &self,
+                graph: &RowGraph<'_>,
+                params: HopfKuramotoParams,
+                cs: &[[f32; 2]],
+                rows: Range<usize>,
+                q: &mut [[f32; 2]],
+                grad: &mut [f32],
+                mode: SumMode,
+            ) -> Partial {
+                unsafe { Self::hopf_kuramoto(graph, params, cs, rows, q, grad, mode) }
+            }
+            fn hopf_kuramoto_pass2(
+                &self,
+                graph: &RowGraph<'_>,
+                cs: &[[f32; 2]],
+                q: &[[f32; 2]],
+                rows: Range<usize>,
+                grad: &mut [f32],
+            ) {
+                unsafe { Self::hopf_kuramoto_pass2(graph, cs, q, rows, grad) }
             }
             fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
                 unsafe { Self::adam(c, p, g, m, v) }

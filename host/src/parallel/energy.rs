@@ -116,7 +116,7 @@ impl<'a, 'p> ThreadedKuramoto<'a, 'p> {
     /// Kuramoto on `graph` with `kernels`' sin/cos and sums, evaluated on `pool`.
     pub fn new(graph: Csr<'a>, kernels: KernelSet, pool: &'p Pool) -> Result<Self, EnergyError> {
         let mut e = ThreadedKuramoto {
-            graph: RowGraph::new(graph),
+            graph: RowGraph::new(graph).with_kernels(kernels),
             kernels,
             scratch: vec![0.0; KURAMOTO_SCRATCH_PER_NODE * graph.n()],
             pool,
@@ -184,7 +184,7 @@ impl<'a, 'p> ThreadedHopfKuramoto<'a, 'p> {
         pool: &'p Pool,
     ) -> Result<Self, EnergyError> {
         let mut e = ThreadedHopfKuramoto {
-            graph: RowGraph::new(graph),
+            graph: RowGraph::new(graph).with_kernels(kernels),
             params,
             kernels,
             scratch: vec![0.0; HOPF_KURAMOTO_FAST_SCRATCH_PER_NODE * graph.n()],
