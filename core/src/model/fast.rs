@@ -225,6 +225,79 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     }
 }
 
+/// Whether the row passes run their compile-time-width bodies (rows as `[f32; H]` values in
+/// registers): on hosts, when the caller dispatched on the width. Microcontrollers keep the
+/// slice loops (and their hooks), whose code is smaller.
+#[inline(always)]
+const fn fixed<const H: usize>() -> bool {
+    H > 0 && !cfg!(target_os = "none")
+}
+
+/// `Σ_k a_k` by halving (a tree: lanes `k` and `k + ⌈w/2⌉` added until one is left), so a
+/// compile-time row reduces in registers with a few shuffles.
+#[inline(always)]
+fn tree_sum<const H: usize>(mut a: [f32; H]) -> f32 {
+    let mut w = H;
+    while w > 1 {
+        let half = w.div_ceil(2);
+        for k in 0..w - half {
+            a[k] += a[k + half];
+        }
+        w = half;
+    }
+    if H == 0 { 0.0 } else { a[0] }
+}
+
+/// The forward epilogue of one row with a compile-time width `H`, in registers:
+/// `pre += b`, `H_out = σ(pre) (+ H_in)`, stored into `h_out` below the last layer; on the
+/// last layer with one output (`readout` = `(W_o, b_o)`), `w_i = H_out · W_o + b_o` instead.
+/// `false` (nothing written) if a row is not `H` long; the caller then runs the slice loop.
+#[inline(always)]
+fn epilogue_row<const H: usize>(
+    pre_i: &mut [f32],
+    (bias, in_i, residual): (&[f32], &[f32], bool),
+    h_out: Option<&mut [f32]>,
+    readout: Option<(&[f32], f32)>,
+    w_i: &mut f32,
+) -> bool {
+    let (Ok(p), Ok(b)) = (<&mut [f32; H]>::try_from(pre_i), <&[f32; H]>::try_from(bias)) else {
+        return false;
+    };
+    let x: [f32; H] = match (residual, <&[f32; H]>::try_from(in_i)) {
+        (false, _) => [0.0; H],
+        (true, Ok(x)) => *x,
+        (true, Err(_)) => return false,
+    };
+    let h_out = match h_out.map(<&mut [f32; H]>::try_from) {
+        None => None,
+        Some(Ok(o)) => Some(o),
+        Some(Err(_)) => return false,
+    };
+    let readout = match readout.map(|(wo, bo)| (<&[f32; H]>::try_from(wo), bo)) {
+        None => None,
+        Some((Ok(wo), bo)) => Some((wo, bo)),
+        Some((Err(_), _)) => return false,
+    };
+    let mut q = *p;
+    let mut hv = [0.0f32; H];
+    for k in 0..H {
+        q[k] += b[k];
+        hv[k] = leaky(q[k]) + x[k];
+    }
+    *p = q;
+    if let Some(o) = h_out {
+        *o = hv;
+    }
+    if let Some((wo, bo)) = readout {
+        let mut t = [0.0f32; H];
+        for k in 0..H {
+            t[k] = hv[k] * wo[k];
+        }
+        *w_i = tree_sum(t) + bo;
+    }
+    true
+}
+
 /// `dst = src` in blocks of 16 (vector moves, no `memcpy` call for a short row).
 #[inline(always)]
 fn copy_row(src: &[f32], dst: &mut [f32]) {
@@ -373,10 +446,15 @@ fn rows1<O: Ops>(x: &[f32], m: &[f32], cols: usize, o: &mut [f32]) {
 }
 
 /// How many rows the callers of [`product_in_place`] hand it at a time: 4 when a row is one
-/// AVX-512 block of 64 columns ([`rows4_in_place`]), else 2.
+/// AVX-512 block of 64 columns ([`rows4_in_place`]) or of 16 ([`rows4_narrow_in_place`]),
+/// else 2.
 #[inline(always)]
 const fn rows_per_product<O: Ops>(cols: usize) -> usize {
-    if O::WIDTH >= 64 && cols == 64 { 4 } else { 2 }
+    if O::WIDTH >= 64 && (cols == 64 || cols == 16 || pad16::<O>(cols)) {
+        4
+    } else {
+        2
+    }
 }
 
 /// The 4 rows of `rows` (64 wide) replaced by themselves times the `64 × 64` matrix `M`, with
@@ -415,6 +493,86 @@ fn rows4_in_place<O: Ops>(rows: &mut [f32], m: &[f32]) {
     }
 }
 
+/// The 4 rows of `rows` (`cols` ≤ 16 wide) replaced by themselves times the `cols × cols`
+/// matrix `M`, as one zero-padded block of 16 columns per row: 4 rows × even and odd `k` are 8
+/// multiply-add chains side by side (two rows alone are latency-bound at this width), each
+/// row's sums in the order of [`mm2_block`]'s narrow branch, so a row gets the same bits in a
+/// group of 4 as in a pair. One named accumulator per row and parity (an array of rows made
+/// LLVM vectorize across rows, with gathers).
+#[inline(always)]
+fn rows4_narrow_in_place<O: Ops>(rows: &mut [f32], m: &[f32], cols: usize) {
+    const W: usize = 16;
+    let (mut a0, mut a1, mut a2, mut a3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+    {
+        let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
+            rows.get(..cols),
+            rows.get(cols..2 * cols),
+            rows.get(2 * cols..3 * cols),
+            rows.get(3 * cols..4 * cols),
+        ) else {
+            return;
+        };
+        let (mut b0, mut b1, mut b2, mut b3) =
+            ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+        let mut k = 0;
+        while k + 2 <= cols {
+            let (Some(ma), Some(mb)) = (
+                load_pad::<W>(m, k * cols, cols),
+                load_pad::<W>(m, (k + 1) * cols, cols),
+            ) else {
+                break;
+            };
+            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
+            let (v0, v1, v2, v3) = (x0[k + 1], x1[k + 1], x2[k + 1], x3[k + 1]);
+            for c in 0..W {
+                a0[c] = O::mul_add(u0, ma[c], a0[c]);
+                a1[c] = O::mul_add(u1, ma[c], a1[c]);
+                a2[c] = O::mul_add(u2, ma[c], a2[c]);
+                a3[c] = O::mul_add(u3, ma[c], a3[c]);
+                b0[c] = O::mul_add(v0, mb[c], b0[c]);
+                b1[c] = O::mul_add(v1, mb[c], b1[c]);
+                b2[c] = O::mul_add(v2, mb[c], b2[c]);
+                b3[c] = O::mul_add(v3, mb[c], b3[c]);
+            }
+            k += 2;
+        }
+        if k < cols
+            && let Some(ma) = load_pad::<W>(m, k * cols, cols)
+        {
+            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
+            for c in 0..W {
+                a0[c] = O::mul_add(u0, ma[c], a0[c]);
+                a1[c] = O::mul_add(u1, ma[c], a1[c]);
+                a2[c] = O::mul_add(u2, ma[c], a2[c]);
+                a3[c] = O::mul_add(u3, ma[c], a3[c]);
+            }
+        }
+        for c in 0..W {
+            a0[c] += b0[c];
+            a1[c] += b1[c];
+            a2[c] += b2[c];
+            a3[c] += b3[c];
+        }
+    }
+    store_pad::<W>(rows, 0, &a0, cols);
+    store_pad::<W>(rows, cols, &a1, cols);
+    store_pad::<W>(rows, 2 * cols, &a2, cols);
+    store_pad::<W>(rows, 3 * cols, &a3, cols);
+}
+
+/// How many rows from row `i` of `n` go to one [`product_in_place`]: `step`
+/// ([`rows_per_product`]) while that many remain, then 2, then 1.
+#[inline(always)]
+fn group_rows(i: usize, n: usize, step: usize) -> usize {
+    if i + step <= n {
+        step
+    } else if i + 1 < n {
+        2
+    } else {
+        1
+    }
+}
+
 /// The one, two or (see [`rows_per_product`]) four rows of `rows` (row-major, `cols` wide)
 /// replaced by themselves times `M`,
 /// through the temporaries `t0`, `t1`.
@@ -434,7 +592,11 @@ fn product_in_place<O: Ops>(
         return;
     }
     if rows_per_product::<O>(cols) == 4 && rows.len() >= 4 * cols {
-        rows4_in_place::<O>(rows, m);
+        if cols == 64 {
+            rows4_in_place::<O>(rows, m);
+        } else {
+            rows4_narrow_in_place::<O>(rows, m, cols);
+        }
     } else if rows.len() >= 2 * cols {
         let (p0, rest) = rows.split_at_mut(cols);
         let p1 = &mut rest[..cols];
@@ -667,6 +829,73 @@ struct BackAInputs<'a> {
     wo: &'a [f32],
 }
 
+/// [`back_a_rows`] with a compile-time width `H` and one output: each row is a `[f32; H]` value
+/// from load to store (`σ(pre)`, `∂H = dw W_o` and `∂pre` never pass through memory), the sums
+/// of `∂b`, `∂W_o` and `∂b_o` in registers. `false` (nothing written) if a width does not match.
+#[inline(always)]
+fn back_a_fixed<O: Ops, const H: usize>(
+    a: &BackAInputs<'_>,
+    first: usize,
+    pre: &mut [f32],
+    (db, dwo, dbo): (&mut [f32], &mut [f32], &mut [f32]),
+) -> bool {
+    let Ok(db) = <&mut [f32; H]>::try_from(db) else {
+        return false;
+    };
+    let (wo, dwo) = if a.last {
+        match (<&[f32; H]>::try_from(a.wo), <&mut [f32; H]>::try_from(dwo)) {
+            (Ok(wo), Ok(dwo)) => (*wo, Some(dwo)),
+            _ => return false,
+        }
+    } else {
+        ([0.0; H], None)
+    };
+    let (mut db_acc, mut dwo_acc, mut dbo_acc) = ([0.0f32; H], [0.0f32; H], 0.0f32);
+    let (rows, _) = pre.as_chunks_mut::<H>();
+    for (k, p) in rows.iter_mut().enumerate() {
+        let i = first + k;
+        let pv = *p;
+        let g: [f32; H] = if a.last {
+            let dw = a.grad_w.get(i).copied().unwrap_or(0.0);
+            let x: [f32; H] = match a.input.get(i * H..(i + 1) * H).map(<&[f32; H]>::try_from) {
+                Some(Ok(x)) if a.residual => *x,
+                _ => [0.0; H],
+            };
+            let mut g = [0.0f32; H];
+            for c in 0..H {
+                let hv = leaky(pv[c]) + x[c];
+                dwo_acc[c] = O::mul_add(dw, hv, dwo_acc[c]);
+                g[c] = dw * wo[c];
+            }
+            dbo_acc += dw;
+            g
+        } else {
+            match a.dh_out.get(i * H..(i + 1) * H).map(<&[f32; H]>::try_from) {
+                Some(Ok(g)) => *g,
+                _ => [0.0; H],
+            }
+        };
+        let mut q = [0.0f32; H];
+        for c in 0..H {
+            q[c] = g[c] * if pv[c] > 0.0 { 1.0 } else { LEAKY_SLOPE };
+            db_acc[c] += q[c];
+        }
+        *p = q;
+    }
+    for c in 0..H {
+        db[c] += db_acc[c];
+    }
+    if let Some(dwo) = dwo {
+        for c in 0..H {
+            dwo[c] += dwo_acc[c];
+        }
+        if let Some(g) = dbo.first_mut() {
+            *g += dbo_acc;
+        }
+    }
+    true
+}
+
 /// Backward pass A over the rows `first ..` that `pre` holds: `∂pre = ∂H ⊙ σ'(pre)` in place,
 /// `∂b += Σ ∂pre_i`; on the last layer `∂H_L = dw W_oᵀ` (in `row2`) and the readout's gradient
 /// (`∂W_o += H_Lᵀ dw`, `∂b_o += Σ dw`) in the same pass. The one-piece and the chunked passes
@@ -680,6 +909,9 @@ fn back_a_rows<O: Ops, const H: usize>(
     (db, dwo, dbo): (&mut [f32], &mut [f32], &mut [f32]),
 ) {
     let (d, h) = (a.d, a.h);
+    if fixed::<H>() && (d == 1 || !a.last) && back_a_fixed::<O, H>(a, first, pre, (db, dwo, dbo)) {
+        return;
+    }
     // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in registers
     // (`[f32; H]`), not in a load/store chain through memory.
     let mut db_acc = [0.0f32; H];
@@ -782,13 +1014,7 @@ impl Gcn<'_> {
             let mut i = 0;
             let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + step <= n {
-                    step
-                } else if i + 1 < n {
-                    2
-                } else {
-                    1
-                };
+                let rows = group_rows(i, n, step);
                 product_in_place::<O>(&mut pre[i * h..(i + rows) * h], theta, h, s.row, s.row2);
                 // The target's fused epilogue (h = 8, one output, plain GCN), if it has one.
                 if last
@@ -807,8 +1033,27 @@ impl Gcn<'_> {
                 }
                 for i in i..i + rows {
                     let pre_i = &mut pre[i * h..(i + 1) * h];
-                    let tmp = &mut *s.row;
                     let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+                    if fixed::<H>() && (d == 1 || !last) {
+                        let h_out = if last {
+                            None
+                        } else {
+                            match here.get_mut(i * h..(i + 1) * h) {
+                                Some(r) => Some(r),
+                                None => continue,
+                            }
+                        };
+                        let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
+                        let mut wv = 0.0;
+                        if epilogue_row::<H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                            if last && let Some(w_i) = w.get_mut(i) {
+                                *w_i = wv;
+                            }
+                            continue;
+                        }
+                    }
+                    let pre_i = &mut pre[i * h..(i + 1) * h];
+                    let tmp = &mut *s.row;
                     let h_i: &mut [f32] = if last {
                         &mut *tmp
                     } else {
@@ -973,13 +1218,7 @@ impl Gcn<'_> {
             let mut i = 0;
             let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + step <= n {
-                    step
-                } else if i + 1 < n {
-                    2
-                } else {
-                    1
-                };
+                let rows = group_rows(i, n, step);
                 product_in_place::<O>(
                     &mut grad_latent[i * h..(i + rows) * h],
                     theta_t,
@@ -1115,8 +1354,9 @@ impl Gcn<'_> {
         let bo = &params[l.readout_bias()];
         let m = pre.len() / h;
         let mut i = 0;
+        let step = rows_per_product::<O>(h);
         while i < m {
-            let rows = if i + 1 < m { 2 } else { 1 };
+            let rows = group_rows(i, m, step);
             product_in_place::<O>(
                 &mut pre[i * h..(i + rows) * h],
                 theta,
@@ -1127,8 +1367,27 @@ impl Gcn<'_> {
             for i in i..i + rows {
                 let gi = r0 + i;
                 let pre_i = &mut pre[i * h..(i + 1) * h];
-                let tmp = &mut *area.row;
                 let in_i = input.get(gi * h..(gi + 1) * h).unwrap_or(&[]);
+                if fixed::<H>() && (d == 1 || !last) {
+                    let h_out = if last {
+                        None
+                    } else {
+                        match hout.get_mut(i * h..(i + 1) * h) {
+                            Some(r) => Some(r),
+                            None => continue,
+                        }
+                    };
+                    let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
+                    let mut wv = 0.0;
+                    if epilogue_row::<H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                        if last && let Some(w_i) = w.get_mut(i) {
+                            *w_i = wv;
+                        }
+                        continue;
+                    }
+                }
+                let pre_i = &mut pre[i * h..(i + 1) * h];
+                let tmp = &mut *area.row;
                 let h_i: &mut [f32] = if last {
                     &mut *tmp
                 } else {
@@ -1153,7 +1412,7 @@ impl Gcn<'_> {
                     }
                 }
             }
-            i += 2;
+            i += rows;
         }
     }
 
@@ -1256,13 +1515,14 @@ impl Gcn<'_> {
         let theta_t = p.theta_t;
         let mut i = 0;
         if layer == 0 {
+            let step = rows_per_product::<O>(h);
             while i < m {
-                let rows = if i + 1 < m { 2 } else { 1 };
+                let rows = group_rows(i, m, step);
                 product_in_place::<O>(&mut q[i * h..(i + rows) * h], theta_t, h, row, row2);
                 for i in i..i + rows {
                     res.add(r0 + i, &mut q[i * h..(i + 1) * h], row);
                 }
-                i += 2;
+                i += rows;
             }
         } else {
             while i < m {
