@@ -233,19 +233,27 @@ const fn fixed<const H: usize>() -> bool {
     H > 0 && !cfg!(target_os = "none")
 }
 
-/// `Σ_k a_k` by halving (a tree: lanes `k` and `k + ⌈w/2⌉` added until one is left), so a
-/// compile-time row reduces in registers with a few shuffles.
+/// `Σ_k a_k` for a compile-time row: zero-padded to 16 lanes, or folded to 16 by adding
+/// blocks of 16 (`H` a multiple of 16), then [`Ops::sum16`] (a horizontal add where the target
+/// has one: reductions written as trees of array lanes vectorize 2 lanes wide).
 #[inline(always)]
-fn tree_sum<const H: usize>(mut a: [f32; H]) -> f32 {
-    let mut w = H;
-    while w > 1 {
-        let half = w.div_ceil(2);
-        for k in 0..w - half {
-            a[k] += a[k + half];
+fn row_sum<O: Ops, const H: usize>(a: &[f32; H]) -> f32 {
+    let mut t = [0.0f32; 16];
+    if H <= 16 {
+        if let Some(d) = t.get_mut(..H) {
+            d.copy_from_slice(a);
         }
-        w = half;
+    } else if H.is_multiple_of(16) {
+        let (blocks, _) = a.as_chunks::<16>();
+        for b in blocks {
+            for k in 0..16 {
+                t[k] += b[k];
+            }
+        }
+    } else {
+        return a.iter().sum();
     }
-    if H == 0 { 0.0 } else { a[0] }
+    O::sum16(&t)
 }
 
 /// The forward epilogue of one row with a compile-time width `H`, in registers:
@@ -253,7 +261,7 @@ fn tree_sum<const H: usize>(mut a: [f32; H]) -> f32 {
 /// last layer with one output (`readout` = `(W_o, b_o)`), `w_i = H_out · W_o + b_o` instead.
 /// `false` (nothing written) if a row is not `H` long; the caller then runs the slice loop.
 #[inline(always)]
-fn epilogue_row<const H: usize>(
+fn epilogue_row<O: Ops, const H: usize>(
     pre_i: &mut [f32],
     (bias, in_i, residual): (&[f32], &[f32], bool),
     h_out: Option<&mut [f32]>,
@@ -293,7 +301,7 @@ fn epilogue_row<const H: usize>(
         for k in 0..H {
             t[k] = hv[k] * wo[k];
         }
-        *w_i = tree_sum(t) + bo;
+        *w_i = row_sum::<O, H>(&t) + bo;
     }
     true
 }
@@ -1045,7 +1053,7 @@ impl Gcn<'_> {
                         };
                         let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
                         let mut wv = 0.0;
-                        if epilogue_row::<H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                        if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
                             if last && let Some(w_i) = w.get_mut(i) {
                                 *w_i = wv;
                             }
@@ -1379,7 +1387,7 @@ impl Gcn<'_> {
                     };
                     let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
                     let mut wv = 0.0;
-                    if epilogue_row::<H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                    if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
                         if last && let Some(w_i) = w.get_mut(i) {
                             *w_i = wv;
                         }
