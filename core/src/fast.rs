@@ -332,6 +332,18 @@ pub fn gcn_rows<O: Ops>(
     }
 }
 
+/// Whether every value is finite, fast body (the bit test of the reference's check, which a
+/// host compiles per instruction set for [`Kernels::all_finite`]).
+#[inline(always)]
+pub fn all_finite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    let mut any_bad = 0u32;
+    for &v in x {
+        any_bad |= u32::from(v.to_bits() & EXP == EXP);
+    }
+    any_bad == 0
+}
+
 /// Adam's per-step constants (see [`crate::optim::Adam`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamStep {

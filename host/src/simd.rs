@@ -114,6 +114,11 @@ macro_rules! kernel_set {
             fn sin_cos(w: &[f32], cs: &mut [[f32; 2]]) {
                 fast::sin_cos_slice(w, cs);
             }
+
+            $(#[target_feature(enable = $feat)])?
+            fn all_finite(x: &[f32]) -> bool {
+                fast::all_finite(x)
+            }
         }
 
         #[allow(unused_unsafe)]
@@ -152,6 +157,9 @@ macro_rules! kernel_set {
             }
             fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
                 unsafe { Self::sin_cos(w, cs) }
+            }
+            fn all_finite(&self, x: &[f32]) -> bool {
+                unsafe { Self::all_finite(x) }
             }
         }
     };
