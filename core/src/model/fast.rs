@@ -760,9 +760,20 @@ fn tp_rows<O: Ops, const R: usize>(
     tp_block::<O, R, 16>(x, y, cx, cy, k, 0, whole..rows, acc, cy);
 }
 
-/// Rows of `X` and `Y` per tile of [`add_transpose_product`] (the tile of `Y` stays in L1/L2
-/// while every block of the result passes over it).
-const TP_TILE: usize = 256;
+/// Rows of `X` and `Y` per tile of [`add_transpose_product`] for `Y` `cy` wide: the tile of
+/// `Y` (≤ 16 KB, up to 256 rows) stays in L1 while every block of 4 rows of the result passes
+/// over it (at h = 64 a tile of 256 rows was 64 KB, streamed from L2 once per block).
+#[inline(always)]
+const fn tp_tile(cy: usize) -> usize {
+    let rows = 4096 / if cy == 0 { 1 } else { cy };
+    if rows < 32 {
+        32
+    } else if rows > 256 {
+        256
+    } else {
+        rows
+    }
+}
 
 /// `acc += Xᵀ Y` (`X`: rows × `cx`, `Y`: rows × `cy`, `acc`: `cx × cy`), register-blocked
 /// 4 rows × `MW / 2` columns; with AVX-512 registers, `cx` = 10 and `cy` = 9 … 15 in one pass
@@ -791,7 +802,7 @@ fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc
     }
     let mut i0 = 0;
     while i0 < rows {
-        let i1 = rows.min(i0 + TP_TILE);
+        let i1 = rows.min(i0 + tp_tile(cy));
         let mut k = 0;
         while k + 4 <= cx {
             // 4 × 64 sums are 16 of AVX-512's 32 registers; 4 × 32 are half of AVX2's 16.
@@ -1102,7 +1113,13 @@ impl Gcn<'_> {
         grad: &mut [f32],
     ) {
         let mut s = self.split(scratch);
-        grad.fill(0.0);
+        // The ∂z block (first) is written whole by every layer's `P ∂pre` before it is read;
+        // only the blocks that accumulate start at zero.
+        let nh = self.layout.n() * self.layout.hidden();
+        match grad.get_mut(nh..) {
+            Some(rest) if self.layout.layers() > 0 => rest.fill(0.0),
+            _ => grad.fill(0.0),
+        }
         for layer in (0..self.layout.layers()).rev() {
             self.layer_backward_fast::<O, H>(layer, params, &mut s, grad_w, grad);
         }
