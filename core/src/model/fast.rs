@@ -268,7 +268,10 @@ fn epilogue_row<O: Ops, const H: usize>(
     readout: Option<(&[f32], f32)>,
     w_i: &mut f32,
 ) -> bool {
-    let (Ok(p), Ok(b)) = (<&mut [f32; H]>::try_from(pre_i), <&[f32; H]>::try_from(bias)) else {
+    let (Ok(p), Ok(b)) = (
+        <&mut [f32; H]>::try_from(pre_i),
+        <&[f32; H]>::try_from(bias),
+    ) else {
         return false;
     };
     let x: [f32; H] = match (residual, <&[f32; H]>::try_from(in_i)) {
@@ -520,8 +523,7 @@ fn rows4_narrow_in_place<O: Ops>(rows: &mut [f32], m: &[f32], cols: usize) {
         ) else {
             return;
         };
-        let (mut b0, mut b1, mut b2, mut b3) =
-            ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+        let (mut b0, mut b1, mut b2, mut b3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
         let mut k = 0;
         while k + 2 <= cols {
             let (Some(ma), Some(mb)) = (
@@ -1064,7 +1066,13 @@ impl Gcn<'_> {
                         };
                         let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
                         let mut wv = 0.0;
-                        if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                        if epilogue_row::<O, H>(
+                            pre_i,
+                            (bias, in_i, residual),
+                            h_out,
+                            readout,
+                            &mut wv,
+                        ) {
                             if last && let Some(w_i) = w.get_mut(i) {
                                 *w_i = wv;
                             }
@@ -1114,10 +1122,11 @@ impl Gcn<'_> {
     ) {
         let mut s = self.split(scratch);
         // The ∂z block (first) is written whole by every layer's `P ∂pre` before it is read;
-        // only the blocks that accumulate start at zero.
+        // on hosts only the blocks that accumulate start at zero (microcontrollers keep the
+        // smaller code).
         let nh = self.layout.n() * self.layout.hidden();
         match grad.get_mut(nh..) {
-            Some(rest) if self.layout.layers() > 0 => rest.fill(0.0),
+            Some(rest) if self.layout.layers() > 0 && !cfg!(target_os = "none") => rest.fill(0.0),
             _ => grad.fill(0.0),
         }
         for layer in (0..self.layout.layers()).rev() {
@@ -1404,7 +1413,8 @@ impl Gcn<'_> {
                     };
                     let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
                     let mut wv = 0.0;
-                    if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv) {
+                    if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv)
+                    {
                         if last && let Some(w_i) = w.get_mut(i) {
                             *w_i = wv;
                         }
