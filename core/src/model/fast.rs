@@ -190,10 +190,78 @@ fn gather_block<O: Ops, const W: usize>(
     store_pad::<W>(out, j, &a0, cw);
 }
 
+/// Whether [`hop16`] runs a hop of rows `c` wide: a compile-time width that is one block of 16
+/// lanes (h = 16, or 9 … 15 zero-padded) on a host.
+#[inline(always)]
+const fn hop16_applies<O: Ops, const H: usize>(c: usize) -> bool {
+    fixed::<H>() && c == H && (H == 16 || pad16::<O>(H))
+}
+
+/// One hop of `P` on the rows `first ..` that `y` holds (`x` holds every row), rows of `H` ≤ 16
+/// columns as one zero-padded block of 16: `y_i = s_i (d s_i x_i + Σ_nb A_i,nb s_nb x_nb)`
+/// (`d` = 1 for the renormalized kinds, else 0) — `s_i` factored out of the sum, one product
+/// per neighbour fewer than [`gather_block`] — walking the CSR row ends once, two multiply-add
+/// chains for alternate neighbours.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn hop16<O: Ops, const H: usize>(
+    graph: &crate::graph::Csr<'_>,
+    s: &[f32],
+    renormalized: bool,
+    x: &[f32],
+    y: &mut [f32],
+    first: usize,
+    n: usize,
+) {
+    const W: usize = 16;
+    let (ends, cols, ws) = (graph.row_ends(), graph.neighbors(), graph.weights());
+    let mut start = match first {
+        0 => 0,
+        _ => ends.get(first - 1).copied().unwrap_or(0) as usize,
+    };
+    for (k, yrow) in y
+        .chunks_exact_mut(H)
+        .enumerate()
+        .take(n.saturating_sub(first))
+    {
+        let i = first + k;
+        let end = ends.get(i).copied().unwrap_or(0) as usize;
+        let (c, w) = match (cols.get(start..end), ws.get(start..end)) {
+            (Some(c), Some(w)) => (c, w),
+            _ => (&[][..], &[][..]),
+        };
+        start = end;
+        let si = s.get(i).copied().unwrap_or(0.0);
+        let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
+        if renormalized && let Some(xb) = load_pad::<W>(x, i * H, H) {
+            for l in 0..W {
+                a0[l] = si * xb[l];
+            }
+        }
+        let (cp, ct) = c.as_chunks::<2>();
+        let (wp, wt) = w.as_chunks::<2>();
+        for (nb, a) in cp.iter().zip(wp) {
+            let (n0, n1) = (nb[0] as usize, nb[1] as usize);
+            let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
+            let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
+            gather_one::<O, W>(&mut a0, x, n0 * H, H, c0);
+            gather_one::<O, W>(&mut a1, x, n1 * H, H, c1);
+        }
+        for (&nb, &a) in ct.iter().zip(wt) {
+            let nb = nb as usize;
+            gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+        }
+        for l in 0..W {
+            a0[l] = si * (a0[l] + a1[l]);
+        }
+        store_pad::<W>(yrow, 0, &a0, H);
+    }
+}
+
 /// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
 /// [`gather_block`].
 #[inline(always)]
-fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
+fn hop<O: Ops, const H: usize>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     if c == 0 {
         return;
     }
@@ -212,6 +280,9 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     let graph = p.graph();
     if c == 8 && renormalized && O::hop8(&graph, s, x, y) {
         return;
+    }
+    if hop16_applies::<O, H>(c) {
+        return hop16::<O, H>(&graph, s, renormalized, x, y, 0, n);
     }
     for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(n) {
         let si = s.get(i).copied().unwrap_or(0.0);
@@ -326,12 +397,18 @@ fn copy_row(src: &[f32], dst: &mut [f32]) {
 
 /// `y = P x` (two hops through `tmp` for the squared kinds).
 #[inline(always)]
-fn propagate<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
+fn propagate<O: Ops, const H: usize>(
+    p: &Propagator<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    tmp: &mut [f32],
+) {
     if p.kind().two_hop() {
-        hop::<O>(p, x, tmp, c);
-        hop::<O>(p, tmp, y, c);
+        hop::<O, H>(p, x, tmp, c);
+        hop::<O, H>(p, tmp, y, c);
     } else {
-        hop::<O>(p, x, y, c);
+        hop::<O, H>(p, x, y, c);
     }
 }
 
@@ -1028,7 +1105,7 @@ impl Gcn<'_> {
                 &below[(layer - 1) * nh..layer * nh]
             };
             let last = layer + 1 == layers;
-            propagate::<O>(&self.prop, input, pre, h, s.hop);
+            propagate::<O, H>(&self.prop, input, pre, h, s.hop);
             let w = &mut *w;
             // pre_i = (P H)_i Θ + b, then H_i = σ(pre_i) (+ H_{l−1},i) into the next layer's
             // input, or straight into the readout while the row is in L1.
@@ -1207,7 +1284,7 @@ impl Gcn<'_> {
         let dpre: &mut [f32] = pre;
 
         // Q = P ∂pre into the ∂z block (free until layer 0 fills it); ∂Θ = H_inᵀ Q.
-        propagate::<O>(&self.prop, dpre, grad_latent, h, s.hop);
+        propagate::<O, H>(&self.prop, dpre, grad_latent, h, s.hop);
         {
             let input: &[f32] = if layer == 0 {
                 &params[l.latent()]
@@ -1295,7 +1372,13 @@ impl Gcn<'_> {
 /// One hop of `P` on the rows `first ..` that `y` holds, `y = (P₁ x)[first ..]` (row-major,
 /// `c` wide; `x` holds every row): [`hop`] on a row range, for the chunked passes.
 #[inline(always)]
-fn hop_rows<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, first: usize) {
+fn hop_rows<O: Ops, const H: usize>(
+    p: &Propagator<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    first: usize,
+) {
     if c == 0 {
         return;
     }
@@ -1313,6 +1396,9 @@ fn hop_rows<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, firs
     );
     let s = p.scales();
     let graph = p.graph();
+    if hop16_applies::<O, H>(c) {
+        return hop16::<O, H>(&graph, s, renormalized, x, y, first, n);
+    }
     for (k, yrow) in y
         .chunks_exact_mut(c)
         .enumerate()
@@ -1350,9 +1436,9 @@ impl Gcn<'_> {
         let h = if H == 0 { l.hidden() } else { H };
         let mut area = Area::carve(area, h, l.outputs());
         match p.kind {
-            PassKind::Hop => hop_rows::<O>(&self.prop, p.x, a, h, first),
+            PassKind::Hop => hop_rows::<O, H>(&self.prop, p.x, a, h, first),
             PassKind::Forward(layer) => {
-                hop_rows::<O>(&self.prop, p.x, a, h, first);
+                hop_rows::<O, H>(&self.prop, p.x, a, h, first);
                 self.chunk_forward::<O, H>(layer, p, first, a, b, c, &mut area);
             }
             PassKind::BackA(layer) => self.chunk_back_a::<O, H>(layer, p, first, a, &mut area),
