@@ -237,6 +237,22 @@ pub trait Ops {
     /// Correctly rounded `√x`.
     fn sqrt(x: f32) -> f32;
 
+    /// `Σ a_k` of one 16-wide row, in an order of the target's choosing (the readout's dot
+    /// product); the default adds lanes `k` and `k + 8`, then `k + 4`, `k + 2`, `k + 1`. A
+    /// target may supply its horizontal add (its results must not depend on anything but `a`).
+    #[inline(always)]
+    fn sum16(a: &[f32; 16]) -> f32 {
+        let mut t = *a;
+        let mut w = 16;
+        while w > 1 {
+            w /= 2;
+            for k in 0..w {
+                t[k] += t[k + w];
+            }
+        }
+        t[0]
+    }
+
     /// Optional `h = 8` micro-kernels a target may supply (the firmware's, in FPU assembly).
     /// Each returns `false` when the target has none (the default), and the portable body runs.
     ///
@@ -383,6 +399,18 @@ pub fn gcn_rows<O: Ops>(
         64 if !cfg!(target_os = "none") => g.rows_fast::<O, 64>(pass, first, a, b, c, area),
         _ => g.rows_fast::<O, 0>(pass, first, a, b, c, area),
     }
+}
+
+/// Whether every value is finite, fast body (the bit test of the reference's check, which a
+/// host compiles per instruction set for [`Kernels::all_finite`]).
+#[inline(always)]
+pub fn all_finite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    let mut any_bad = 0u32;
+    for &v in x {
+        any_bad |= u32::from(v.to_bits() & EXP == EXP);
+    }
+    any_bad == 0
 }
 
 /// Adam's per-step constants (see [`crate::optim::Adam`]).

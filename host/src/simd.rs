@@ -40,6 +40,34 @@ impl<const W: usize, const FUSED: bool> Ops for StdOps<W, FUSED> {
     }
 }
 
+/// [`StdOps`] for AVX-512 (64-wide blocks, fused multiply-add) with a horizontal add
+/// (`_mm512_reduce_add_ps`) for [`Ops::sum16`]. Private: only the `Avx512` set's
+/// `#[target_feature]` functions, which [`detect`] builds after checking the CPU, compile it.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+struct Avx512Ops;
+
+#[cfg(target_arch = "x86_64")]
+impl Ops for Avx512Ops {
+    const WIDTH: usize = 64;
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+    #[inline(always)]
+    fn sum16(a: &[f32; 16]) -> f32 {
+        use std::arch::x86_64::{_mm512_loadu_ps, _mm512_reduce_add_ps};
+        // SAFETY: `Avx512Ops` is private and used only inside the `Avx512` set's functions,
+        // compiled with `avx512f` and called only when the CPU has it; the load reads the 16
+        // floats of `a`.
+        unsafe { _mm512_reduce_add_ps(_mm512_loadu_ps(a.as_ptr())) }
+    }
+}
+
 /// Declares a kernel set `$ty` whose bodies are compiled with `#[target_feature(enable = $feat)]`
 /// (or with none when `$feat` is absent) and the arithmetic `$ops`.
 macro_rules! kernel_set {
@@ -139,6 +167,11 @@ macro_rules! kernel_set {
             fn sin_cos(w: &[f32], cs: &mut [[f32; 2]]) {
                 fast::sin_cos_slice(w, cs);
             }
+
+            $(#[target_feature(enable = $feat)])?
+            fn all_finite(x: &[f32]) -> bool {
+                fast::all_finite(x)
+            }
         }
 
         #[allow(unused_unsafe)]
@@ -220,6 +253,9 @@ macro_rules! kernel_set {
             fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
                 unsafe { Self::sin_cos(w, cs) }
             }
+            fn all_finite(&self, x: &[f32]) -> bool {
+                unsafe { Self::all_finite(x) }
+            }
         }
     };
 }
@@ -228,7 +264,7 @@ macro_rules! kernel_set {
 kernel_set!(
     Avx512,
     "avx512",
-    StdOps<64, true>,
+    Avx512Ops,
     "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"
 );
 #[cfg(target_arch = "x86_64")]

@@ -190,10 +190,78 @@ fn gather_block<O: Ops, const W: usize>(
     store_pad::<W>(out, j, &a0, cw);
 }
 
+/// Whether [`hop16`] runs a hop of rows `c` wide: a compile-time width that is one block of 16
+/// lanes (h = 16, or 9 … 15 zero-padded) on a host.
+#[inline(always)]
+const fn hop16_applies<O: Ops, const H: usize>(c: usize) -> bool {
+    fixed::<H>() && c == H && (H == 16 || pad16::<O>(H))
+}
+
+/// One hop of `P` on the rows `first ..` that `y` holds (`x` holds every row), rows of `H` ≤ 16
+/// columns as one zero-padded block of 16: `y_i = s_i (d s_i x_i + Σ_nb A_i,nb s_nb x_nb)`
+/// (`d` = 1 for the renormalized kinds, else 0) — `s_i` factored out of the sum, one product
+/// per neighbour fewer than [`gather_block`] — walking the CSR row ends once, two multiply-add
+/// chains for alternate neighbours.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn hop16<O: Ops, const H: usize>(
+    graph: &crate::graph::Csr<'_>,
+    s: &[f32],
+    renormalized: bool,
+    x: &[f32],
+    y: &mut [f32],
+    first: usize,
+    n: usize,
+) {
+    const W: usize = 16;
+    let (ends, cols, ws) = (graph.row_ends(), graph.neighbors(), graph.weights());
+    let mut start = match first {
+        0 => 0,
+        _ => ends.get(first - 1).copied().unwrap_or(0) as usize,
+    };
+    for (k, yrow) in y
+        .chunks_exact_mut(H)
+        .enumerate()
+        .take(n.saturating_sub(first))
+    {
+        let i = first + k;
+        let end = ends.get(i).copied().unwrap_or(0) as usize;
+        let (c, w) = match (cols.get(start..end), ws.get(start..end)) {
+            (Some(c), Some(w)) => (c, w),
+            _ => (&[][..], &[][..]),
+        };
+        start = end;
+        let si = s.get(i).copied().unwrap_or(0.0);
+        let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
+        if renormalized && let Some(xb) = load_pad::<W>(x, i * H, H) {
+            for l in 0..W {
+                a0[l] = si * xb[l];
+            }
+        }
+        let (cp, ct) = c.as_chunks::<2>();
+        let (wp, wt) = w.as_chunks::<2>();
+        for (nb, a) in cp.iter().zip(wp) {
+            let (n0, n1) = (nb[0] as usize, nb[1] as usize);
+            let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
+            let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
+            gather_one::<O, W>(&mut a0, x, n0 * H, H, c0);
+            gather_one::<O, W>(&mut a1, x, n1 * H, H, c1);
+        }
+        for (&nb, &a) in ct.iter().zip(wt) {
+            let nb = nb as usize;
+            gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+        }
+        for l in 0..W {
+            a0[l] = si * (a0[l] + a1[l]);
+        }
+        store_pad::<W>(yrow, 0, &a0, H);
+    }
+}
+
 /// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
 /// [`gather_block`].
 #[inline(always)]
-fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
+fn hop<O: Ops, const H: usize>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     if c == 0 {
         return;
     }
@@ -213,6 +281,9 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
     if c == 8 && renormalized && O::hop8(&graph, s, x, y) {
         return;
     }
+    if hop16_applies::<O, H>(c) {
+        return hop16::<O, H>(&graph, s, renormalized, x, y, 0, n);
+    }
     for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(n) {
         let si = s.get(i).copied().unwrap_or(0.0);
         let diag = if renormalized { si * si } else { 0.0 };
@@ -223,6 +294,90 @@ fn hop<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize) {
             by_width!(O::WIDTH, overlap; c, |j, W| gather_block::<O, W>(x, c, i, j, (diag, si, s), row, yrow, W));
         }
     }
+}
+
+/// Whether the row passes run their compile-time-width bodies (rows as `[f32; H]` values in
+/// registers): on hosts, when the caller dispatched on the width. Microcontrollers keep the
+/// slice loops (and their hooks), whose code is smaller.
+#[inline(always)]
+const fn fixed<const H: usize>() -> bool {
+    H > 0 && !cfg!(target_os = "none")
+}
+
+/// `Σ_k a_k` for a compile-time row: zero-padded to 16 lanes, or folded to 16 by adding
+/// blocks of 16 (`H` a multiple of 16), then [`Ops::sum16`] (a horizontal add where the target
+/// has one: reductions written as trees of array lanes vectorize 2 lanes wide).
+#[inline(always)]
+fn row_sum<O: Ops, const H: usize>(a: &[f32; H]) -> f32 {
+    let mut t = [0.0f32; 16];
+    if H <= 16 {
+        if let Some(d) = t.get_mut(..H) {
+            d.copy_from_slice(a);
+        }
+    } else if H.is_multiple_of(16) {
+        let (blocks, _) = a.as_chunks::<16>();
+        for b in blocks {
+            for k in 0..16 {
+                t[k] += b[k];
+            }
+        }
+    } else {
+        return a.iter().sum();
+    }
+    O::sum16(&t)
+}
+
+/// The forward epilogue of one row with a compile-time width `H`, in registers:
+/// `pre += b`, `H_out = σ(pre) (+ H_in)`, stored into `h_out` below the last layer; on the
+/// last layer with one output (`readout` = `(W_o, b_o)`), `w_i = H_out · W_o + b_o` instead.
+/// `false` (nothing written) if a row is not `H` long; the caller then runs the slice loop.
+#[inline(always)]
+fn epilogue_row<O: Ops, const H: usize>(
+    pre_i: &mut [f32],
+    (bias, in_i, residual): (&[f32], &[f32], bool),
+    h_out: Option<&mut [f32]>,
+    readout: Option<(&[f32], f32)>,
+    w_i: &mut f32,
+) -> bool {
+    let (Ok(p), Ok(b)) = (
+        <&mut [f32; H]>::try_from(pre_i),
+        <&[f32; H]>::try_from(bias),
+    ) else {
+        return false;
+    };
+    let x: [f32; H] = match (residual, <&[f32; H]>::try_from(in_i)) {
+        (false, _) => [0.0; H],
+        (true, Ok(x)) => *x,
+        (true, Err(_)) => return false,
+    };
+    let h_out = match h_out.map(<&mut [f32; H]>::try_from) {
+        None => None,
+        Some(Ok(o)) => Some(o),
+        Some(Err(_)) => return false,
+    };
+    let readout = match readout.map(|(wo, bo)| (<&[f32; H]>::try_from(wo), bo)) {
+        None => None,
+        Some((Ok(wo), bo)) => Some((wo, bo)),
+        Some((Err(_), _)) => return false,
+    };
+    let mut q = *p;
+    let mut hv = [0.0f32; H];
+    for k in 0..H {
+        q[k] += b[k];
+        hv[k] = leaky(q[k]) + x[k];
+    }
+    *p = q;
+    if let Some(o) = h_out {
+        *o = hv;
+    }
+    if let Some((wo, bo)) = readout {
+        let mut t = [0.0f32; H];
+        for k in 0..H {
+            t[k] = hv[k] * wo[k];
+        }
+        *w_i = row_sum::<O, H>(&t) + bo;
+    }
+    true
 }
 
 /// `dst = src` in blocks of 16 (vector moves, no `memcpy` call for a short row).
@@ -242,12 +397,18 @@ fn copy_row(src: &[f32], dst: &mut [f32]) {
 
 /// `y = P x` (two hops through `tmp` for the squared kinds).
 #[inline(always)]
-fn propagate<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, tmp: &mut [f32]) {
+fn propagate<O: Ops, const H: usize>(
+    p: &Propagator<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    tmp: &mut [f32],
+) {
     if p.kind().two_hop() {
-        hop::<O>(p, x, tmp, c);
-        hop::<O>(p, tmp, y, c);
+        hop::<O, H>(p, x, tmp, c);
+        hop::<O, H>(p, tmp, y, c);
     } else {
-        hop::<O>(p, x, y, c);
+        hop::<O, H>(p, x, y, c);
     }
 }
 
@@ -373,10 +534,15 @@ fn rows1<O: Ops>(x: &[f32], m: &[f32], cols: usize, o: &mut [f32]) {
 }
 
 /// How many rows the callers of [`product_in_place`] hand it at a time: 4 when a row is one
-/// AVX-512 block of 64 columns ([`rows4_in_place`]), else 2.
+/// AVX-512 block of 64 columns ([`rows4_in_place`]) or of 16 ([`rows4_narrow_in_place`]),
+/// else 2.
 #[inline(always)]
 const fn rows_per_product<O: Ops>(cols: usize) -> usize {
-    if O::WIDTH >= 64 && cols == 64 { 4 } else { 2 }
+    if O::WIDTH >= 64 && (cols == 64 || cols == 16 || pad16::<O>(cols)) {
+        4
+    } else {
+        2
+    }
 }
 
 /// The 4 rows of `rows` (64 wide) replaced by themselves times the `64 × 64` matrix `M`, with
@@ -415,6 +581,85 @@ fn rows4_in_place<O: Ops>(rows: &mut [f32], m: &[f32]) {
     }
 }
 
+/// The 4 rows of `rows` (`cols` ≤ 16 wide) replaced by themselves times the `cols × cols`
+/// matrix `M`, as one zero-padded block of 16 columns per row: 4 rows × even and odd `k` are 8
+/// multiply-add chains side by side (two rows alone are latency-bound at this width), each
+/// row's sums in the order of [`mm2_block`]'s narrow branch, so a row gets the same bits in a
+/// group of 4 as in a pair. One named accumulator per row and parity (an array of rows made
+/// LLVM vectorize across rows, with gathers).
+#[inline(always)]
+fn rows4_narrow_in_place<O: Ops>(rows: &mut [f32], m: &[f32], cols: usize) {
+    const W: usize = 16;
+    let (mut a0, mut a1, mut a2, mut a3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+    {
+        let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
+            rows.get(..cols),
+            rows.get(cols..2 * cols),
+            rows.get(2 * cols..3 * cols),
+            rows.get(3 * cols..4 * cols),
+        ) else {
+            return;
+        };
+        let (mut b0, mut b1, mut b2, mut b3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+        let mut k = 0;
+        while k + 2 <= cols {
+            let (Some(ma), Some(mb)) = (
+                load_pad::<W>(m, k * cols, cols),
+                load_pad::<W>(m, (k + 1) * cols, cols),
+            ) else {
+                break;
+            };
+            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
+            let (v0, v1, v2, v3) = (x0[k + 1], x1[k + 1], x2[k + 1], x3[k + 1]);
+            for c in 0..W {
+                a0[c] = O::mul_add(u0, ma[c], a0[c]);
+                a1[c] = O::mul_add(u1, ma[c], a1[c]);
+                a2[c] = O::mul_add(u2, ma[c], a2[c]);
+                a3[c] = O::mul_add(u3, ma[c], a3[c]);
+                b0[c] = O::mul_add(v0, mb[c], b0[c]);
+                b1[c] = O::mul_add(v1, mb[c], b1[c]);
+                b2[c] = O::mul_add(v2, mb[c], b2[c]);
+                b3[c] = O::mul_add(v3, mb[c], b3[c]);
+            }
+            k += 2;
+        }
+        if k < cols
+            && let Some(ma) = load_pad::<W>(m, k * cols, cols)
+        {
+            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
+            for c in 0..W {
+                a0[c] = O::mul_add(u0, ma[c], a0[c]);
+                a1[c] = O::mul_add(u1, ma[c], a1[c]);
+                a2[c] = O::mul_add(u2, ma[c], a2[c]);
+                a3[c] = O::mul_add(u3, ma[c], a3[c]);
+            }
+        }
+        for c in 0..W {
+            a0[c] += b0[c];
+            a1[c] += b1[c];
+            a2[c] += b2[c];
+            a3[c] += b3[c];
+        }
+    }
+    store_pad::<W>(rows, 0, &a0, cols);
+    store_pad::<W>(rows, cols, &a1, cols);
+    store_pad::<W>(rows, 2 * cols, &a2, cols);
+    store_pad::<W>(rows, 3 * cols, &a3, cols);
+}
+
+/// How many rows from row `i` of `n` go to one [`product_in_place`]: `step`
+/// ([`rows_per_product`]) while that many remain, then 2, then 1.
+#[inline(always)]
+fn group_rows(i: usize, n: usize, step: usize) -> usize {
+    if i + step <= n {
+        step
+    } else if i + 1 < n {
+        2
+    } else {
+        1
+    }
+}
+
 /// The one, two or (see [`rows_per_product`]) four rows of `rows` (row-major, `cols` wide)
 /// replaced by themselves times `M`,
 /// through the temporaries `t0`, `t1`.
@@ -434,7 +679,11 @@ fn product_in_place<O: Ops>(
         return;
     }
     if rows_per_product::<O>(cols) == 4 && rows.len() >= 4 * cols {
-        rows4_in_place::<O>(rows, m);
+        if cols == 64 {
+            rows4_in_place::<O>(rows, m);
+        } else {
+            rows4_narrow_in_place::<O>(rows, m, cols);
+        }
     } else if rows.len() >= 2 * cols {
         let (p0, rest) = rows.split_at_mut(cols);
         let p1 = &mut rest[..cols];
@@ -590,9 +839,20 @@ fn tp_rows<O: Ops, const R: usize>(
     tp_block::<O, R, 16>(x, y, cx, cy, k, 0, whole..rows, acc, cy);
 }
 
-/// Rows of `X` and `Y` per tile of [`add_transpose_product`] (the tile of `Y` stays in L1/L2
-/// while every block of the result passes over it).
-const TP_TILE: usize = 256;
+/// Rows of `X` and `Y` per tile of [`add_transpose_product`] for `Y` `cy` wide: the tile of
+/// `Y` (≤ 16 KB, up to 256 rows) stays in L1 while every block of 4 rows of the result passes
+/// over it (at h = 64 a tile of 256 rows was 64 KB, streamed from L2 once per block).
+#[inline(always)]
+const fn tp_tile(cy: usize) -> usize {
+    let rows = 4096 / if cy == 0 { 1 } else { cy };
+    if rows < 32 {
+        32
+    } else if rows > 256 {
+        256
+    } else {
+        rows
+    }
+}
 
 /// `acc += Xᵀ Y` (`X`: rows × `cx`, `Y`: rows × `cy`, `acc`: `cx × cy`), register-blocked
 /// 4 rows × `MW / 2` columns; with AVX-512 registers, `cx` = 10 and `cy` = 9 … 15 in one pass
@@ -621,7 +881,7 @@ fn add_transpose_product<O: Ops>(x: &[f32], y: &[f32], cx: usize, cy: usize, acc
     }
     let mut i0 = 0;
     while i0 < rows {
-        let i1 = rows.min(i0 + TP_TILE);
+        let i1 = rows.min(i0 + tp_tile(cy));
         let mut k = 0;
         while k + 4 <= cx {
             // 4 × 64 sums are 16 of AVX-512's 32 registers; 4 × 32 are half of AVX2's 16.
@@ -667,6 +927,73 @@ struct BackAInputs<'a> {
     wo: &'a [f32],
 }
 
+/// [`back_a_rows`] with a compile-time width `H` and one output: each row is a `[f32; H]` value
+/// from load to store (`σ(pre)`, `∂H = dw W_o` and `∂pre` never pass through memory), the sums
+/// of `∂b`, `∂W_o` and `∂b_o` in registers. `false` (nothing written) if a width does not match.
+#[inline(always)]
+fn back_a_fixed<O: Ops, const H: usize>(
+    a: &BackAInputs<'_>,
+    first: usize,
+    pre: &mut [f32],
+    (db, dwo, dbo): (&mut [f32], &mut [f32], &mut [f32]),
+) -> bool {
+    let Ok(db) = <&mut [f32; H]>::try_from(db) else {
+        return false;
+    };
+    let (wo, dwo) = if a.last {
+        match (<&[f32; H]>::try_from(a.wo), <&mut [f32; H]>::try_from(dwo)) {
+            (Ok(wo), Ok(dwo)) => (*wo, Some(dwo)),
+            _ => return false,
+        }
+    } else {
+        ([0.0; H], None)
+    };
+    let (mut db_acc, mut dwo_acc, mut dbo_acc) = ([0.0f32; H], [0.0f32; H], 0.0f32);
+    let (rows, _) = pre.as_chunks_mut::<H>();
+    for (k, p) in rows.iter_mut().enumerate() {
+        let i = first + k;
+        let pv = *p;
+        let g: [f32; H] = if a.last {
+            let dw = a.grad_w.get(i).copied().unwrap_or(0.0);
+            let x: [f32; H] = match a.input.get(i * H..(i + 1) * H).map(<&[f32; H]>::try_from) {
+                Some(Ok(x)) if a.residual => *x,
+                _ => [0.0; H],
+            };
+            let mut g = [0.0f32; H];
+            for c in 0..H {
+                let hv = leaky(pv[c]) + x[c];
+                dwo_acc[c] = O::mul_add(dw, hv, dwo_acc[c]);
+                g[c] = dw * wo[c];
+            }
+            dbo_acc += dw;
+            g
+        } else {
+            match a.dh_out.get(i * H..(i + 1) * H).map(<&[f32; H]>::try_from) {
+                Some(Ok(g)) => *g,
+                _ => [0.0; H],
+            }
+        };
+        let mut q = [0.0f32; H];
+        for c in 0..H {
+            q[c] = g[c] * if pv[c] > 0.0 { 1.0 } else { LEAKY_SLOPE };
+            db_acc[c] += q[c];
+        }
+        *p = q;
+    }
+    for c in 0..H {
+        db[c] += db_acc[c];
+    }
+    if let Some(dwo) = dwo {
+        for c in 0..H {
+            dwo[c] += dwo_acc[c];
+        }
+        if let Some(g) = dbo.first_mut() {
+            *g += dbo_acc;
+        }
+    }
+    true
+}
+
 /// Backward pass A over the rows `first ..` that `pre` holds: `∂pre = ∂H ⊙ σ'(pre)` in place,
 /// `∂b += Σ ∂pre_i`; on the last layer `∂H_L = dw W_oᵀ` (in `row2`) and the readout's gradient
 /// (`∂W_o += H_Lᵀ dw`, `∂b_o += Σ dw`) in the same pass. The one-piece and the chunked passes
@@ -680,6 +1007,9 @@ fn back_a_rows<O: Ops, const H: usize>(
     (db, dwo, dbo): (&mut [f32], &mut [f32], &mut [f32]),
 ) {
     let (d, h) = (a.d, a.h);
+    if fixed::<H>() && (d == 1 || !a.last) && back_a_fixed::<O, H>(a, first, pre, (db, dwo, dbo)) {
+        return;
+    }
     // With a compile-time width the running sums of ∂b and ∂W_o (d = 1) stay in registers
     // (`[f32; H]`), not in a load/store chain through memory.
     let mut db_acc = [0.0f32; H];
@@ -775,20 +1105,14 @@ impl Gcn<'_> {
                 &below[(layer - 1) * nh..layer * nh]
             };
             let last = layer + 1 == layers;
-            propagate::<O>(&self.prop, input, pre, h, s.hop);
+            propagate::<O, H>(&self.prop, input, pre, h, s.hop);
             let w = &mut *w;
             // pre_i = (P H)_i Θ + b, then H_i = σ(pre_i) (+ H_{l−1},i) into the next layer's
             // input, or straight into the readout while the row is in L1.
             let mut i = 0;
             let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + step <= n {
-                    step
-                } else if i + 1 < n {
-                    2
-                } else {
-                    1
-                };
+                let rows = group_rows(i, n, step);
                 product_in_place::<O>(&mut pre[i * h..(i + rows) * h], theta, h, s.row, s.row2);
                 // The target's fused epilogue (h = 8, one output, plain GCN), if it has one.
                 if last
@@ -807,8 +1131,33 @@ impl Gcn<'_> {
                 }
                 for i in i..i + rows {
                     let pre_i = &mut pre[i * h..(i + 1) * h];
-                    let tmp = &mut *s.row;
                     let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
+                    if fixed::<H>() && (d == 1 || !last) {
+                        let h_out = if last {
+                            None
+                        } else {
+                            match here.get_mut(i * h..(i + 1) * h) {
+                                Some(r) => Some(r),
+                                None => continue,
+                            }
+                        };
+                        let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
+                        let mut wv = 0.0;
+                        if epilogue_row::<O, H>(
+                            pre_i,
+                            (bias, in_i, residual),
+                            h_out,
+                            readout,
+                            &mut wv,
+                        ) {
+                            if last && let Some(w_i) = w.get_mut(i) {
+                                *w_i = wv;
+                            }
+                            continue;
+                        }
+                    }
+                    let pre_i = &mut pre[i * h..(i + 1) * h];
+                    let tmp = &mut *s.row;
                     let h_i: &mut [f32] = if last {
                         &mut *tmp
                     } else {
@@ -849,7 +1198,14 @@ impl Gcn<'_> {
         grad: &mut [f32],
     ) {
         let mut s = self.split(scratch);
-        grad.fill(0.0);
+        // The ∂z block (first) is written whole by every layer's `P ∂pre` before it is read;
+        // on hosts only the blocks that accumulate start at zero (microcontrollers keep the
+        // smaller code).
+        let nh = self.layout.n() * self.layout.hidden();
+        match grad.get_mut(nh..) {
+            Some(rest) if self.layout.layers() > 0 && !cfg!(target_os = "none") => rest.fill(0.0),
+            _ => grad.fill(0.0),
+        }
         for layer in (0..self.layout.layers()).rev() {
             self.layer_backward_fast::<O, H>(layer, params, &mut s, grad_w, grad);
         }
@@ -928,7 +1284,7 @@ impl Gcn<'_> {
         let dpre: &mut [f32] = pre;
 
         // Q = P ∂pre into the ∂z block (free until layer 0 fills it); ∂Θ = H_inᵀ Q.
-        propagate::<O>(&self.prop, dpre, grad_latent, h, s.hop);
+        propagate::<O, H>(&self.prop, dpre, grad_latent, h, s.hop);
         {
             let input: &[f32] = if layer == 0 {
                 &params[l.latent()]
@@ -973,13 +1329,7 @@ impl Gcn<'_> {
             let mut i = 0;
             let step = rows_per_product::<O>(h);
             while i < n {
-                let rows = if i + step <= n {
-                    step
-                } else if i + 1 < n {
-                    2
-                } else {
-                    1
-                };
+                let rows = group_rows(i, n, step);
                 product_in_place::<O>(
                     &mut grad_latent[i * h..(i + rows) * h],
                     theta_t,
@@ -1022,7 +1372,13 @@ impl Gcn<'_> {
 /// One hop of `P` on the rows `first ..` that `y` holds, `y = (P₁ x)[first ..]` (row-major,
 /// `c` wide; `x` holds every row): [`hop`] on a row range, for the chunked passes.
 #[inline(always)]
-fn hop_rows<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, first: usize) {
+fn hop_rows<O: Ops, const H: usize>(
+    p: &Propagator<'_>,
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    first: usize,
+) {
     if c == 0 {
         return;
     }
@@ -1040,6 +1396,9 @@ fn hop_rows<O: Ops>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: usize, firs
     );
     let s = p.scales();
     let graph = p.graph();
+    if hop16_applies::<O, H>(c) {
+        return hop16::<O, H>(&graph, s, renormalized, x, y, first, n);
+    }
     for (k, yrow) in y
         .chunks_exact_mut(c)
         .enumerate()
@@ -1077,9 +1436,9 @@ impl Gcn<'_> {
         let h = if H == 0 { l.hidden() } else { H };
         let mut area = Area::carve(area, h, l.outputs());
         match p.kind {
-            PassKind::Hop => hop_rows::<O>(&self.prop, p.x, a, h, first),
+            PassKind::Hop => hop_rows::<O, H>(&self.prop, p.x, a, h, first),
             PassKind::Forward(layer) => {
-                hop_rows::<O>(&self.prop, p.x, a, h, first);
+                hop_rows::<O, H>(&self.prop, p.x, a, h, first);
                 self.chunk_forward::<O, H>(layer, p, first, a, b, c, &mut area);
             }
             PassKind::BackA(layer) => self.chunk_back_a::<O, H>(layer, p, first, a, &mut area),
@@ -1115,8 +1474,9 @@ impl Gcn<'_> {
         let bo = &params[l.readout_bias()];
         let m = pre.len() / h;
         let mut i = 0;
+        let step = rows_per_product::<O>(h);
         while i < m {
-            let rows = if i + 1 < m { 2 } else { 1 };
+            let rows = group_rows(i, m, step);
             product_in_place::<O>(
                 &mut pre[i * h..(i + rows) * h],
                 theta,
@@ -1127,8 +1487,28 @@ impl Gcn<'_> {
             for i in i..i + rows {
                 let gi = r0 + i;
                 let pre_i = &mut pre[i * h..(i + 1) * h];
-                let tmp = &mut *area.row;
                 let in_i = input.get(gi * h..(gi + 1) * h).unwrap_or(&[]);
+                if fixed::<H>() && (d == 1 || !last) {
+                    let h_out = if last {
+                        None
+                    } else {
+                        match hout.get_mut(i * h..(i + 1) * h) {
+                            Some(r) => Some(r),
+                            None => continue,
+                        }
+                    };
+                    let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
+                    let mut wv = 0.0;
+                    if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv)
+                    {
+                        if last && let Some(w_i) = w.get_mut(i) {
+                            *w_i = wv;
+                        }
+                        continue;
+                    }
+                }
+                let pre_i = &mut pre[i * h..(i + 1) * h];
+                let tmp = &mut *area.row;
                 let h_i: &mut [f32] = if last {
                     &mut *tmp
                 } else {
@@ -1153,7 +1533,7 @@ impl Gcn<'_> {
                     }
                 }
             }
-            i += 2;
+            i += rows;
         }
     }
 
@@ -1256,13 +1636,14 @@ impl Gcn<'_> {
         let theta_t = p.theta_t;
         let mut i = 0;
         if layer == 0 {
+            let step = rows_per_product::<O>(h);
             while i < m {
-                let rows = if i + 1 < m { 2 } else { 1 };
+                let rows = group_rows(i, m, step);
                 product_in_place::<O>(&mut q[i * h..(i + rows) * h], theta_t, h, row, row2);
                 for i in i..i + rows {
                     res.add(r0 + i, &mut q[i * h..(i + 1) * h], row);
                 }
-                i += 2;
+                i += rows;
             }
         } else {
             while i < m {
