@@ -764,12 +764,13 @@ pub fn kuramoto_rows(
         }
         return kuramoto_rows_fast_body(graph, cs, rows, grad, mode);
     }
+    // The reference order (the fast order returned above).
     let ent = Entries::new(graph, rows.clone());
-    by_order!(
-        false,
-        ent.unit,
-        kuramoto_rows_in(&ent, cs, rows, grad, mode)
-    )
+    if ent.unit {
+        kuramoto_rows_in::<false, true, Block>(&ent, cs, rows, grad, mode)
+    } else {
+        kuramoto_rows_in::<false, false, Block>(&ent, cs, rows, grad, mode)
+    }
 }
 
 /// [`kuramoto_rows`] in the fast order, the body a kernel set inlines into its build
