@@ -607,7 +607,7 @@ pub fn run_one(
                 random_start(&mut rng, &mut w);
             }
             let mut work = vec![0.0; direct_work_len(n, state_len)];
-            problem.with_energy_on(&pool, |e| {
+            problem.with_energy_on_csr(csr, &pool, |e| {
                 solve_direct(
                     e,
                     &mut w,
@@ -669,7 +669,7 @@ pub fn run_one(
                 stop: settings.stop,
                 stage2: settings.stage2,
             };
-            problem.with_energy_on(&pool, |e| {
+            problem.with_energy_on_csr(csr, &pool, |e| {
                 solve_hybrid(
                     e,
                     model,
