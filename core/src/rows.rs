@@ -373,9 +373,7 @@ fn walk<W: Walk>(
                 Ok(st) => match walker.block(i, &st) {
                     Some(values) => {
                         if W::SUMS {
-                            for &x in &values {
-                                block.add(x, &mut sum);
-                            }
+                            block.add16(&values, &mut sum);
                         }
                         i += STENCIL_ROWS;
                         k += STENCIL_ROWS * st.d;

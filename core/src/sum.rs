@@ -299,6 +299,36 @@ impl Block4 {
         let [a, b, c, d] = self.lanes;
         (a + b) + (c + d)
     }
+
+    /// Adds 16 rows' values in row order with the bits of 16 [`BlockSum::add`] calls, in vector
+    /// lanes (a stencil block's values, which then stay in registers). In the rotating frame of
+    /// `lanes`, value `t` enters lane `t mod 4`; the open block closes after its `16 − rows`
+    /// first values and the rest open the next one, whose lanes come out in the same frame.
+    #[inline(always)]
+    pub fn add16(&mut self, x: &[f32; BLOCK_ROWS], sum: &mut RowSum) {
+        const { assert!(BLOCK_ROWS == 16) };
+        let r = self.rows as usize;
+        let m = BLOCK_ROWS - r;
+        let (mut cur, mut next) = (self.lanes, [0.0f32; 4]);
+        for c in 0..4 {
+            for j in 0..4 {
+                let (t, v) = (4 * c + j, x[4 * c + j]);
+                // Selects, not branches: each lane's values join in row order either way.
+                cur[j] = if t < m { cur[j] + v } else { cur[j] };
+                next[j] = if t < m { next[j] } else { next[j] + v };
+            }
+        }
+        // The closing block's lanes in its own frame: `cur` is rotated by `rows`.
+        let [a, b, c, d] = cur;
+        let lanes = match r % 4 {
+            0 => [a, b, c, d],
+            1 => [d, a, b, c],
+            2 => [c, d, a, b],
+            _ => [b, c, d, a],
+        };
+        sum.push_block(Block4 { lanes, rows: 0 }.total());
+        self.lanes = next;
+    }
 }
 
 /// Sum of chunk partials given in chunk order, rounded to f32: f64 additions or a pairwise
