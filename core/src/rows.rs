@@ -458,9 +458,15 @@ const PAIR_LANES: usize = 2 * STENCIL_ROWS;
 /// as one row's (groups of four slots summed pairwise, then the rest one at a time), each row
 /// in two lanes of a 32-float vector (kept flat: an array of pairs went through memory).
 #[inline(always)]
-fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f32; PAIR_LANES]> {
+fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> [f32; PAIR_LANES] {
     const L: usize = PAIR_LANES;
-    let flat = |k: usize| -> Option<&[f32; L]> { st.values(k, xs)?.as_flattened().try_into().ok() };
+    // A checked block has every slot's values; the zeros (never read) keep the loops free of
+    // early exits, which made the accumulators go through memory.
+    let flat = |k: usize| -> &[f32; L] {
+        st.values(k, xs)
+            .and_then(|v| v.as_flattened().try_into().ok())
+            .unwrap_or(&[0.0; L])
+    };
     // Each row's weight twice (its `c` and `s` lanes).
     let wide = |k: usize| -> [f32; L] {
         let a = st.weights(k);
@@ -473,7 +479,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
     let mut acc = [0.0f32; L];
     let mut k = 0;
     while k + 4 <= st.d {
-        let (x0, x1, x2, x3) = (flat(k)?, flat(k + 1)?, flat(k + 2)?, flat(k + 3)?);
+        let (x0, x1, x2, x3) = (flat(k), flat(k + 1), flat(k + 2), flat(k + 3));
         if UNIT {
             for t in 0..L {
                 acc[t] += (x0[t] + x1[t]) + (x2[t] + x3[t]);
@@ -487,7 +493,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
         k += 4;
     }
     while k < st.d {
-        let x = flat(k)?;
+        let x = flat(k);
         if UNIT {
             for t in 0..L {
                 acc[t] += x[t];
@@ -500,7 +506,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
         }
         k += 1;
     }
-    Some(acc)
+    acc
 }
 
 /// Whether the row loops run four entries per iteration (hosts). Bare-metal targets keep the
@@ -816,7 +822,7 @@ impl<const UNIT: bool, O: PairOut> Walk for PairWalk<'_, UNIT, O> {
 
     #[inline(always)]
     fn block(&mut self, i: usize, st: &Stencil<'_>) -> Option<[f32; STENCIL_ROWS]> {
-        let sums = pair_block::<UNIT>(st, self.xs)?;
+        let sums = pair_block::<UNIT>(st, self.xs);
         Some(self.out.block(i, &sums))
     }
 
@@ -843,12 +849,17 @@ fn pair_rows<const UNIT: bool, O: PairOut>(
 /// A block's pairs as two 16-lane vectors (every row's first components, then its second):
 /// the row outputs then run lane by lane instead of one row at a time.
 #[inline(always)]
-fn unzip_pairs(x: &[f32]) -> ([f32; STENCIL_ROWS], [f32; STENCIL_ROWS]) {
-    let (mut a, mut b) = ([0.0f32; STENCIL_ROWS], [0.0f32; STENCIL_ROWS]);
-    for ((al, bl), p) in a.iter_mut().zip(b.iter_mut()).zip(x.chunks_exact(2)) {
-        (*al, *bl) = (p[0], p[1]);
-    }
-    (a, b)
+fn unzip_pairs(x: &[f32; PAIR_LANES]) -> ([f32; STENCIL_ROWS], [f32; STENCIL_ROWS]) {
+    (
+        core::array::from_fn(|l| x[2 * l]),
+        core::array::from_fn(|l| x[2 * l + 1]),
+    )
+}
+
+/// A block's 16 pairs as one flat array.
+#[inline(always)]
+fn flat_pairs(x: &[[f32; 2]; STENCIL_ROWS]) -> &[f32; PAIR_LANES] {
+    x.as_flattened().try_into().unwrap_or(&[0.0; PAIR_LANES])
 }
 
 /// The 16 rows `i..i + 16` of `x` (`None` past its end).
@@ -883,7 +894,7 @@ impl<const GRAD: bool> PairOut for KuramotoOut<'_, GRAD> {
     #[inline(always)]
     fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         let own = block_of(self.cs_rows, i).unwrap_or(&[[0.0; 2]; STENCIL_ROWS]);
-        let ((ci, si), (c, s)) = (unzip_pairs(own.as_flattened()), unzip_pairs(sums));
+        let ((ci, si), (c, s)) = (unzip_pairs(flat_pairs(own)), unzip_pairs(sums));
         if GRAD && let Some(g) = block_of_mut(self.grad, i) {
             for l in 0..STENCIL_ROWS {
                 g[l] = 2.0 * (si[l] * c[l] - ci[l] * s[l]);
@@ -1259,7 +1270,7 @@ impl PairOut for Pass2Out<'_> {
     #[inline(always)]
     fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         if let (Some(own), Some(g)) = (block_of(self.cs_rows, i), block_of_mut(self.grad, i)) {
-            let ((ci, si), (gc, gs)) = (unzip_pairs(own.as_flattened()), unzip_pairs(sums));
+            let ((ci, si), (gc, gs)) = (unzip_pairs(flat_pairs(own)), unzip_pairs(sums));
             for l in 0..STENCIL_ROWS {
                 g[l] += ci[l] * gs[l] - si[l] * gc[l];
             }
