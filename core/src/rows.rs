@@ -305,10 +305,15 @@ impl<'g> Entries<'g> {
         {
             return Err(1);
         }
-        let mut bad = 0u32;
-        for (&next, &c) in cols[d..].iter().zip(cols) {
-            bad |= next ^ c.wrapping_add(1);
-        }
+        // Lattices' degrees at a length known to the compiler (unrolled vector compares).
+        let mut bad = match d {
+            4 => shifted_diff::<{ 15 * 4 }>(cols, 4),
+            6 => shifted_diff::<{ 15 * 6 }>(cols, 6),
+            _ => cols[d..]
+                .iter()
+                .zip(cols)
+                .fold(0, |b, (&next, &c)| b | (next ^ c.wrapping_add(1))),
+        };
         for &c in &cols[..d] {
             bad |= u32::from(c as usize + STENCIL_ROWS > len);
         }
@@ -317,6 +322,23 @@ impl<'g> Entries<'g> {
             _ => Err(first_broken_link(ends, cols, p, d) + 1),
         }
     }
+}
+
+/// The OR of `cols[d + t] ^ (cols[t] + 1)` over `t < N` (`N = 15 d`: each row's columns are
+/// the previous row's plus one exactly when it is 0); nonzero if `cols` is too short.
+#[inline(always)]
+fn shifted_diff<const N: usize>(cols: &[u32], d: usize) -> u32 {
+    let (Some(a), Some(b)) = (cols.get(..N), cols.get(d..d + N)) else {
+        return 1;
+    };
+    let (Ok(a), Ok(b)) = (<&[u32; N]>::try_from(a), <&[u32; N]>::try_from(b)) else {
+        return 1;
+    };
+    let mut bad = 0u32;
+    for t in 0..N {
+        bad |= b[t] ^ a[t].wrapping_add(1);
+    }
+    bad
 }
 
 /// The first `t` such that row `t + 1` of a candidate block is not row `t` shifted by one
