@@ -310,12 +310,15 @@ impl Block4 {
         let r = self.rows as usize;
         let m = BLOCK_ROWS - r;
         let (mut cur, mut next) = (self.lanes, [0.0f32; 4]);
+        // Each value goes to one of the two blocks and +0.0 to the other: the same bits as
+        // not adding it, since a lane that starts at +0.0 is never −0.0 (round to nearest), and
+        // no branch on the block's phase (which changes from block to block).
         for c in 0..4 {
+            let into_cur: [bool; 4] = core::array::from_fn(|j| 4 * c + j < m);
             for j in 0..4 {
-                let (t, v) = (4 * c + j, x[4 * c + j]);
-                // Selects, not branches: each lane's values join in row order either way.
-                cur[j] = if t < m { cur[j] + v } else { cur[j] };
-                next[j] = if t < m { next[j] } else { next[j] + v };
+                let v = x[4 * c + j];
+                cur[j] += if into_cur[j] { v } else { 0.0 };
+                next[j] += if into_cur[j] { 0.0 } else { v };
             }
         }
         // The closing block's lanes in its own frame: `cur` is rotated by `rows`.
@@ -488,6 +491,37 @@ mod tests {
             c.push(1.0);
         }
         assert_eq!(c.finish(), 30.0);
+    }
+
+    #[test]
+    fn block4_add16_gives_the_bits_of_sixteen_adds() {
+        // Values of mixed scales and signs, −0.0 among them, entering at every phase.
+        let x = |i: usize| match i % 7 {
+            3 => -0.0,
+            k => libm::sinf(i as f32 * 0.73) * [1.0, 1e-3, 3e4, 1.0, 7.0, 1e-6, 2.0][k],
+        };
+        for mode in [SumMode::Wide, SumMode::Pairwise] {
+            for lead in 0..2 * BLOCK_ROWS {
+                let (mut one, mut sum_one) = (Block4::default(), RowSum::new(mode));
+                let (mut vec, mut sum_vec) = (Block4::default(), RowSum::new(mode));
+                for i in 0..lead {
+                    one.add(x(i), &mut sum_one);
+                    vec.add(x(i), &mut sum_vec);
+                }
+                for b in 0..3 {
+                    let xs: [f32; 16] = core::array::from_fn(|t| x(lead + 16 * b + t));
+                    for &v in &xs {
+                        one.add(v, &mut sum_one);
+                    }
+                    vec.add16(&xs, &mut sum_vec);
+                    assert_eq!(one.rows, vec.rows, "lead {lead}");
+                    assert_eq!(one.lanes.map(f32::to_bits), vec.lanes.map(f32::to_bits));
+                }
+                let (a, b) = (one.finish(&mut sum_one), vec.finish(&mut sum_vec));
+                assert_eq!(a, b, "{mode:?}, lead {lead}");
+                assert_ne!(a.value(), 0.0);
+            }
+        }
     }
 
     #[test]
