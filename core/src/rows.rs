@@ -305,10 +305,15 @@ impl<'g> Entries<'g> {
         {
             return Err(1);
         }
-        let mut bad = 0u32;
-        for (&next, &c) in cols[d..].iter().zip(cols) {
-            bad |= next ^ c.wrapping_add(1);
-        }
+        // Lattices' degrees at a length known to the compiler (unrolled vector compares).
+        let mut bad = match d {
+            4 => shifted_diff::<{ 15 * 4 }>(cols, 4),
+            6 => shifted_diff::<{ 15 * 6 }>(cols, 6),
+            _ => cols[d..]
+                .iter()
+                .zip(cols)
+                .fold(0, |b, (&next, &c)| b | (next ^ c.wrapping_add(1))),
+        };
         for &c in &cols[..d] {
             bad |= u32::from(c as usize + STENCIL_ROWS > len);
         }
@@ -317,6 +322,23 @@ impl<'g> Entries<'g> {
             _ => Err(first_broken_link(ends, cols, p, d) + 1),
         }
     }
+}
+
+/// The OR of `cols[d + t] ^ (cols[t] + 1)` over `t < N` (`N = 15 d`: each row's columns are
+/// the previous row's plus one exactly when it is 0); nonzero if `cols` is too short.
+#[inline(always)]
+fn shifted_diff<const N: usize>(cols: &[u32], d: usize) -> u32 {
+    let (Some(a), Some(b)) = (cols.get(..N), cols.get(d..d + N)) else {
+        return 1;
+    };
+    let (Ok(a), Ok(b)) = (<&[u32; N]>::try_from(a), <&[u32; N]>::try_from(b)) else {
+        return 1;
+    };
+    let mut bad = 0u32;
+    for t in 0..N {
+        bad |= b[t] ^ a[t].wrapping_add(1);
+    }
+    bad
 }
 
 /// The first `t` such that row `t + 1` of a candidate block is not row `t` shifted by one
@@ -373,9 +395,7 @@ fn walk<W: Walk>(
                 Ok(st) => match walker.block(i, &st) {
                     Some(values) => {
                         if W::SUMS {
-                            for &x in &values {
-                                block.add(x, &mut sum);
-                            }
+                            block.add16(&values, &mut sum);
                         }
                         i += STENCIL_ROWS;
                         k += STENCIL_ROWS * st.d;
@@ -460,9 +480,15 @@ const PAIR_LANES: usize = 2 * STENCIL_ROWS;
 /// as one row's (groups of four slots summed pairwise, then the rest one at a time), each row
 /// in two lanes of a 32-float vector (kept flat: an array of pairs went through memory).
 #[inline(always)]
-fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f32; PAIR_LANES]> {
+fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> [f32; PAIR_LANES] {
     const L: usize = PAIR_LANES;
-    let flat = |k: usize| -> Option<&[f32; L]> { st.values(k, xs)?.as_flattened().try_into().ok() };
+    // A checked block has every slot's values; the zeros (never read) keep the loops free of
+    // early exits, which made the accumulators go through memory.
+    let flat = |k: usize| -> &[f32; L] {
+        st.values(k, xs)
+            .and_then(|v| v.as_flattened().try_into().ok())
+            .unwrap_or(&[0.0; L])
+    };
     // Each row's weight twice (its `c` and `s` lanes).
     let wide = |k: usize| -> [f32; L] {
         let a = st.weights(k);
@@ -475,7 +501,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
     let mut acc = [0.0f32; L];
     let mut k = 0;
     while k + 4 <= st.d {
-        let (x0, x1, x2, x3) = (flat(k)?, flat(k + 1)?, flat(k + 2)?, flat(k + 3)?);
+        let (x0, x1, x2, x3) = (flat(k), flat(k + 1), flat(k + 2), flat(k + 3));
         if UNIT {
             for t in 0..L {
                 acc[t] += (x0[t] + x1[t]) + (x2[t] + x3[t]);
@@ -489,7 +515,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
         k += 4;
     }
     while k < st.d {
-        let x = flat(k)?;
+        let x = flat(k);
         if UNIT {
             for t in 0..L {
                 acc[t] += x[t];
@@ -502,7 +528,7 @@ fn pair_block<const UNIT: bool>(st: &Stencil<'_>, xs: &[[f32; 2]]) -> Option<[f3
         }
         k += 1;
     }
-    Some(acc)
+    acc
 }
 
 /// Whether the row loops run four entries per iteration (hosts). Bare-metal targets keep the
@@ -818,7 +844,7 @@ impl<const UNIT: bool, O: PairOut> Walk for PairWalk<'_, UNIT, O> {
 
     #[inline(always)]
     fn block(&mut self, i: usize, st: &Stencil<'_>) -> Option<[f32; STENCIL_ROWS]> {
-        let sums = pair_block::<UNIT>(st, self.xs)?;
+        let sums = pair_block::<UNIT>(st, self.xs);
         Some(self.out.block(i, &sums))
     }
 
@@ -845,12 +871,17 @@ fn pair_rows<const UNIT: bool, O: PairOut>(
 /// A block's pairs as two 16-lane vectors (every row's first components, then its second):
 /// the row outputs then run lane by lane instead of one row at a time.
 #[inline(always)]
-fn unzip_pairs(x: &[f32]) -> ([f32; STENCIL_ROWS], [f32; STENCIL_ROWS]) {
-    let (mut a, mut b) = ([0.0f32; STENCIL_ROWS], [0.0f32; STENCIL_ROWS]);
-    for ((al, bl), p) in a.iter_mut().zip(b.iter_mut()).zip(x.chunks_exact(2)) {
-        (*al, *bl) = (p[0], p[1]);
-    }
-    (a, b)
+fn unzip_pairs(x: &[f32; PAIR_LANES]) -> ([f32; STENCIL_ROWS], [f32; STENCIL_ROWS]) {
+    (
+        core::array::from_fn(|l| x[2 * l]),
+        core::array::from_fn(|l| x[2 * l + 1]),
+    )
+}
+
+/// A block's 16 pairs as one flat array.
+#[inline(always)]
+fn flat_pairs(x: &[[f32; 2]; STENCIL_ROWS]) -> &[f32; PAIR_LANES] {
+    x.as_flattened().try_into().unwrap_or(&[0.0; PAIR_LANES])
 }
 
 /// The 16 rows `i..i + 16` of `x` (`None` past its end).
@@ -885,7 +916,7 @@ impl<const GRAD: bool> PairOut for KuramotoOut<'_, GRAD> {
     #[inline(always)]
     fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         let own = block_of(self.cs_rows, i).unwrap_or(&[[0.0; 2]; STENCIL_ROWS]);
-        let ((ci, si), (c, s)) = (unzip_pairs(own.as_flattened()), unzip_pairs(sums));
+        let ((ci, si), (c, s)) = (unzip_pairs(flat_pairs(own)), unzip_pairs(sums));
         if GRAD && let Some(g) = block_of_mut(self.grad, i) {
             for l in 0..STENCIL_ROWS {
                 g[l] = 2.0 * (si[l] * c[l] - ci[l] * s[l]);
@@ -1261,7 +1292,7 @@ impl PairOut for Pass2Out<'_> {
     #[inline(always)]
     fn block(&mut self, i: usize, sums: &[f32; PAIR_LANES]) -> [f32; STENCIL_ROWS] {
         if let (Some(own), Some(g)) = (block_of(self.cs_rows, i), block_of_mut(self.grad, i)) {
-            let ((ci, si), (gc, gs)) = (unzip_pairs(own.as_flattened()), unzip_pairs(sums));
+            let ((ci, si), (gc, gs)) = (unzip_pairs(flat_pairs(own)), unzip_pairs(sums));
             for l in 0..STENCIL_ROWS {
                 g[l] += ci[l] * gs[l] - si[l] * gc[l];
             }
