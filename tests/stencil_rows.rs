@@ -185,6 +185,9 @@ fn lattices_run_mostly_in_stencil_blocks() {
     );
     // 40×5×4: each x-line's 38 inner nodes hold two blocks.
     assert_eq!(covered(800, lattice3d(40, 5, 4), 0..800), 20 * 32);
+    // 30³: each of the 900 x-lines' 28 inner nodes holds one block, after the runs of
+    // failed checks on the faces' rows (their waits must not skip a block).
+    assert_eq!(covered(27_000, lattice3d(30, 30, 30), 0..27_000), 900 * 16);
     // Random edges: no block.
     let irregular = graphs().pop().expect("irregular");
     assert_eq!(covered(irregular.1, irregular.2, 0..400), 0);

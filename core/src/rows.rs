@@ -389,6 +389,10 @@ fn walk<W: Walk>(
     let (mut i, mut k) = (0, ent.first);
     // Rows left to run one by one before the next block check.
     let mut plain = 0usize;
+    // Failed checks since the last block: after a few, the next check waits twice as long (up
+    // to 64 rows), so graphs without blocks (small lattices, irregular graphs) stop paying a
+    // check every few rows. Which rows run in blocks never changes the bits.
+    let mut misses = 0u32;
     while i < nrows {
         if plain == 0 && i + STENCIL_ROWS <= nrows {
             match ent.stencil(i, k, len) {
@@ -399,11 +403,15 @@ fn walk<W: Walk>(
                         }
                         i += STENCIL_ROWS;
                         k += STENCIL_ROWS * st.d;
+                        misses = 0;
                         continue;
                     }
                     None => plain = 1,
                 },
-                Err(skip) => plain = skip,
+                Err(skip) => {
+                    plain = skip.max(1 << misses.saturating_sub(2).min(6));
+                    misses += 1;
+                }
             }
         }
         let Some(&end) = ent.row_ends.get(i) else {
