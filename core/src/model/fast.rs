@@ -327,6 +327,57 @@ fn row_sum<O: Ops, const H: usize>(a: &[f32; H]) -> f32 {
     O::sum16(&t)
 }
 
+/// One row of the GCN forward epilogue, shared by the one-piece and the chunked forward:
+/// `pre += b`, `H = σ(pre) (+ the input row)` into `h_out` (a hidden layer's output row) or,
+/// on the last layer (`h_out` is `None`), into `tmp`, then the readout into `w_i` (given on
+/// the last layer only). The fixed-width body when it applies, else the run-time-width one.
+#[inline(always)]
+fn forward_row<O: Ops, const H: usize>(
+    pre_i: &mut [f32],
+    in_i: &[f32],
+    mut h_out: Option<&mut [f32]>,
+    tmp: &mut [f32],
+    (bias, residual): (&[f32], bool),
+    (wo, bo, d): (&[f32], &[f32], usize),
+    w_i: Option<&mut [f32]>,
+) {
+    let last = h_out.is_none();
+    if fixed::<H>() && (d == 1 || !last) {
+        let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
+        let mut wv = 0.0;
+        if epilogue_row::<O, H>(
+            pre_i,
+            (bias, in_i, residual),
+            h_out.as_deref_mut(),
+            readout,
+            &mut wv,
+        ) {
+            if let Some(w0) = w_i.and_then(|w| w.first_mut()) {
+                *w0 = wv;
+            }
+            return;
+        }
+    }
+    let h_i: &mut [f32] = match h_out {
+        Some(r) => r,
+        None => tmp,
+    };
+    for (((hv, p), &b), &x) in h_i.iter_mut().zip(pre_i.iter_mut()).zip(bias).zip(in_i) {
+        *p += b;
+        *hv = leaky(*p) + if residual { x } else { 0.0 };
+    }
+    if let Some(w_i) = w_i {
+        if d == 1 {
+            w_i[0] = dot::<O>(h_i, wo) + bo.first().copied().unwrap_or(0.0);
+        } else {
+            crate::kernels::row_times_matrix(h_i, wo, d, w_i);
+            for (wv, &b) in w_i.iter_mut().zip(bo) {
+                *wv += b;
+            }
+        }
+    }
+}
+
 /// The forward epilogue of one row with a compile-time width `H`, in registers:
 /// `pre += b`, `H_out = σ(pre) (+ H_in)`, stored into `h_out` below the last layer; on the
 /// last layer with one output (`readout` = `(W_o, b_o)`), `w_i = H_out · W_o + b_o` instead.
@@ -1130,58 +1181,27 @@ impl Gcn<'_> {
                     continue;
                 }
                 for i in i..i + rows {
-                    let pre_i = &mut pre[i * h..(i + 1) * h];
-                    let in_i = input.get(i * h..(i + 1) * h).unwrap_or(&[]);
-                    if fixed::<H>() && (d == 1 || !last) {
-                        let h_out = if last {
-                            None
-                        } else {
-                            match here.get_mut(i * h..(i + 1) * h) {
-                                Some(r) => Some(r),
-                                None => continue,
-                            }
-                        };
-                        let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
-                        let mut wv = 0.0;
-                        if epilogue_row::<O, H>(
-                            pre_i,
-                            (bias, in_i, residual),
-                            h_out,
-                            readout,
-                            &mut wv,
-                        ) {
-                            if last && let Some(w_i) = w.get_mut(i) {
-                                *w_i = wv;
-                            }
-                            continue;
-                        }
-                    }
-                    let pre_i = &mut pre[i * h..(i + 1) * h];
-                    let tmp = &mut *s.row;
-                    let h_i: &mut [f32] = if last {
-                        &mut *tmp
+                    let h_out = if last {
+                        None
                     } else {
                         match here.get_mut(i * h..(i + 1) * h) {
-                            Some(r) => r,
+                            Some(r) => Some(r),
                             None => continue,
                         }
                     };
-                    for (((hv, p), &b), &x) in
-                        h_i.iter_mut().zip(pre_i.iter_mut()).zip(bias).zip(in_i)
-                    {
-                        *p += b;
-                        *hv = leaky(*p) + if residual { x } else { 0.0 };
-                    }
-                    if last && let Some(w_i) = w.get_mut(i * d..(i + 1) * d) {
-                        if d == 1 {
-                            w_i[0] = dot::<O>(h_i, wo) + bo.first().copied().unwrap_or(0.0);
+                    forward_row::<O, H>(
+                        &mut pre[i * h..(i + 1) * h],
+                        input.get(i * h..(i + 1) * h).unwrap_or(&[]),
+                        h_out,
+                        &mut *s.row,
+                        (bias, residual),
+                        (wo, bo, d),
+                        if last {
+                            w.get_mut(i * d..(i + 1) * d)
                         } else {
-                            crate::kernels::row_times_matrix(h_i, wo, d, w_i);
-                            for (wv, &b) in w_i.iter_mut().zip(bo) {
-                                *wv += b;
-                            }
-                        }
-                    }
+                            None
+                        },
+                    );
                 }
                 i += rows;
             }
@@ -1486,52 +1506,27 @@ impl Gcn<'_> {
             );
             for i in i..i + rows {
                 let gi = r0 + i;
-                let pre_i = &mut pre[i * h..(i + 1) * h];
-                let in_i = input.get(gi * h..(gi + 1) * h).unwrap_or(&[]);
-                if fixed::<H>() && (d == 1 || !last) {
-                    let h_out = if last {
-                        None
-                    } else {
-                        match hout.get_mut(i * h..(i + 1) * h) {
-                            Some(r) => Some(r),
-                            None => continue,
-                        }
-                    };
-                    let readout = last.then(|| (wo, bo.first().copied().unwrap_or(0.0)));
-                    let mut wv = 0.0;
-                    if epilogue_row::<O, H>(pre_i, (bias, in_i, residual), h_out, readout, &mut wv)
-                    {
-                        if last && let Some(w_i) = w.get_mut(i) {
-                            *w_i = wv;
-                        }
-                        continue;
-                    }
-                }
-                let pre_i = &mut pre[i * h..(i + 1) * h];
-                let tmp = &mut *area.row;
-                let h_i: &mut [f32] = if last {
-                    &mut *tmp
+                let h_out = if last {
+                    None
                 } else {
                     match hout.get_mut(i * h..(i + 1) * h) {
-                        Some(r) => r,
+                        Some(r) => Some(r),
                         None => continue,
                     }
                 };
-                for (((hv, p), &b), &x) in h_i.iter_mut().zip(pre_i.iter_mut()).zip(bias).zip(in_i)
-                {
-                    *p += b;
-                    *hv = leaky(*p) + if residual { x } else { 0.0 };
-                }
-                if last && let Some(w_i) = w.get_mut(i * d..(i + 1) * d) {
-                    if d == 1 {
-                        w_i[0] = dot::<O>(h_i, wo) + bo.first().copied().unwrap_or(0.0);
+                forward_row::<O, H>(
+                    &mut pre[i * h..(i + 1) * h],
+                    input.get(gi * h..(gi + 1) * h).unwrap_or(&[]),
+                    h_out,
+                    &mut *area.row,
+                    (bias, residual),
+                    (wo, bo, d),
+                    if last {
+                        w.get_mut(i * d..(i + 1) * d)
                     } else {
-                        crate::kernels::row_times_matrix(h_i, wo, d, w_i);
-                        for (wv, &b) in w_i.iter_mut().zip(bo) {
-                            *wv += b;
-                        }
-                    }
-                }
+                        None
+                    },
+                );
             }
             i += rows;
         }
