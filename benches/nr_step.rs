@@ -108,7 +108,10 @@ fn nr_step(c: &mut Criterion) {
     let cold: Vec<u32> = ((side - 5) * side..side * side).collect();
     for hidden in [16, 64] {
         let csr = heat_graph.csr();
-        let mut energy = Heat::new(csr, &hot, &cold, HeatParams::default()).unwrap();
+        // The kernels `nrg run` gives heat (with the defaults, its reference-order rows ran).
+        let mut energy = Heat::new(csr, &hot, &cold, HeatParams::default())
+            .unwrap()
+            .with_kernels(selected());
         bench_step(
             &mut group,
             &format!("heat/h{hidden}"),
