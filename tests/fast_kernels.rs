@@ -150,11 +150,12 @@ fn gcn_fast_matches_reference_every_width_kind_and_depth() {
 }
 
 /// The row blocks' tails: `n` = 81 … 100 leaves 1, 2, 3 or no rows after the 4-row blocks of
-/// h = 64 (AVX-512), with `n ≥ h` so that backward takes the blocked path too; h = 12 and 10
-/// run as zero-padded blocks of 16, whose last row has no 16 values after its start.
+/// h = 64 and h = 16 (AVX-512), with `n ≥ h` so that backward takes the blocked path too;
+/// h = 12 and 10 run as zero-padded blocks of 16, whose last row has no 16 values after its
+/// start. One layer of a plain GCN at h = 16 runs the fused passes on AVX-512.
 #[test]
 fn gcn_fast_matches_reference_on_row_tails() {
-    for h in [10usize, 12, 64] {
+    for h in [10usize, 12, 16, 64] {
         for (rows, cols) in [(9, 9), (9, 10), (9, 11), (10, 10)] {
             for kind in [ModelKind::Gcn, ModelKind::Rgcn] {
                 for layers in 1..=2 {
@@ -168,6 +169,25 @@ fn gcn_fast_matches_reference_on_row_tails() {
                     check_model_on(config, lattice_rc(rows, cols));
                 }
             }
+        }
+    }
+}
+
+/// The fused h = 16 passes (one layer of a plain GCN, one output, one hop of `P`, AVX-512):
+/// both one-hop kinds, weighted and unit-weight graphs, 0–3 rows after the 4-row groups, and
+/// graphs smaller than a group.
+#[test]
+fn gcn_fused16_matches_reference() {
+    for propagation in [PropagationKind::Renormalized, PropagationKind::Normalized] {
+        let config = ModelConfig {
+            propagation,
+            ..ModelConfig::gcn(16)
+        };
+        for (rows, cols) in [(50, 50), (9, 11), (1, 3), (2, 1), (1, 1)] {
+            check_model_on(config, lattice_rc(rows, cols));
+            let (n, edges) = lattice_rc(rows, cols);
+            let unit = edges.iter().map(|&(u, v, _)| (u, v, 1.0)).collect();
+            check_model_on(config, (n, unit));
         }
     }
 }

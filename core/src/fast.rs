@@ -344,6 +344,7 @@ pub fn gcn_forward<O: Ops>(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w
     match gcn.layout().hidden() {
         8 if O::WIDTH >= 8 => gcn.forward_fast::<O, 8>(params, scratch, w),
         10 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 10>(params, scratch, w),
+        16 if gcn.fused16_applies::<O>() => gcn.forward16::<O>(params, scratch, w),
         16 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 16>(params, scratch, w),
         32 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 32>(params, scratch, w),
         64 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 64>(params, scratch, w),
@@ -366,6 +367,7 @@ pub fn gcn_backward<O: Ops>(
         10 if !cfg!(target_os = "none") => {
             gcn.backward_fast::<O, 10>(params, scratch, grad_w, grad)
         }
+        16 if gcn.fused16_applies::<O>() => gcn.backward16::<O>(params, scratch, grad_w, grad),
         16 if !cfg!(target_os = "none") => {
             gcn.backward_fast::<O, 16>(params, scratch, grad_w, grad)
         }

@@ -37,6 +37,7 @@ use crate::kernels::{
 use crate::propagate::{PropagationKind, Propagator};
 
 mod fast;
+mod fused16;
 mod rows;
 
 pub use rows::{Chunk, Chunks, Pass, PassInputs, PassKind, chunk_rows};

@@ -213,7 +213,6 @@ fn hop16<O: Ops, const H: usize>(
     first: usize,
     n: usize,
 ) {
-    const W: usize = 16;
     let (ends, cols, ws) = (graph.row_ends(), graph.neighbors(), graph.weights());
     let mut start = match first {
         0 => 0,
@@ -226,36 +225,52 @@ fn hop16<O: Ops, const H: usize>(
     {
         let i = first + k;
         let end = ends.get(i).copied().unwrap_or(0) as usize;
-        let (c, w) = match (cols.get(start..end), ws.get(start..end)) {
+        let row = match (cols.get(start..end), ws.get(start..end)) {
             (Some(c), Some(w)) => (c, w),
             _ => (&[][..], &[][..]),
         };
         start = end;
-        let si = s.get(i).copied().unwrap_or(0.0);
-        let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
-        if renormalized && let Some(xb) = load_pad::<W>(x, i * H, H) {
-            for l in 0..W {
-                a0[l] = si * xb[l];
-            }
-        }
-        let (cp, ct) = c.as_chunks::<2>();
-        let (wp, wt) = w.as_chunks::<2>();
-        for (nb, a) in cp.iter().zip(wp) {
-            let (n0, n1) = (nb[0] as usize, nb[1] as usize);
-            let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
-            let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
-            gather_one::<O, W>(&mut a0, x, n0 * H, H, c0);
-            gather_one::<O, W>(&mut a1, x, n1 * H, H, c1);
-        }
-        for (&nb, &a) in ct.iter().zip(wt) {
-            let nb = nb as usize;
-            gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
-        }
-        for l in 0..W {
-            a0[l] = si * (a0[l] + a1[l]);
-        }
-        store_pad::<W>(yrow, 0, &a0, H);
+        let a = hop16_row::<O, H>(x, s, renormalized, i, row);
+        store_pad::<16>(yrow, 0, &a, H);
     }
+}
+
+/// Row `i` of one hop of [`hop16`] (its neighbours and weights `c`, `w`), as one zero-padded
+/// block of 16: `s_i (d s_i x_i + Σ_nb A_i,nb s_nb x_nb)`, two multiply-add chains for
+/// alternate neighbours.
+#[inline(always)]
+pub(super) fn hop16_row<O: Ops, const H: usize>(
+    x: &[f32],
+    s: &[f32],
+    renormalized: bool,
+    i: usize,
+    (c, w): (&[u32], &[f32]),
+) -> [f32; 16] {
+    const W: usize = 16;
+    let si = s.get(i).copied().unwrap_or(0.0);
+    let (mut a0, mut a1) = ([0.0f32; W], [0.0f32; W]);
+    if renormalized && let Some(xb) = load_pad::<W>(x, i * H, H) {
+        for l in 0..W {
+            a0[l] = si * xb[l];
+        }
+    }
+    let (cp, ct) = c.as_chunks::<2>();
+    let (wp, wt) = w.as_chunks::<2>();
+    for (nb, a) in cp.iter().zip(wp) {
+        let (n0, n1) = (nb[0] as usize, nb[1] as usize);
+        let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
+        let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
+        gather_one::<O, W>(&mut a0, x, n0 * H, H, c0);
+        gather_one::<O, W>(&mut a1, x, n1 * H, H, c1);
+    }
+    for (&nb, &a) in ct.iter().zip(wt) {
+        let nb = nb as usize;
+        gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+    }
+    for l in 0..W {
+        a0[l] = si * (a0[l] + a1[l]);
+    }
+    a0
 }
 
 /// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
@@ -332,7 +347,7 @@ fn row_sum<O: Ops, const H: usize>(a: &[f32; H]) -> f32 {
 /// on the last layer (`h_out` is `None`), into `tmp`, then the readout into `w_i` (given on
 /// the last layer only). The fixed-width body when it applies, else the run-time-width one.
 #[inline(always)]
-fn forward_row<O: Ops, const H: usize>(
+pub(super) fn forward_row<O: Ops, const H: usize>(
     pre_i: &mut [f32],
     in_i: &[f32],
     mut h_out: Option<&mut [f32]>,
@@ -640,68 +655,87 @@ fn rows4_in_place<O: Ops>(rows: &mut [f32], m: &[f32]) {
 /// LLVM vectorize across rows, with gathers).
 #[inline(always)]
 fn rows4_narrow_in_place<O: Ops>(rows: &mut [f32], m: &[f32], cols: usize) {
+    let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
+        rows.get(..cols),
+        rows.get(cols..2 * cols),
+        rows.get(2 * cols..3 * cols),
+        rows.get(3 * cols..4 * cols),
+    ) else {
+        return;
+    };
+    let [a0, a1, a2, a3] = rows4_narrow::<O>([x0, x1, x2, x3], m, cols);
+    store_pad::<16>(rows, 0, &a0, cols);
+    store_pad::<16>(rows, cols, &a1, cols);
+    store_pad::<16>(rows, 2 * cols, &a2, cols);
+    store_pad::<16>(rows, 3 * cols, &a3, cols);
+}
+
+/// `x[k]`, or 0 past the end (a plain function: an outlined closure would lose the target
+/// features).
+#[inline(always)]
+fn lane(x: &[f32], k: usize) -> f32 {
+    x.get(k).copied().unwrap_or(0.0)
+}
+
+/// The products of [`rows4_narrow_in_place`] by value: `x_r · M` for the 4 rows `x` (`cols`
+/// ≤ 16 wide), each a zero-padded block of 16.
+#[inline(always)]
+pub(super) fn rows4_narrow<O: Ops>(x: [&[f32]; 4], m: &[f32], cols: usize) -> [[f32; 16]; 4] {
     const W: usize = 16;
+    let [x0, x1, x2, x3] = x;
     let (mut a0, mut a1, mut a2, mut a3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
-    {
-        let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
-            rows.get(..cols),
-            rows.get(cols..2 * cols),
-            rows.get(2 * cols..3 * cols),
-            rows.get(3 * cols..4 * cols),
+    let (mut b0, mut b1, mut b2, mut b3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
+    let mut k = 0;
+    while k + 2 <= cols {
+        let (Some(ma), Some(mb)) = (
+            load_pad::<W>(m, k * cols, cols),
+            load_pad::<W>(m, (k + 1) * cols, cols),
         ) else {
-            return;
+            break;
         };
-        let (mut b0, mut b1, mut b2, mut b3) = ([0.0f32; W], [0.0f32; W], [0.0f32; W], [0.0f32; W]);
-        let mut k = 0;
-        while k + 2 <= cols {
-            let (Some(ma), Some(mb)) = (
-                load_pad::<W>(m, k * cols, cols),
-                load_pad::<W>(m, (k + 1) * cols, cols),
-            ) else {
-                break;
-            };
-            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
-            let (v0, v1, v2, v3) = (x0[k + 1], x1[k + 1], x2[k + 1], x3[k + 1]);
-            for c in 0..W {
-                a0[c] = O::mul_add(u0, ma[c], a0[c]);
-                a1[c] = O::mul_add(u1, ma[c], a1[c]);
-                a2[c] = O::mul_add(u2, ma[c], a2[c]);
-                a3[c] = O::mul_add(u3, ma[c], a3[c]);
-                b0[c] = O::mul_add(v0, mb[c], b0[c]);
-                b1[c] = O::mul_add(v1, mb[c], b1[c]);
-                b2[c] = O::mul_add(v2, mb[c], b2[c]);
-                b3[c] = O::mul_add(v3, mb[c], b3[c]);
-            }
-            k += 2;
-        }
-        if k < cols
-            && let Some(ma) = load_pad::<W>(m, k * cols, cols)
-        {
-            let (u0, u1, u2, u3) = (x0[k], x1[k], x2[k], x3[k]);
-            for c in 0..W {
-                a0[c] = O::mul_add(u0, ma[c], a0[c]);
-                a1[c] = O::mul_add(u1, ma[c], a1[c]);
-                a2[c] = O::mul_add(u2, ma[c], a2[c]);
-                a3[c] = O::mul_add(u3, ma[c], a3[c]);
-            }
-        }
+        let (u0, u1, u2, u3) = (lane(x0, k), lane(x1, k), lane(x2, k), lane(x3, k));
+        let (v0, v1, v2, v3) = (
+            lane(x0, k + 1),
+            lane(x1, k + 1),
+            lane(x2, k + 1),
+            lane(x3, k + 1),
+        );
         for c in 0..W {
-            a0[c] += b0[c];
-            a1[c] += b1[c];
-            a2[c] += b2[c];
-            a3[c] += b3[c];
+            a0[c] = O::mul_add(u0, ma[c], a0[c]);
+            a1[c] = O::mul_add(u1, ma[c], a1[c]);
+            a2[c] = O::mul_add(u2, ma[c], a2[c]);
+            a3[c] = O::mul_add(u3, ma[c], a3[c]);
+            b0[c] = O::mul_add(v0, mb[c], b0[c]);
+            b1[c] = O::mul_add(v1, mb[c], b1[c]);
+            b2[c] = O::mul_add(v2, mb[c], b2[c]);
+            b3[c] = O::mul_add(v3, mb[c], b3[c]);
+        }
+        k += 2;
+    }
+    if k < cols
+        && let Some(ma) = load_pad::<W>(m, k * cols, cols)
+    {
+        let (u0, u1, u2, u3) = (lane(x0, k), lane(x1, k), lane(x2, k), lane(x3, k));
+        for c in 0..W {
+            a0[c] = O::mul_add(u0, ma[c], a0[c]);
+            a1[c] = O::mul_add(u1, ma[c], a1[c]);
+            a2[c] = O::mul_add(u2, ma[c], a2[c]);
+            a3[c] = O::mul_add(u3, ma[c], a3[c]);
         }
     }
-    store_pad::<W>(rows, 0, &a0, cols);
-    store_pad::<W>(rows, cols, &a1, cols);
-    store_pad::<W>(rows, 2 * cols, &a2, cols);
-    store_pad::<W>(rows, 3 * cols, &a3, cols);
+    for c in 0..W {
+        a0[c] += b0[c];
+        a1[c] += b1[c];
+        a2[c] += b2[c];
+        a3[c] += b3[c];
+    }
+    [a0, a1, a2, a3]
 }
 
 /// How many rows from row `i` of `n` go to one [`product_in_place`]: `step`
 /// ([`rows_per_product`]) while that many remain, then 2, then 1.
 #[inline(always)]
-fn group_rows(i: usize, n: usize, step: usize) -> usize {
+pub(super) fn group_rows(i: usize, n: usize, step: usize) -> usize {
     if i + step <= n {
         step
     } else if i + 1 < n {
@@ -715,7 +749,7 @@ fn group_rows(i: usize, n: usize, step: usize) -> usize {
 /// replaced by themselves times `M`,
 /// through the temporaries `t0`, `t1`.
 #[inline(always)]
-fn product_in_place<O: Ops>(
+pub(super) fn product_in_place<O: Ops>(
     rows: &mut [f32],
     m: &[f32],
     cols: usize,
@@ -894,7 +928,7 @@ fn tp_rows<O: Ops, const R: usize>(
 /// `Y` (≤ 16 KB, up to 256 rows) stays in L1 while every block of 4 rows of the result passes
 /// over it (at h = 64 a tile of 256 rows was 64 KB, streamed from L2 once per block).
 #[inline(always)]
-const fn tp_tile(cy: usize) -> usize {
+pub(super) const fn tp_tile(cy: usize) -> usize {
     let rows = 4096 / if cy == 0 { 1 } else { cy };
     if rows < 32 {
         32
@@ -963,19 +997,19 @@ fn readout_t(dw: &[f32], wo: &[f32], d: usize, out: &mut [f32]) {
 }
 
 /// What backward pass A reads besides `pre` (see [`back_a_rows`]).
-struct BackAInputs<'a> {
-    d: usize,
-    h: usize,
-    residual: bool,
-    last: bool,
+pub(super) struct BackAInputs<'a> {
+    pub(super) d: usize,
+    pub(super) h: usize,
+    pub(super) residual: bool,
+    pub(super) last: bool,
     /// The layer's input `H_in` (all rows).
-    input: &'a [f32],
+    pub(super) input: &'a [f32],
     /// `∂H_out` below the last layer (all rows; empty on the last).
-    dh_out: &'a [f32],
+    pub(super) dh_out: &'a [f32],
     /// `∂E/∂w` (all rows).
-    grad_w: &'a [f32],
+    pub(super) grad_w: &'a [f32],
     /// The readout's weights `W_o`.
-    wo: &'a [f32],
+    pub(super) wo: &'a [f32],
 }
 
 /// [`back_a_rows`] with a compile-time width `H` and one output: each row is a `[f32; H]` value
@@ -1050,7 +1084,7 @@ fn back_a_fixed<O: Ops, const H: usize>(
 /// (`∂W_o += H_Lᵀ dw`, `∂b_o += Σ dw`) in the same pass. The one-piece and the chunked passes
 /// both run it, so a chunk computes what the serial pass does on its rows.
 #[inline(always)]
-fn back_a_rows<O: Ops, const H: usize>(
+pub(super) fn back_a_rows<O: Ops, const H: usize>(
     a: &BackAInputs<'_>,
     first: usize,
     pre: &mut [f32],

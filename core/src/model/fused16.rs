@@ -1,0 +1,335 @@
+//! The one-layer GCN at h = 16 as fused row passes, on hosts whose registers hold 16 lanes
+//! (AVX-512): the `nr_step/heat/h16` model.
+//!
+//! The unfused fast passes ([`super::fast`]) write every intermediate n × 16 array and walk it
+//! again: forward, the hop `P z` is stored and then read, multiplied by `Θ` and rewritten;
+//! backward, `Q = P ∂pre` is stored, read by `∂Θ = zᵀ Q` and read again by `∂z = Q Θᵀ`. Here
+//! each group of 4 rows does all of it while its rows are in registers: forward, its hop, its
+//! product and its epilogue (`pre` written once); backward (after pass A), its hop of `∂pre`,
+//! its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read once). Every sum runs in
+//! the unfused passes' order (the hop's, the 4-row product's, and `∂Θ`'s tiles of 256 rows
+//! with even and odd rows in separate sums), so the results are the same bits.
+
+use super::fast::{
+    BackAInputs, back_a_rows, forward_row, group_rows, hop16_row, product_in_place, rows4_narrow,
+    tp_tile,
+};
+use super::{Gcn, ModelKind};
+use crate::fast::Ops;
+use crate::kernels::{block, block_mut, transpose};
+use crate::propagate::PropagationKind;
+
+/// The hidden width the fused passes are written for.
+const H: usize = 16;
+
+/// Row `i` of one hop of `P` applied to `x` (every row, 16 wide).
+#[inline(always)]
+fn hop_row<O: Ops>(gcn: &Gcn<'_>, x: &[f32], i: usize) -> [f32; H] {
+    let renormalized = gcn.prop.kind() == PropagationKind::Renormalized;
+    hop16_row::<O, H>(
+        x,
+        gcn.prop.scales(),
+        renormalized,
+        i,
+        gcn.prop.graph().row(i),
+    )
+}
+
+/// `x[i * 16 ..][..16]` by value (zeros past the end, which the callers' lengths rule out).
+#[inline(always)]
+fn row_of(x: &[f32], i: usize) -> [f32; H] {
+    block::<H>(x, i * H).copied().unwrap_or([0.0; H])
+}
+
+/// Stores `a` as row `i` of `x`.
+#[inline(always)]
+fn set_row(x: &mut [f32], i: usize, a: &[f32; H]) {
+    if let Some(r) = block_mut::<H>(x, i * H) {
+        *r = *a;
+    }
+}
+
+/// The 16 × 16 sums of `∂Θ` as 4 blocks of 4 rows (written out block by block: as one loop of
+/// 16 rows, LLVM vectorized it across rows, with gathers and scatters).
+type Sums = [[[f32; H]; 4]; 4];
+
+/// Lanes `k .. k + 4` of `z`.
+#[inline(always)]
+fn four(z: &[f32; H], k: usize) -> [f32; 4] {
+    let at = |r: usize| z.get(k + r).copied().unwrap_or(0.0);
+    [at(0), at(1), at(2), at(3)]
+}
+
+/// `s[r] += z[r] · q` for the rows of one block of sums, for each `(z, q)` of `terms` in order.
+#[inline(always)]
+fn add_outer_block<O: Ops, const T: usize>(
+    s: &mut [[f32; H]; 4],
+    terms: [([f32; 4], &[f32; H]); T],
+) {
+    for (z, q) in terms {
+        for r in 0..4 {
+            for c in 0..H {
+                s[r][c] = O::mul_add(z[r], q[c], s[r][c]);
+            }
+        }
+    }
+}
+
+/// `s += Σ_t z_tᵀ q_t` over the rows `(z_t, q_t)` of `rows`, in order: their terms of
+/// `∂Θ = zᵀ Q`.
+#[inline(always)]
+fn add_outer<O: Ops, const T: usize>(s: &mut Sums, rows: [(&[f32; H], &[f32; H]); T]) {
+    let [s0, s1, s2, s3] = s;
+    add_outer_block::<O, T>(s0, rows.map(|(z, q)| (four(z, 0), q)));
+    add_outer_block::<O, T>(s1, rows.map(|(z, q)| (four(z, 4), q)));
+    add_outer_block::<O, T>(s2, rows.map(|(z, q)| (four(z, 8), q)));
+    add_outer_block::<O, T>(s3, rows.map(|(z, q)| (four(z, 12), q)));
+}
+
+/// Four consecutive rows, by value.
+struct Rows4([[f32; H]; 4]);
+
+impl Rows4 {
+    /// Rows `i .. i + 4` of one hop of `P` applied to `x`.
+    #[inline(always)]
+    fn hop<O: Ops>(gcn: &Gcn<'_>, x: &[f32], i: usize) -> Self {
+        Rows4([
+            hop_row::<O>(gcn, x, i),
+            hop_row::<O>(gcn, x, i + 1),
+            hop_row::<O>(gcn, x, i + 2),
+            hop_row::<O>(gcn, x, i + 3),
+        ])
+    }
+
+    /// Row `r` of `q` with row `i + r` of `z`: one term of `∂Θ = zᵀ Q`. `z`'s row stays in
+    /// memory (its lanes are broadcast from there, not extracted from a register).
+    #[inline(always)]
+    fn term<'a>(&'a self, z: &'a [f32], i: usize, r: usize) -> (&'a [f32; H], &'a [f32; H]) {
+        let (Some(z), Some(q)) = (block::<H>(z, (i + r) * H), self.0.get(r)) else {
+            return (&ZERO_ROW, &ZERO_ROW);
+        };
+        (z, q)
+    }
+
+    /// Stores the rows times `M` (16 × 16) as rows `i .. i + 4` of `out`.
+    #[inline(always)]
+    fn times_into<O: Ops>(&self, m: &[f32], out: &mut [f32], i: usize) {
+        let [x0, x1, x2, x3] = &self.0;
+        let p = rows4_narrow::<O>([x0, x1, x2, x3], m, H);
+        for (r, row) in p.iter().enumerate() {
+            set_row(out, i + r, row);
+        }
+    }
+}
+
+/// A row of zeros.
+const ZERO_ROW: [f32; H] = [0.0; H];
+
+/// What the forward epilogue of a row reads besides its `pre` row.
+struct Epilogue<'a> {
+    /// The latent rows (the layer's input).
+    z: &'a [f32],
+    /// The layer's bias `b`.
+    bias: &'a [f32],
+    /// `(W_o, b_o, 1)`.
+    readout: (&'a [f32], &'a [f32], usize),
+}
+
+impl Epilogue<'_> {
+    /// Row `i`'s epilogue (`pre_i` holds `(P z)_i Θ`): `pre_i += b`, `w_i = σ(pre_i) W_o + b_o`.
+    #[inline(always)]
+    fn row<O: Ops>(&self, i: usize, pre: &mut [f32], w: &mut [f32], tmp: &mut [f32]) {
+        if let Some(pre_i) = pre.get_mut(i * H..(i + 1) * H) {
+            let z_i = self.z.get(i * H..(i + 1) * H).unwrap_or(&[]);
+            let w_i = w.get_mut(i..i + 1);
+            forward_row::<O, H>(pre_i, z_i, None, tmp, (self.bias, false), self.readout, w_i);
+        }
+    }
+}
+
+impl Gcn<'_> {
+    /// Whether [`Gcn::forward16`] and [`Gcn::backward16`] run this model with `O`: one layer of
+    /// a plain GCN, h = 16, one output, one hop of a graph's `P`, 16-lane registers, a host.
+    #[inline(always)]
+    pub(crate) fn fused16_applies<O: Ops>(&self) -> bool {
+        let l = self.layout;
+        let kind = self.prop.kind();
+        O::WIDTH >= 64
+            && !cfg!(target_os = "none")
+            && l.hidden() == H
+            && l.layers() == 1
+            && l.outputs() == 1
+            && l.config.kind == ModelKind::Gcn
+            && kind != PropagationKind::Identity
+            && !kind.two_hop()
+    }
+
+    /// The fused forward pass (lengths checked by the caller; [`Gcn::fused16_applies`] true).
+    #[inline(always)]
+    pub(crate) fn forward16<O: Ops>(&self, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+        let l = self.layout;
+        let n = l.n();
+        let s = self.split(scratch);
+        let z = &params[l.latent()];
+        let theta = &params[l.theta(0)];
+        let bias = &params[l.bias(0)];
+        let readout = (&params[l.readout_weights()], &params[l.readout_bias()], 1);
+        let pre = &mut s.pre[..n * H];
+        let epilogue = Epilogue { z, bias, readout };
+        let mut i = 0;
+        while i + 4 <= n {
+            let x0 = hop_row::<O>(self, z, i);
+            let x1 = hop_row::<O>(self, z, i + 1);
+            let x2 = hop_row::<O>(self, z, i + 2);
+            let x3 = hop_row::<O>(self, z, i + 3);
+            let p = rows4_narrow::<O>([&x0, &x1, &x2, &x3], theta, H);
+            for (r, pr) in p.iter().enumerate() {
+                set_row(pre, i + r, pr);
+                epilogue.row::<O>(i + r, pre, w, s.row);
+            }
+            i += 4;
+        }
+        // The last rows (fewer than 4) as the unfused pass runs them: hop, then products of
+        // 2 and 1 rows.
+        for r in i..n {
+            let x = hop_row::<O>(self, z, r);
+            set_row(pre, r, &x);
+        }
+        while i < n {
+            let rows = group_rows(i, n, 4);
+            if let Some(block) = pre.get_mut(i * H..(i + rows) * H) {
+                product_in_place::<O>(block, theta, H, s.row, s.row2);
+            }
+            for r in i..i + rows {
+                epilogue.row::<O>(r, pre, w, s.row);
+            }
+            i += rows;
+        }
+    }
+
+    /// The fused backward pass (lengths checked by the caller; [`Gcn::fused16_applies`] true).
+    #[inline(always)]
+    pub(crate) fn backward16<O: Ops>(
+        &self,
+        params: &[f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let l = self.layout;
+        let n = l.n();
+        let nh = n * H;
+        let s = self.split(scratch);
+        let z = &params[l.latent()];
+        let wo = &params[l.readout_weights()];
+        // The gradient's blocks: ∂z | ∂Θ | ∂b | ∂W_o | ∂b_o; ∂z is written whole below, the
+        // others accumulate from zero.
+        let (grad_latent, rest) = grad.split_at_mut(nh);
+        rest.fill(0.0);
+        let (dtheta, rest) = rest[l.theta(0).start - nh..].split_at_mut(H * H);
+        let (db, rest) = rest.split_at_mut(H);
+        let (dwo, dbo) = rest[l.readout_weights().start - l.bias(0).end..].split_at_mut(H);
+
+        // Pass A: ∂pre in place of pre, ∂b, ∂W_o, ∂b_o.
+        let pre = &mut s.pre[..nh];
+        let inputs = BackAInputs {
+            d: 1,
+            h: H,
+            residual: false,
+            last: true,
+            input: z,
+            dh_out: &[],
+            grad_w,
+            wo,
+        };
+        back_a_rows::<O, H>(&inputs, 0, pre, (s.row, s.row2), (db, dwo, dbo));
+        let dpre: &[f32] = pre;
+
+        let mut theta_t = [0.0f32; H * H];
+        transpose(&params[l.theta(0)], H, H, &mut theta_t);
+        // ∂Θ = zᵀ Q in the unfused pass's order: tiles of rows, even and odd rows of a tile in
+        // separate sums, folded at the tile's end. Groups of 8 rows: each block of sums is
+        // loaded and stored once per 4 rows' terms.
+        let mut i0 = 0;
+        while i0 < n {
+            let i1 = n.min(i0 + tp_tile(H));
+            let mut even: Sums = [[[0.0; H]; 4]; 4];
+            for (b, eb) in even.iter_mut().enumerate() {
+                for (r, e) in eb.iter_mut().enumerate() {
+                    *e = row_of(dtheta, 4 * b + r);
+                }
+            }
+            let mut odd: Sums = [[[0.0; H]; 4]; 4];
+            let mut i = i0;
+            while i + 8 <= i1 {
+                let q = Rows4::hop::<O>(self, dpre, i);
+                let q2 = Rows4::hop::<O>(self, dpre, i + 4);
+                let j = i + 4;
+                add_outer::<O, 4>(
+                    &mut even,
+                    [
+                        q.term(z, i, 0),
+                        q.term(z, i, 2),
+                        q2.term(z, j, 0),
+                        q2.term(z, j, 2),
+                    ],
+                );
+                add_outer::<O, 4>(
+                    &mut odd,
+                    [
+                        q.term(z, i, 1),
+                        q.term(z, i, 3),
+                        q2.term(z, j, 1),
+                        q2.term(z, j, 3),
+                    ],
+                );
+                q.times_into::<O>(&theta_t, grad_latent, i);
+                q2.times_into::<O>(&theta_t, grad_latent, i + 4);
+                i += 8;
+            }
+            // Fewer than 8 rows left (the graph's last tile only): a group of 4, then Q through
+            // the ∂z block for pairs, the fold, a single row, and products of 2 and 1 rows, as
+            // the unfused passes.
+            if i + 4 <= i1 {
+                let q = Rows4::hop::<O>(self, dpre, i);
+                add_outer::<O, 2>(&mut even, [q.term(z, i, 0), q.term(z, i, 2)]);
+                add_outer::<O, 2>(&mut odd, [q.term(z, i, 1), q.term(z, i, 3)]);
+                q.times_into::<O>(&theta_t, grad_latent, i);
+                i += 4;
+            }
+            let tail = i;
+            for r in tail..i1 {
+                set_row(grad_latent, r, &hop_row::<O>(self, dpre, r));
+            }
+            while i + 2 <= i1 {
+                add_outer::<O, 1>(&mut even, [(&row_of(z, i), &row_of(grad_latent, i))]);
+                add_outer::<O, 1>(&mut odd, [(&row_of(z, i + 1), &row_of(grad_latent, i + 1))]);
+                i += 2;
+            }
+            for (eb, ob) in even.iter_mut().zip(&odd) {
+                for (e, o) in eb.iter_mut().zip(ob) {
+                    for c in 0..H {
+                        e[c] += o[c];
+                    }
+                }
+            }
+            if i < i1 {
+                add_outer::<O, 1>(&mut even, [(&row_of(z, i), &row_of(grad_latent, i))]);
+            }
+            for (b, eb) in even.iter().enumerate() {
+                for (r, e) in eb.iter().enumerate() {
+                    set_row(dtheta, 4 * b + r, e);
+                }
+            }
+            let mut r = tail;
+            while r < i1 {
+                let rows = group_rows(r, n, 4);
+                if let Some(block) = grad_latent.get_mut(r * H..(r + rows) * H) {
+                    product_in_place::<O>(block, &theta_t, H, s.row, s.row2);
+                }
+                r += rows;
+            }
+            i0 = i1;
+        }
+    }
+}
