@@ -253,6 +253,18 @@ pub trait Ops {
         t[0]
     }
 
+    /// [`Ops::sum16`] of four rows, each summed in the same order (a target may interleave
+    /// the four reductions' shuffles).
+    #[inline(always)]
+    fn sum16x4(a: &[[f32; 16]; 4]) -> [f32; 4] {
+        [
+            Self::sum16(&a[0]),
+            Self::sum16(&a[1]),
+            Self::sum16(&a[2]),
+            Self::sum16(&a[3]),
+        ]
+    }
+
     /// Optional `h = 8` micro-kernels a target may supply (the firmware's, in FPU assembly).
     /// Each returns `false` when the target has none (the default), and the portable body runs.
     ///

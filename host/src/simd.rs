@@ -66,6 +66,40 @@ impl Ops for Avx512Ops {
         // floats of `a`.
         unsafe { _mm512_reduce_add_ps(_mm512_loadu_ps(a.as_ptr())) }
     }
+    #[inline(always)]
+    fn sum16x4(a: &[[f32; 16]; 4]) -> [f32; 4] {
+        use std::arch::x86_64::{
+            _mm512_add_ps, _mm512_loadu_ps, _mm512_movehdup_ps, _mm512_permute_ps,
+            _mm512_shuffle_f32x4, _mm512_storeu_ps,
+        };
+        let mut out = [0.0f32; 16];
+        // SAFETY: as in `sum16`; the loads read the four rows of `a`, the store writes `out`.
+        unsafe {
+            let r0 = _mm512_loadu_ps(a[0].as_ptr());
+            let r1 = _mm512_loadu_ps(a[1].as_ptr());
+            let r2 = _mm512_loadu_ps(a[2].as_ptr());
+            let r3 = _mm512_loadu_ps(a[3].as_ptr());
+            // Lanes k + (k + 8): rows 0 | 1 and 2 | 3 side by side, 8 lanes each.
+            let p = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x44>(r0, r1),
+                _mm512_shuffle_f32x4::<0xee>(r0, r1),
+            );
+            let q = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x44>(r2, r3),
+                _mm512_shuffle_f32x4::<0xee>(r2, r3),
+            );
+            // + (k + 4): one row per 128-bit block.
+            let r = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x88>(p, q),
+                _mm512_shuffle_f32x4::<0xdd>(p, q),
+            );
+            // + (k + 2), then + (k + 1): each block's lane 0 holds its row's sum.
+            let s = _mm512_add_ps(r, _mm512_permute_ps::<0x4e>(r));
+            let t = _mm512_add_ps(s, _mm512_movehdup_ps(s));
+            _mm512_storeu_ps(out.as_mut_ptr(), t);
+        }
+        [out[0], out[4], out[8], out[12]]
+    }
 }
 
 /// Declares a kernel set `$ty` whose bodies are compiled with `#[target_feature(enable = $feat)]`

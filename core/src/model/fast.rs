@@ -430,7 +430,12 @@ fn epilogue_row<O: Ops, const H: usize>(
     let mut hv = [0.0f32; H];
     for k in 0..H {
         q[k] += b[k];
-        hv[k] = leaky(q[k]) + x[k];
+        // Without the residual `x` is zero; adding it would only turn a −0 into +0.
+        hv[k] = if residual {
+            leaky(q[k]) + x[k]
+        } else {
+            leaky(q[k])
+        };
     }
     *p = q;
     if let Some(o) = h_out {

@@ -14,7 +14,7 @@ use super::fast::{
     BackAInputs, back_a_rows, forward_row, group_rows, hop16_row, product_in_place, rows4_narrow,
     tp_tile,
 };
-use super::{Gcn, ModelKind};
+use super::{Gcn, ModelKind, leaky};
 use crate::fast::Ops;
 use crate::kernels::{block, block_mut, transpose};
 use crate::propagate::PropagationKind;
@@ -136,6 +136,34 @@ struct Epilogue<'a> {
 }
 
 impl Epilogue<'_> {
+    /// Rows `i .. i + 4`'s epilogue, the products `p` given: [`Epilogue::row`]'s arithmetic
+    /// with the four readout sums reduced side by side ([`Ops::sum16x4`]).
+    #[inline(always)]
+    fn rows4<O: Ops>(&self, i: usize, p: &[[f32; H]; 4], pre: &mut [f32], w: &mut [f32]) {
+        let (Ok(b), Ok(wo), Some(&bo)) = (
+            <&[f32; H]>::try_from(self.bias),
+            <&[f32; H]>::try_from(self.readout.0),
+            self.readout.1.first(),
+        ) else {
+            return;
+        };
+        let mut t = [[0.0f32; H]; 4];
+        for (r, (pr, tr)) in p.iter().zip(&mut t).enumerate() {
+            let mut q = *pr;
+            for k in 0..H {
+                q[k] += b[k];
+                tr[k] = leaky(q[k]) * wo[k];
+            }
+            set_row(pre, i + r, &q);
+        }
+        let sums = O::sum16x4(&t);
+        if let Some(w4) = w.get_mut(i..i + 4) {
+            for (wv, sum) in w4.iter_mut().zip(sums) {
+                *wv = sum + bo;
+            }
+        }
+    }
+
     /// Row `i`'s epilogue (`pre_i` holds `(P z)_i Θ`): `pre_i += b`, `w_i = σ(pre_i) W_o + b_o`.
     #[inline(always)]
     fn row<O: Ops>(&self, i: usize, pre: &mut [f32], w: &mut [f32], tmp: &mut [f32]) {
@@ -183,10 +211,7 @@ impl Gcn<'_> {
             let x2 = hop_row::<O>(self, z, i + 2);
             let x3 = hop_row::<O>(self, z, i + 3);
             let p = rows4_narrow::<O>([&x0, &x1, &x2, &x3], theta, H);
-            for (r, pr) in p.iter().enumerate() {
-                set_row(pre, i + r, pr);
-                epilogue.row::<O>(i + r, pre, w, s.row);
-            }
+            epilogue.rows4::<O>(i, &p, pre, w);
             i += 4;
         }
         // The last rows (fewer than 4) as the unfused pass runs them: hop, then products of
