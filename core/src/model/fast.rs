@@ -256,21 +256,44 @@ pub(super) fn hop16_row<O: Ops, const H: usize>(
     }
     let (cp, ct) = c.as_chunks::<2>();
     let (wp, wt) = w.as_chunks::<2>();
-    for (nb, a) in cp.iter().zip(wp) {
-        let (n0, n1) = (nb[0] as usize, nb[1] as usize);
-        let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
-        let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
-        gather_one::<O, W>(&mut a0, x, n0 * H, H, c0);
-        gather_one::<O, W>(&mut a1, x, n1 * H, H, c1);
-    }
-    for (&nb, &a) in ct.iter().zip(wt) {
-        let nb = nb as usize;
-        gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+    if let (Ok([c0, c1]), Ok([w0, w1]), true) = (
+        <&[[u32; 2]; 2]>::try_from(cp),
+        <&[[f32; 2]; 2]>::try_from(wp),
+        ct.is_empty(),
+    ) {
+        // Four neighbours (a lattice's interior rows): the loop below without its branches.
+        gather_pair::<O, H>((&mut a0, &mut a1), x, s, c0, w0);
+        gather_pair::<O, H>((&mut a0, &mut a1), x, s, c1, w1);
+    } else {
+        for (nb, a) in cp.iter().zip(wp) {
+            gather_pair::<O, H>((&mut a0, &mut a1), x, s, nb, a);
+        }
+        for (&nb, &a) in ct.iter().zip(wt) {
+            let nb = nb as usize;
+            gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+        }
     }
     for l in 0..W {
         a0[l] = si * (a0[l] + a1[l]);
     }
     a0
+}
+
+/// Two neighbours of a [`hop16_row`], one per multiply-add chain: `a0 += A₀ s_n₀ x_n₀`,
+/// `a1 += A₁ s_n₁ x_n₁`.
+#[inline(always)]
+fn gather_pair<O: Ops, const H: usize>(
+    (a0, a1): (&mut [f32; 16], &mut [f32; 16]),
+    x: &[f32],
+    s: &[f32],
+    nb: &[u32; 2],
+    a: &[f32; 2],
+) {
+    let (n0, n1) = (nb[0] as usize, nb[1] as usize);
+    let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
+    let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
+    gather_one::<O, 16>(a0, x, n0 * H, H, c0);
+    gather_one::<O, 16>(a1, x, n1 * H, H, c1);
 }
 
 /// One hop of `P` on every row, `y = P₁ x` (row-major `n × c`), by column blocks of
