@@ -41,7 +41,8 @@ impl<const W: usize, const FUSED: bool> Ops for StdOps<W, FUSED> {
 }
 
 /// [`StdOps`] for AVX-512 (64-wide blocks, fused multiply-add) with a horizontal add
-/// (`_mm512_reduce_add_ps`) for [`Ops::sum16`]. Private: only the `Avx512` set's
+/// (`_mm512_reduce_add_ps`) for [`Ops::sum16`] and one shuffle tree for four rows for
+/// [`Ops::sum16x4`] (the same order, so the same bits). Private: only the `Avx512` set's
 /// `#[target_feature]` functions, which [`detect`] builds after checking the CPU, compile it.
 #[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy)]
