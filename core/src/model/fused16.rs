@@ -4,9 +4,9 @@
 //! The unfused fast passes ([`super::fast`]) write every intermediate n × 16 array and walk it
 //! again: forward, the hop `P z` is stored and then read, multiplied by `Θ` and rewritten;
 //! backward, `Q = P ∂pre` is stored, read by `∂Θ = zᵀ Q` and read again by `∂z = Q Θᵀ`. Here
-//! each group of 4 rows does all of it while its rows are in registers: forward, its hop, its
-//! product and its epilogue (`pre` written once); backward (after pass A), its hop of `∂pre`,
-//! its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read once). Every sum runs in
+//! each group of rows does all of it while its rows are in registers: forward, by 4 rows, its
+//! hop, its product and its epilogue (`pre` written once); backward (after pass A), by 8 rows,
+//! its hop of `∂pre`, its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read once). Every sum runs in
 //! the unfused passes' order (the hop's, the 4-row product's, and `∂Θ`'s tiles of 256 rows
 //! with even and odd rows in separate sums), so the results are the same bits.
 
