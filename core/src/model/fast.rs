@@ -679,8 +679,7 @@ fn rows4_in_place<O: Ops>(rows: &mut [f32], m: &[f32]) {
 /// matrix `M`, as one zero-padded block of 16 columns per row: 4 rows × even and odd `k` are 8
 /// multiply-add chains side by side (two rows alone are latency-bound at this width), each
 /// row's sums in the order of [`mm2_block`]'s narrow branch, so a row gets the same bits in a
-/// group of 4 as in a pair. One named accumulator per row and parity (an array of rows made
-/// LLVM vectorize across rows, with gathers).
+/// group of 4 as in a pair (the arithmetic is [`rows4_narrow`]'s).
 #[inline(always)]
 fn rows4_narrow_in_place<O: Ops>(rows: &mut [f32], m: &[f32], cols: usize) {
     let (Some(x0), Some(x1), Some(x2), Some(x3)) = (
@@ -706,7 +705,8 @@ fn lane(x: &[f32], k: usize) -> f32 {
 }
 
 /// The products of [`rows4_narrow_in_place`] by value: `x_r · M` for the 4 rows `x` (`cols`
-/// ≤ 16 wide), each a zero-padded block of 16.
+/// ≤ 16 wide), each a zero-padded block of 16. One named accumulator per row and parity (an
+/// array of rows made LLVM vectorize across rows, with gathers).
 #[inline(always)]
 pub(super) fn rows4_narrow<O: Ops>(x: [&[f32]; 4], m: &[f32], cols: usize) -> [[f32; 16]; 4] {
     const W: usize = 16;
