@@ -24,6 +24,7 @@ use nrg_core::graph::{Csr, Edge};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::{Adam, Optimizer};
+use nrg_core::propagate::propagator_cached_storage_len;
 use nrg_host::simd::selected;
 
 /// CSR arrays in `Vec`s from undirected edges.
@@ -66,7 +67,8 @@ fn bench_step<E: Energy>(
     lr: f32,
     latent: LatentInit,
 ) {
-    let mut storage = vec![0.0f32; csr.n()];
+    // With the cached products `A_ij s_j`, as `nrg run` builds its models.
+    let mut storage = vec![0.0f32; propagator_cached_storage_len(csr.n(), csr.nnz())];
     let model = Gcn::new(&config, csr, &mut storage)
         .expect("model")
         .with_kernels(selected());

@@ -19,7 +19,7 @@ use nrg_core::graph::Edge;
 use nrg_core::init;
 use nrg_core::model::{Gcn, KernelGcn, LatentInit, ModelConfig, ModelKind};
 use nrg_core::optim::{Adam, Optimizer};
-use nrg_core::propagate::PropagationKind;
+use nrg_core::propagate::{PropagationKind, propagator_cached_storage_len};
 
 /// Every fast set this machine runs.
 fn sets() -> Vec<&'static dyn Kernels> {
@@ -68,6 +68,12 @@ fn check_model_on(config: ModelConfig, (n, edges): (usize, Vec<Edge>)) {
     let csr = graph.csr();
     let mut storage = vec![0.0f32; n];
     let reference = Gcn::new(&config, csr, &mut storage).expect("model");
+    // With the products `A_ij s_j` cached: the fused h = 16 passes where they apply.
+    let mut cached_storage = vec![0.0f32; propagator_cached_storage_len(n, csr.nnz())];
+    let cached = Gcn::new(&config, csr, &mut cached_storage).expect("model");
+    // (A graph without edges has nothing to cache.)
+    assert!(cached.propagator().is_cached());
+    assert_eq!(reference.propagator().is_cached(), csr.nnz() == 0);
     let l = *reference.layout();
     let mut params = vec![0.0f32; l.param_len()];
     reference
@@ -87,10 +93,31 @@ fn check_model_on(config: ModelConfig, (n, edges): (usize, Vec<Edge>)) {
         (w, grad)
     };
     let (w_ref, g_ref) = run(&reference.with_kernels(KernelSet::Reference));
-    for k in sets() {
-        let model = reference.with_kernels(KernelSet::Fast(k));
+    for (k, storage) in sets()
+        .into_iter()
+        .flat_map(|k| [(k, "uncached"), (k, "cached")])
+    {
+        let model = match storage {
+            "cached" => cached.with_kernels(KernelSet::Fast(k)),
+            _ => reference.with_kernels(KernelSet::Fast(k)),
+        };
         let (w, g) = run(&model);
-        let what = format!("{} {config:?} n={n}", k.name());
+        let what = format!("{} {storage} {config:?} n={n}", k.name());
+        if storage == "cached" && n >= 16 {
+            // The cache holds the hop's own products, and the fused passes sum in the unfused
+            // order (below 16 rows the unfused backward takes another path).
+            let (w_unfused, g_unfused) = run(&reference.with_kernels(KernelSet::Fast(k)));
+            let same =
+                |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(
+                same(&w, &w_unfused),
+                "{what}: forward bits differ from uncached"
+            );
+            assert!(
+                same(&g, &g_unfused),
+                "{what}: backward bits differ from uncached"
+            );
+        }
         assert_close(&format!("{what} forward"), &w, &w_ref, 1e-4);
         assert_close(&format!("{what} backward"), &g, &g_ref, 1e-4);
         // Block by block too, so a small block (a bias) cannot hide behind a large one.
@@ -234,6 +261,43 @@ fn adam_fast_is_bit_identical_to_reference() {
             "{}: moments differ",
             k.name()
         );
+    }
+}
+
+#[test]
+fn all_finite_is_false_exactly_on_infinities_and_nans() {
+    let specials = [
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        f32::from_bits(0x7f80_0001), // a signalling NaN
+        f32::MAX,
+        -f32::MAX,
+        f32::MIN_POSITIVE,
+        f32::from_bits(1), // the smallest subnormal
+        -0.0,
+        0.0,
+        1.0,
+    ];
+    let mut sets: Vec<&'static dyn Kernels> = sets();
+    sets.push(&fast::Portable);
+    for len in [0, 1, 15, 16, 17, 64, 131] {
+        for at in 0..len {
+            for &x in &specials {
+                let mut v = vec![0.5f32; len];
+                v[at] = x;
+                let want = x.is_finite();
+                for k in &sets {
+                    assert_eq!(
+                        k.all_finite(&v),
+                        want,
+                        "{}: {x:?} at {at} of {len}",
+                        k.name()
+                    );
+                }
+            }
+        }
     }
 }
 

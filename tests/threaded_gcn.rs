@@ -16,7 +16,7 @@ use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, s
 use nrg_core::init;
 use nrg_core::model::{Gcn, KernelGcn, LatentInit, ModelConfig, ModelKind};
 use nrg_core::optim::Adam;
-use nrg_core::propagate::PropagationKind;
+use nrg_core::propagate::{PropagationKind, propagator_cached_storage_len};
 use nrg_core::reparam::Reparametrization;
 use nrg_core::solve::{NoObserver, StopRule};
 use nrg_host::parallel::Pool;
@@ -80,7 +80,9 @@ fn forward_and_backward_are_bit_identical_for_every_thread_count() {
         },
     ];
     for config in configs {
-        let mut storage = vec![0.0f32; n];
+        // The products `A_ij s_j` cached, as `nrg run` builds its models (the fused passes
+        // need them).
+        let mut storage = vec![0.0f32; propagator_cached_storage_len(n, csr.nnz())];
         let model: KernelGcn<'_> = Gcn::new(&config, csr, &mut storage)
             .unwrap()
             .with_kernels(fast());

@@ -420,11 +420,14 @@ pub fn gcn_rows<O: Ops>(
 #[inline(always)]
 pub fn all_finite(x: &[f32]) -> bool {
     const EXP: u32 = 0x7f80_0000;
-    let mut any_bad = 0u32;
+    // The exponent field plus one exponent step carries into the sign bit only when the field
+    // is all ones (infinity or NaN): three vector ops per block instead of a compare, a mask
+    // move and a shift.
+    let mut carries = 0u32;
     for &v in x {
-        any_bad |= u32::from(v.to_bits() & EXP == EXP);
+        carries |= (v.to_bits() & EXP).wrapping_add(0x0080_0000);
     }
-    any_bad == 0
+    carries & 0x8000_0000 == 0
 }
 
 /// Adam's per-step constants (see [`crate::optim::Adam`]).

@@ -405,7 +405,9 @@ pub(crate) fn check_len(
 
 impl<'a> Gcn<'a> {
     /// Builds the model on `graph`, computing the propagation's normalization into `storage`
-    /// ([`crate::propagate::propagator_storage_len`]`(n)` entries).
+    /// ([`crate::propagate::propagator_storage_len`]`(n)` entries; with
+    /// [`crate::propagate::propagator_cached_storage_len`] entries the per-entry products are
+    /// cached too, which the fused h = 16 passes need).
     #[inline(never)] // set-up code: its frame stays off the solver's stack (Cortex-M0)
     pub fn new(
         config: &ModelConfig,

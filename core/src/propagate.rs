@@ -8,8 +8,11 @@
 //!
 //! The only per-graph state is `s_i = d_i^-1/2`, computed once into caller storage; entry
 //! `P_ij = s_i A_ij s_j` is formed on the fly (one multiply per entry), which keeps the footprint
-//! at `n` floats — it matters on a 16 KB microcontroller. `P` is symmetric, so the same
-//! operator serves forward and backward.
+//! at `n` floats — it matters on a 16 KB microcontroller. A host may give room for one more
+//! float per stored entry ([`propagator_cached_storage_len`]): the products `A_ij s_j` are then
+//! computed once, and the fused h = 16 passes read them instead of two loads and a multiply per
+//! neighbour (the same products, so the same bits). `P` is symmetric, so the same operator
+//! serves forward and backward.
 
 use crate::graph::Csr;
 use crate::kernels::{block, block_mut, for_each_column_block};
@@ -47,6 +50,10 @@ pub struct Propagator<'a> {
     kind: PropagationKind,
     /// `d_i^-1/2` per node (degrees of `A + I` or `A` by kind); unused for identity.
     scale: &'a [f32],
+    /// `A_ij s_j` per stored entry, in CSR order (empty when not cached).
+    coefficients: &'a [f32],
+    /// Whether `coefficients` holds every entry's product.
+    cached: bool,
 }
 
 /// Storage entries [`Propagator::new`] needs for a graph of `n` nodes.
@@ -54,11 +61,20 @@ pub const fn propagator_storage_len(n: usize) -> usize {
     n
 }
 
+/// Storage entries with which [`Propagator::new`] also caches the per-entry products
+/// `A_ij s_j` (for a graph of `n` nodes and `nnz` stored entries): faster hops on a host.
+pub const fn propagator_cached_storage_len(n: usize, nnz: usize) -> usize {
+    n + nnz
+}
+
 impl<'a> Propagator<'a> {
     /// Computes the normalization of `graph` into `storage` ([`propagator_storage_len`] entries;
-    /// `None` when it is too short).
+    /// `None` when it is too short), and the per-entry products `A_ij s_j` too when `storage`
+    /// holds [`propagator_cached_storage_len`] entries.
     pub fn new(graph: Csr<'a>, kind: PropagationKind, storage: &'a mut [f32]) -> Option<Self> {
-        let scale = storage.get_mut(..graph.n())?;
+        let n = graph.n();
+        let cached = storage.len() >= propagator_cached_storage_len(n, graph.nnz());
+        let (scale, rest) = storage.split_at_mut_checked(n)?;
         let self_loop = match kind {
             PropagationKind::Renormalized | PropagationKind::RenormalizedSquared => 1.0,
             _ => 0.0,
@@ -67,7 +83,46 @@ impl<'a> Propagator<'a> {
             let d = ws.iter().sum::<f32>() + self_loop;
             scale[i] = if d > 0.0 { 1.0 / libm::sqrtf(d) } else { 0.0 };
         });
-        Some(Propagator { graph, kind, scale })
+        let coefficients = match rest.get_mut(..graph.nnz()) {
+            Some(c) if cached => {
+                // The hops' own product `A_ij · s_j`, so a cached hop gets the same bits.
+                for ((c, &a), &j) in c.iter_mut().zip(graph.weights()).zip(graph.neighbors()) {
+                    *c = a * scale.get(j as usize).copied().unwrap_or(0.0);
+                }
+                c
+            }
+            _ => &mut [],
+        };
+        Some(Propagator {
+            graph,
+            kind,
+            scale,
+            coefficients,
+            cached,
+        })
+    }
+
+    /// Row `i`'s neighbours and cached products `A_ij s_j`, or `None` when they are not cached.
+    #[inline(always)]
+    pub(crate) fn cached_row(&self, i: usize) -> Option<(&'a [u32], &'a [f32])> {
+        if !self.cached {
+            return None;
+        }
+        let ends = self.graph.row_ends();
+        let start = match i {
+            0 => 0,
+            _ => *ends.get(i - 1)? as usize,
+        };
+        let end = *ends.get(i)? as usize;
+        Some((
+            self.graph.neighbors().get(start..end)?,
+            self.coefficients.get(start..end)?,
+        ))
+    }
+
+    /// Whether the per-entry products `A_ij s_j` are cached.
+    pub fn is_cached(&self) -> bool {
+        self.cached
     }
 
     /// The graph.

@@ -13,7 +13,7 @@ use nrg_core::gn::{Gn, GnConfig};
 use nrg_core::graph::Csr;
 use nrg_core::model::{Gcn, ModelConfig, ModelError, ModelKind};
 use nrg_core::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
-use nrg_core::propagate::{PropagationKind, propagator_storage_len};
+use nrg_core::propagate::{PropagationKind, propagator_cached_storage_len};
 use nrg_core::reparam::Reparametrization;
 
 use crate::optim::{Shampoo, ShampooConfig};
@@ -68,9 +68,10 @@ impl NrModel {
         self.0
     }
 
-    /// Entries of the storage [`NrModel::build`] needs on a graph of `n` nodes.
-    pub fn storage_len(n: usize) -> usize {
-        propagator_storage_len(n)
+    /// Entries of the storage [`NrModel::build`] needs on a graph of `n` nodes and `nnz` stored
+    /// entries (the propagation's normalization and its cached per-entry products).
+    pub fn storage_len(n: usize, nnz: usize) -> usize {
+        propagator_cached_storage_len(n, nnz)
     }
 
     /// Builds the model of `size` on `graph` over `storage` (on the calling thread).
@@ -686,7 +687,7 @@ mod tests {
             assert_eq!(model.name(), name);
             let control: Method = format!("direct@{name}").parse().unwrap();
             assert_eq!(control, Method::DirectFrom(model));
-            let mut storage = vec![0.0; NrModel::storage_len(3)];
+            let mut storage = vec![0.0; NrModel::storage_len(3, csr.nnz())];
             let built = model.build(&size, csr, &mut storage).unwrap();
             assert_eq!((built.param_len(), built.output_len()), (params, 3));
         }

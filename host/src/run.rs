@@ -597,7 +597,7 @@ pub fn run_one(
     let result: Result<Report, SolveError> = match method {
         Method::Direct | Method::DirectFrom(_) | Method::Shampoo => {
             if let Method::DirectFrom(nr) = method {
-                let mut storage = vec![0.0; NrModel::storage_len(n)];
+                let mut storage = vec![0.0; NrModel::storage_len(n, csr.nnz())];
                 let model = nr.build_on(&settings.model_size(), csr, &mut storage, &pool)?;
                 let mut params = vec![0.0; model.param_len()];
                 model.init_params(&mut rng, &mut params, domain.latent_init())?;
@@ -619,7 +619,7 @@ pub fn run_one(
             })?
         }
         Method::Nr(nr) => {
-            let mut storage = vec![0.0; NrModel::storage_len(n)];
+            let mut storage = vec![0.0; NrModel::storage_len(n, csr.nnz())];
             let model = nr.build_on(&settings.model_size(), csr, &mut storage, &pool)?;
             let model: &dyn Reparametrization = &*model;
             let model_floats = model

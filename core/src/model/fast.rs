@@ -230,16 +230,17 @@ fn hop16<O: Ops, const H: usize>(
             _ => (&[][..], &[][..]),
         };
         start = end;
-        let a = hop16_row::<O, H>(x, s, renormalized, i, row);
+        let a = hop16_row::<O, H, false>(x, s, renormalized, i, row);
         store_pad::<16>(yrow, 0, &a, H);
     }
 }
 
 /// Row `i` of one hop of [`hop16`] (its neighbours and weights `c`, `w`), as one zero-padded
 /// block of 16: `s_i (d s_i x_i + Σ_nb A_i,nb s_nb x_nb)`, two multiply-add chains for
-/// alternate neighbours.
+/// alternate neighbours. With `CACHED`, `w` holds the products `A_i,nb s_nb` themselves
+/// ([`crate::propagate::propagator_cached_storage_len`]).
 #[inline(always)]
-pub(super) fn hop16_row<O: Ops, const H: usize>(
+pub(super) fn hop16_row<O: Ops, const H: usize, const CACHED: bool>(
     x: &[f32],
     s: &[f32],
     renormalized: bool,
@@ -262,15 +263,15 @@ pub(super) fn hop16_row<O: Ops, const H: usize>(
         ct.is_empty(),
     ) {
         // Four neighbours (a lattice's interior rows): the loop below without its branches.
-        gather_pair::<O, H>((&mut a0, &mut a1), x, s, c0, w0);
-        gather_pair::<O, H>((&mut a0, &mut a1), x, s, c1, w1);
+        gather_pair::<O, H, CACHED>((&mut a0, &mut a1), x, s, c0, w0);
+        gather_pair::<O, H, CACHED>((&mut a0, &mut a1), x, s, c1, w1);
     } else {
         for (nb, a) in cp.iter().zip(wp) {
-            gather_pair::<O, H>((&mut a0, &mut a1), x, s, nb, a);
+            gather_pair::<O, H, CACHED>((&mut a0, &mut a1), x, s, nb, a);
         }
         for (&nb, &a) in ct.iter().zip(wt) {
             let nb = nb as usize;
-            gather_one::<O, W>(&mut a0, x, nb * H, H, a * s.get(nb).copied().unwrap_or(0.0));
+            gather_one::<O, W>(&mut a0, x, nb * H, H, coefficient::<CACHED>(a, s, nb));
         }
     }
     for l in 0..W {
@@ -279,10 +280,21 @@ pub(super) fn hop16_row<O: Ops, const H: usize>(
     a0
 }
 
-/// Two neighbours of a [`hop16_row`], one per multiply-add chain: `a0 += A₀ s_n₀ x_n₀`,
-/// `a1 += A₁ s_n₁ x_n₁`.
+/// The factor of neighbour `nb` in a hop: `A · s_nb`, or `a` itself when it is that product
+/// already (`CACHED`).
 #[inline(always)]
-fn gather_pair<O: Ops, const H: usize>(
+fn coefficient<const CACHED: bool>(a: f32, s: &[f32], nb: usize) -> f32 {
+    if CACHED {
+        a
+    } else {
+        a * s.get(nb).copied().unwrap_or(0.0)
+    }
+}
+
+/// Two neighbours of a [`hop16_row`], one per multiply-add chain: `a0 += A₀ s_n₀ x_n₀`,
+/// `a1 += A₁ s_n₁ x_n₁` (`a` holds the products when `CACHED`).
+#[inline(always)]
+fn gather_pair<O: Ops, const H: usize, const CACHED: bool>(
     (a0, a1): (&mut [f32; 16], &mut [f32; 16]),
     x: &[f32],
     s: &[f32],
@@ -290,8 +302,8 @@ fn gather_pair<O: Ops, const H: usize>(
     a: &[f32; 2],
 ) {
     let (n0, n1) = (nb[0] as usize, nb[1] as usize);
-    let c0 = a[0] * s.get(n0).copied().unwrap_or(0.0);
-    let c1 = a[1] * s.get(n1).copied().unwrap_or(0.0);
+    let c0 = coefficient::<CACHED>(a[0], s, n0);
+    let c1 = coefficient::<CACHED>(a[1], s, n1);
     gather_one::<O, 16>(a0, x, n0 * H, H, c0);
     gather_one::<O, 16>(a1, x, n1 * H, H, c1);
 }

@@ -22,16 +22,17 @@ use crate::propagate::PropagationKind;
 /// The hidden width the fused passes are written for.
 const H: usize = 16;
 
-/// Row `i` of one hop of `P` applied to `x` (every row, 16 wide).
+/// Row `i` of one hop of `P` applied to `x` (every row, 16 wide), with the cached products
+/// `A_ij s_j` ([`Gcn::fused16_applies`] requires them).
 #[inline(always)]
 fn hop_row<O: Ops>(gcn: &Gcn<'_>, x: &[f32], i: usize) -> [f32; H] {
     let renormalized = gcn.prop.kind() == PropagationKind::Renormalized;
-    hop16_row::<O, H>(
+    hop16_row::<O, H, true>(
         x,
         gcn.prop.scales(),
         renormalized,
         i,
-        gcn.prop.graph().row(i),
+        gcn.prop.cached_row(i).unwrap_or((&[], &[])),
     )
 }
 
@@ -177,7 +178,8 @@ impl Epilogue<'_> {
 
 impl Gcn<'_> {
     /// Whether [`Gcn::forward16`] and [`Gcn::backward16`] run this model with `O`: one layer of
-    /// a plain GCN, h = 16, one output, one hop of a graph's `P`, 16-lane registers, a host.
+    /// a plain GCN, h = 16, one output, one hop of a graph's `P` with its products `A_ij s_j`
+    /// cached, 16-lane registers, a host.
     #[inline(always)]
     pub(crate) fn fused16_applies<O: Ops>(&self) -> bool {
         let l = self.layout;
@@ -190,6 +192,7 @@ impl Gcn<'_> {
             && l.config.kind == ModelKind::Gcn
             && kind != PropagationKind::Identity
             && !kind.two_hop()
+            && self.prop.is_cached()
     }
 
     /// The fused forward pass (lengths checked by the caller; [`Gcn::fused16_applies`] true).
