@@ -120,6 +120,12 @@ impl<'a> Propagator<'a> {
         ))
     }
 
+    /// The cached products `A_ij s_j`, one per stored entry in CSR order, if cached.
+    #[inline(always)]
+    pub(crate) fn coefficients(&self) -> Option<&'a [f32]> {
+        self.cached.then_some(self.coefficients)
+    }
+
     /// Whether the per-entry products `A_ij s_j` are cached.
     pub fn is_cached(&self) -> bool {
         self.cached

@@ -201,11 +201,36 @@ const fn hop16_applies<O: Ops, const H: usize>(c: usize) -> bool {
 /// columns as one zero-padded block of 16: `y_i = s_i (d s_i x_i + Σ_nb A_i,nb s_nb x_nb)`
 /// (`d` = 1 for the renormalized kinds, else 0) — `s_i` factored out of the sum, one product
 /// per neighbour fewer than [`gather_block`] — walking the CSR row ends once, two multiply-add
-/// chains for alternate neighbours.
-#[allow(clippy::too_many_arguments)]
+/// chains for alternate neighbours. With `P`'s products `A_ij s_j` cached, the rows read them
+/// (the same bits, one load per neighbour instead of two and a multiply).
 #[inline(always)]
 fn hop16<O: Ops, const H: usize>(
+    p: &Propagator<'_>,
+    renormalized: bool,
+    x: &[f32],
+    y: &mut [f32],
+    first: usize,
+    n: usize,
+) {
+    let graph = p.graph();
+    match p.coefficients() {
+        Some(a_s) => {
+            hop16_rows::<O, H, true>(&graph, a_s, p.scales(), renormalized, x, y, first, n)
+        }
+        None => {
+            let ws = graph.weights();
+            hop16_rows::<O, H, false>(&graph, ws, p.scales(), renormalized, x, y, first, n)
+        }
+    }
+}
+
+/// [`hop16`]'s rows with the factors `ws`: the weights `A_ij`, or their cached products
+/// `A_ij s_j` when `CACHED`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn hop16_rows<O: Ops, const H: usize, const CACHED: bool>(
     graph: &crate::graph::Csr<'_>,
+    ws: &[f32],
     s: &[f32],
     renormalized: bool,
     x: &[f32],
@@ -213,7 +238,7 @@ fn hop16<O: Ops, const H: usize>(
     first: usize,
     n: usize,
 ) {
-    let (ends, cols, ws) = (graph.row_ends(), graph.neighbors(), graph.weights());
+    let (ends, cols) = (graph.row_ends(), graph.neighbors());
     let mut start = match first {
         0 => 0,
         _ => ends.get(first - 1).copied().unwrap_or(0) as usize,
@@ -230,7 +255,7 @@ fn hop16<O: Ops, const H: usize>(
             _ => (&[][..], &[][..]),
         };
         start = end;
-        let a = hop16_row::<O, H, false>(x, s, renormalized, i, row);
+        let a = hop16_row::<O, H, CACHED>(x, s, renormalized, i, row);
         store_pad::<16>(yrow, 0, &a, H);
     }
 }
@@ -332,7 +357,7 @@ fn hop<O: Ops, const H: usize>(p: &Propagator<'_>, x: &[f32], y: &mut [f32], c: 
         return;
     }
     if hop16_applies::<O, H>(c) {
-        return hop16::<O, H>(&graph, s, renormalized, x, y, 0, n);
+        return hop16::<O, H>(p, renormalized, x, y, 0, n);
     }
     for (i, yrow) in y.chunks_exact_mut(c).enumerate().take(n) {
         let si = s.get(i).copied().unwrap_or(0.0);
@@ -1491,7 +1516,7 @@ fn hop_rows<O: Ops, const H: usize>(
     let s = p.scales();
     let graph = p.graph();
     if hop16_applies::<O, H>(c) {
-        return hop16::<O, H>(&graph, s, renormalized, x, y, first, n);
+        return hop16::<O, H>(p, renormalized, x, y, first, n);
     }
     for (k, yrow) in y
         .chunks_exact_mut(c)
