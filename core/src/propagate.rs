@@ -10,8 +10,8 @@
 //! `P_ij = s_i A_ij s_j` is formed on the fly (one multiply per entry), which keeps the footprint
 //! at `n` floats — it matters on a 16 KB microcontroller. A host may give room for one more
 //! float per stored entry ([`propagator_cached_storage_len`]): the products `A_ij s_j` are then
-//! computed once, and the fused h = 16 passes read them instead of two loads and a multiply per
-//! neighbour (the same products, so the same bits). `P` is symmetric, so the same operator
+//! computed once, and the hops of rows ≤ 16 wide (the fused h = 16 passes among them) read them
+//! instead of two loads and a multiply per neighbour (the same products, so the same bits). `P` is symmetric, so the same operator
 //! serves forward and backward.
 
 use crate::graph::Csr;
@@ -50,10 +50,9 @@ pub struct Propagator<'a> {
     kind: PropagationKind,
     /// `d_i^-1/2` per node (degrees of `A + I` or `A` by kind); unused for identity.
     scale: &'a [f32],
-    /// `A_ij s_j` per stored entry, in CSR order (empty when not cached).
+    /// `A_ij s_j` per stored entry, in CSR order; shorter (empty) when not cached. No flag
+    /// beside it: the model holding this sits on the 16 KB Cortex-M0's stack.
     coefficients: &'a [f32],
-    /// Whether `coefficients` holds every entry's product.
-    cached: bool,
 }
 
 /// Storage entries [`Propagator::new`] needs for a graph of `n` nodes.
@@ -98,14 +97,13 @@ impl<'a> Propagator<'a> {
             kind,
             scale,
             coefficients,
-            cached,
         })
     }
 
     /// Row `i`'s neighbours and cached products `A_ij s_j`, or `None` when they are not cached.
     #[inline(always)]
     pub(crate) fn cached_row(&self, i: usize) -> Option<(&'a [u32], &'a [f32])> {
-        if !self.cached {
+        if !self.is_cached() {
             return None;
         }
         let ends = self.graph.row_ends();
@@ -123,12 +121,12 @@ impl<'a> Propagator<'a> {
     /// The cached products `A_ij s_j`, one per stored entry in CSR order, if cached.
     #[inline(always)]
     pub(crate) fn coefficients(&self) -> Option<&'a [f32]> {
-        self.cached.then_some(self.coefficients)
+        self.is_cached().then_some(self.coefficients)
     }
 
     /// Whether the per-entry products `A_ij s_j` are cached.
     pub fn is_cached(&self) -> bool {
-        self.cached
+        self.coefficients.len() == self.graph.nnz()
     }
 
     /// The graph.
