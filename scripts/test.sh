@@ -75,7 +75,7 @@ grep -q '^defmt-print 1\.2\.0' <<<"$defmt_version" || need_defmt=true
 plan=()
 [ ${#missing_targets[@]} -gt 0 ] && plan+=("Rust targets (rustup target add): ${missing_targets[*]}")
 [ ${#missing_components[@]} -gt 0 ] && plan+=("Rust components (rustup component add): ${missing_components[*]}")
-$need_qemu && plan+=("qemu-system-arm (apt-get install --no-remove --no-install-recommends; never removes a package)")
+$need_qemu && plan+=("qemu-system-arm (apt-get install --no-remove --no-install-recommends; never removes a package; from the release's backports when the installed QEMU packages come from there)")
 $need_defmt && plan+=("defmt-print 1.2.0 (cargo install --locked, into ~/.cargo/bin)")
 if [ ${#plan[@]} -eq 0 ]; then
     echo "==> setup: everything needed is installed"
@@ -94,9 +94,26 @@ fi
 if $need_qemu; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         # --no-remove: abort rather than remove or downgrade anything already installed.
-        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove \
-            --no-install-recommends qemu-system-arm; } ||
-            die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm)"
+        export DEBIAN_FRONTEND=noninteractive
+        qemu_install=(install -y --no-remove --no-install-recommends)
+        if ! { apt-get update && apt-get "${qemu_install[@]}" qemu-system-arm; }; then
+            # A machine whose qemu-utils comes from <codename>-backports (QEMU 10 on bookworm)
+            # cannot take the release's older qemu-system-common beside it (qemu-utils Breaks
+            # it). Take qemu-system-arm from that backports suite too, through a private copy
+            # of the source list with backports added: the system's apt sources stay as they are.
+            codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+            apt_dir=$(mktemp -d)
+            mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial"
+            cp /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list "$apt_dir/parts/" 2>/dev/null
+            printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+                "$codename" >"$apt_dir/parts/backports.sources"
+            apt_private=(-o "Dir::Etc::SourceParts=$apt_dir/parts" -o "Dir::State::Lists=$apt_dir/lists")
+            echo "==> setup: the release's qemu-system-arm would replace installed QEMU packages; trying $codename-backports"
+            { [ -n "$codename" ] && apt-get "${apt_private[@]}" update &&
+                apt-get "${apt_private[@]}" "${qemu_install[@]}" -t "$codename-backports" qemu-system-arm; } ||
+                die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm, or from $codename-backports with -t $codename-backports when qemu-utils comes from there)"
+            rm -rf "$apt_dir"
+        fi
     else
         die "qemu-system-arm is missing; install it (Debian: apt-get install --no-install-recommends qemu-system-arm) or run this script as root"
     fi
