@@ -103,6 +103,7 @@ if $need_qemu; then
             # of the source list with backports added: the system's apt sources stay as they are.
             codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
             apt_dir=$(mktemp -d)
+            chmod 755 "$apt_dir" # apt downloads as its own user
             mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial"
             cp /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list "$apt_dir/parts/" 2>/dev/null
             printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
@@ -110,8 +111,8 @@ if $need_qemu; then
             apt_private=(-o "Dir::Etc::SourceParts=$apt_dir/parts" -o "Dir::State::Lists=$apt_dir/lists")
             echo "==> setup: the release's qemu-system-arm would replace installed QEMU packages; trying $codename-backports"
             { [ -n "$codename" ] && apt-get "${apt_private[@]}" update &&
-                apt-get "${apt_private[@]}" "${qemu_install[@]}" -t "$codename-backports" qemu-system-arm; } ||
-                die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm, or from $codename-backports with -t $codename-backports when qemu-utils comes from there)"
+                apt-get "${apt_private[@]}" "${qemu_install[@]}" "qemu-system-arm/$codename-backports"; } ||
+                die "could not install qemu-system-arm without removing packages; install it yourself (Debian: apt-get install --no-install-recommends qemu-system-arm, or qemu-system-arm/$codename-backports with that suite in the sources when qemu-utils comes from there)"
             rm -rf "$apt_dir"
         fi
     else
