@@ -73,7 +73,14 @@ proptest! {
             "heat value {e} vs f64 {e64}");
         let fd = central_diff(|x| heat_f64(&dense, &p, x), &w64, FD_H);
         let scale = heat_grad_scale(&dense, &p, &w64);
-        let res = compare("heat grad", &grad, &fd, |i| G_REL * fd[i].abs() + G_SCALE * scale[i] + 1e-9);
+        // The differences themselves err by up to (number of terms) · ε₆₄ · E / h: every heat
+        // term is non-negative, so E bounds their sum. Where a node's neighbours hold nearly
+        // its own state (a shrunk case), its gradient and `scale` are ~1e-8 and that rounding
+        // of the reference, not the f32 gradient, decides (seen: 1.2e-9 against a 1e-9 floor).
+        let fd_noise = (edges.len() + n) as f64 * f64::EPSILON * e64.abs() / FD_H;
+        let res = compare("heat grad", &grad, &fd, |i| {
+            G_REL * fd[i].abs() + G_SCALE * scale[i] + fd_noise + 1e-9
+        });
         prop_assert!(res.is_ok(), "{} (n = {n}, {} edges)", res.unwrap_err(), edges.len());
     }
 
