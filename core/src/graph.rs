@@ -296,15 +296,22 @@ impl<'a> Csr<'a> {
         self.weights
     }
 
-    /// Neighbours and weights of node `i` (empty slices for an out-of-range `i`).
+    /// Where node `i`'s entries sit in [`Csr::neighbors`] and [`Csr::weights`] (and in any
+    /// array parallel to them); meaningless for an out-of-range `i`, whose slices come out empty.
     #[inline]
-    pub fn row(&self, i: usize) -> (&'a [u32], &'a [f32]) {
+    pub fn row_span(&self, i: usize) -> core::ops::Range<usize> {
         let start = match i {
             0 => 0,
             _ => self.row_ends.get(i - 1).copied().unwrap_or(0) as usize,
         };
-        let end = self.row_ends.get(i).copied().unwrap_or(0) as usize;
-        match (self.neighbors.get(start..end), self.weights.get(start..end)) {
+        start..self.row_ends.get(i).copied().unwrap_or(0) as usize
+    }
+
+    /// Neighbours and weights of node `i` (empty slices for an out-of-range `i`).
+    #[inline]
+    pub fn row(&self, i: usize) -> (&'a [u32], &'a [f32]) {
+        let span = self.row_span(i);
+        match (self.neighbors.get(span.clone()), self.weights.get(span)) {
             (Some(c), Some(w)) => (c, w),
             _ => (&[], &[]),
         }

@@ -106,15 +106,10 @@ impl<'a> Propagator<'a> {
         if !self.is_cached() {
             return None;
         }
-        let ends = self.graph.row_ends();
-        let start = match i {
-            0 => 0,
-            _ => *ends.get(i - 1)? as usize,
-        };
-        let end = *ends.get(i)? as usize;
+        let span = self.graph.row_span(i);
         Some((
-            self.graph.neighbors().get(start..end)?,
-            self.coefficients.get(start..end)?,
+            self.graph.neighbors().get(span.clone())?,
+            self.coefficients.get(span)?,
         ))
     }
 
