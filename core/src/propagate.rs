@@ -11,8 +11,8 @@
 //! at `n` floats — it matters on a 16 KB microcontroller. A host may give room for one more
 //! float per stored entry ([`propagator_cached_storage_len`]): the products `A_ij s_j` are then
 //! computed once, and the hops of rows ≤ 16 wide (the fused h = 16 passes among them) read them
-//! instead of two loads and a multiply per neighbour (the same products, so the same bits). `P` is symmetric, so the same operator
-//! serves forward and backward.
+//! instead of two loads and a multiply per neighbour (the same products, so the same bits). `P`
+//! is symmetric, so the same operator serves forward and backward.
 
 use crate::graph::Csr;
 use crate::kernels::{block, block_mut, for_each_column_block};
@@ -71,9 +71,7 @@ impl<'a> Propagator<'a> {
     /// `None` when it is too short), and the per-entry products `A_ij s_j` too when `storage`
     /// holds [`propagator_cached_storage_len`] entries.
     pub fn new(graph: Csr<'a>, kind: PropagationKind, storage: &'a mut [f32]) -> Option<Self> {
-        let n = graph.n();
-        let cached = storage.len() >= propagator_cached_storage_len(n, graph.nnz());
-        let (scale, rest) = storage.split_at_mut_checked(n)?;
+        let (scale, rest) = storage.split_at_mut_checked(graph.n())?;
         let self_loop = match kind {
             PropagationKind::Renormalized | PropagationKind::RenormalizedSquared => 1.0,
             _ => 0.0,
@@ -82,15 +80,16 @@ impl<'a> Propagator<'a> {
             let d = ws.iter().sum::<f32>() + self_loop;
             scale[i] = if d > 0.0 { 1.0 / libm::sqrtf(d) } else { 0.0 };
         });
+        // Room for them is what asks for them: `propagator_cached_storage_len` entries.
         let coefficients = match rest.get_mut(..graph.nnz()) {
-            Some(c) if cached => {
+            Some(c) => {
                 // The hops' own product `A_ij · s_j`, so a cached hop gets the same bits.
                 for ((c, &a), &j) in c.iter_mut().zip(graph.weights()).zip(graph.neighbors()) {
                     *c = a * scale.get(j as usize).copied().unwrap_or(0.0);
                 }
                 c
             }
-            _ => &mut [],
+            None => &mut [],
         };
         Some(Propagator {
             graph,
@@ -103,13 +102,11 @@ impl<'a> Propagator<'a> {
     /// Row `i`'s neighbours and cached products `A_ij s_j`, or `None` when they are not cached.
     #[inline(always)]
     pub(crate) fn cached_row(&self, i: usize) -> Option<(&'a [u32], &'a [f32])> {
-        if !self.is_cached() {
-            return None;
-        }
+        let coefficients = self.coefficients()?;
         let span = self.graph.row_span(i);
         Some((
             self.graph.neighbors().get(span.clone())?,
-            self.coefficients.get(span)?,
+            coefficients.get(span)?,
         ))
     }
 
