@@ -1,5 +1,6 @@
-//! One neural-reparametrization step — forward, energy value and gradient, backward, Adam on the
-//! flat parameters — on the seed's problems:
+//! One neural-reparametrization step — forward, energy value and gradient, backward and Adam on
+//! the flat parameters ([`backward_and_step`], as the solver's NR stage runs them) — on the
+//! seed's problems:
 //!
 //! - `nr_step/heat/h16`, `nr_step/heat/h64`: heat on the 50×50 lattice (5 hot rows on top, 5
 //!   cold at the bottom), one-layer GCN with h = 16 and 64;
@@ -25,6 +26,7 @@ use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::{Adam, Optimizer};
 use nrg_core::propagate::propagator_cached_storage_len;
+use nrg_core::reparam::backward_and_step;
 use nrg_host::simd::selected;
 
 /// CSR arrays in `Vec`s from undirected edges.
@@ -88,10 +90,18 @@ fn bench_step<E: Energy>(
         b.iter(|| {
             model.forward(&params, &mut scratch, &mut w).unwrap();
             let e = energy.value_and_grad(&w, &mut grad_w).unwrap();
-            model
-                .backward(&params, &mut scratch, &grad_w, &mut grad)
-                .unwrap();
-            adam.step(&mut state, &mut params, &grad, 1.0).unwrap();
+            // As the solver's NR stage runs them: Adam inside the backward pass where the
+            // model fuses it.
+            backward_and_step(
+                &model,
+                &mut adam,
+                &mut state,
+                &mut params,
+                &mut scratch,
+                &grad_w,
+                &mut grad,
+            )
+            .unwrap();
             black_box(e)
         })
     });

@@ -1,8 +1,10 @@
 //! The solvers' contract, as a property: for random energies (heat, Kuramoto, Hopf–Kuramoto on
-//! small random lattices and rings), random optimizers (Adam, SGD plain / momentum / Nesterov,
-//! RMSprop, Adagrad) with learning rates from 1e-4 to 1e7 (so many runs diverge), random seeds,
-//! and both solvers (`solve_direct`; `solve_hybrid` with a GCN or RGCN of a few widths and both
-//! stage-2 starts), whether the run ends `Ok` or `Err(Diverged)`:
+//! small random lattices and rings), random optimizers (Adam on the reference and on the fast
+//! kernels, SGD plain / momentum / Nesterov, RMSprop, Adagrad) with learning rates from 1e-4 to
+//! 1e7 (so many runs diverge), random seeds, and both solvers (`solve_direct`; `solve_hybrid`
+//! with a GCN or RGCN of a few widths and both stage-2 starts; under fast Adam the model is fast
+//! too, and at h = 16 its backward pass runs Adam's update inside), whether the run ends `Ok` or
+//! `Err(Diverged)`:
 //!
 //! - the state left in `w` is finite and is the best state the observer saw: recomputing its
 //!   energy gives exactly the lowest `StepInfo.energy`, and `w` equals, bit for bit, the `w` of
@@ -11,7 +13,8 @@
 //!   the last one observed.
 //!
 //! Besides the random cases, fixed cases that must diverge (heat at lr 1e7 with every optimizer
-//! and both solvers) check the `Err` path every run.
+//! and both solvers, and in the NR stage of a GCN of h = 4 and 16) check the `Err` path every
+//! run.
 
 mod common;
 
@@ -20,11 +23,13 @@ use nrg_core::energy::{
     Energy, HOPF_KURAMOTO_SCRATCH_PER_NODE, Heat, HeatParams, HopfKuramoto, HopfKuramotoParams,
     KURAMOTO_SCRATCH_PER_NODE, Kuramoto,
 };
+use nrg_core::fast::KernelSet;
 use nrg_core::graph::Csr;
 use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+use nrg_core::propagate::propagator_cached_storage_len;
 use nrg_core::solve::{
     Control, Report, SolveError, StepInfo, StopRule, direct_work_len, solve_direct,
 };
@@ -45,9 +50,12 @@ enum GraphKind {
     Ring(u32),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum OptKind {
     Adam,
+    /// Adam on this CPU's fast kernels; on the NR stage, with a fast model, whose fused
+    /// h = 16 backward pass runs the update inside.
+    FastAdam,
     Sgd,
     SgdMomentum,
     SgdNesterov,
@@ -55,8 +63,9 @@ enum OptKind {
     Adagrad,
 }
 
-const OPTIMIZERS: [OptKind; 6] = [
+const OPTIMIZERS: [OptKind; 7] = [
     OptKind::Adam,
+    OptKind::FastAdam,
     OptKind::Sgd,
     OptKind::SgdMomentum,
     OptKind::SgdNesterov,
@@ -91,6 +100,7 @@ struct Case {
 fn optimizer((kind, lr): (OptKind, f32)) -> Box<dyn Optimizer> {
     match kind {
         OptKind::Adam => Box::new(Adam::with_lr(lr)),
+        OptKind::FastAdam => Box::new(Adam::with_lr(lr).with_kernels(nrg_host::simd::selected())),
         OptKind::Sgd => Box::new(Sgd::plain(lr)),
         OptKind::SgdMomentum => Box::new(Sgd::momentum(lr, 0.9)),
         OptKind::SgdNesterov => Box::new(Sgd::nesterov(lr, 0.9)),
@@ -155,8 +165,17 @@ fn run<E: Energy>(energy: &mut E, csr: Csr<'_>, case: &Case) -> Outcome {
             } else {
                 ModelConfig::gcn(hidden)
             };
-            let mut storage = vec![0.0f32; n];
-            let model = Gcn::new(&config, csr, &mut storage).expect("model");
+            // The fast model (with the cached products of the fused passes) under fast Adam.
+            let (kernels, storage_len) = if case.nr_opt.0 == OptKind::FastAdam {
+                let len = propagator_cached_storage_len(n, csr.nnz());
+                (nrg_host::simd::selected(), len)
+            } else {
+                (KernelSet::Reference, n)
+            };
+            let mut storage = vec![0.0f32; storage_len];
+            let model = Gcn::new(&config, csr, &mut storage)
+                .expect("model")
+                .with_kernels(kernels);
             let mut params = vec![0.0f32; model.layout().param_len()];
             let latent = if phase {
                 LatentInit::Phase
@@ -307,7 +326,7 @@ fn solver() -> impl Strategy<Value = Solver> {
     prop_oneof![
         Just(Solver::Direct),
         (
-            prop::sample::select(vec![1usize, 4, 8]),
+            prop::sample::select(vec![1usize, 4, 8, 16]),
             any::<bool>(),
             switch,
             stage2
@@ -400,6 +419,16 @@ fn divergent_runs_return_the_best_seen() {
                 tame,
                 huge,
             ),
+            (
+                Solver::Hybrid {
+                    hidden: 16,
+                    residual: false,
+                    switch: SwitchRule::AfterSteps(20),
+                    stage2: Stage2Start::default(),
+                },
+                tame,
+                huge,
+            ),
         ] {
             let case = Case {
                 energy: EnergyKind::Heat,
@@ -417,5 +446,9 @@ fn divergent_runs_return_the_best_seen() {
             }
         }
     }
-    assert_eq!(diverged, 18, "every huge-rate run diverges");
+    assert_eq!(
+        diverged,
+        4 * OPTIMIZERS.len(),
+        "every huge-rate run diverges"
+    );
 }

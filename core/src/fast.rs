@@ -135,6 +135,25 @@ pub trait Kernels: Sync + fmt::Debug {
     /// One Adam update over equal-length slices ([`adam`]).
     fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]);
 
+    /// [`Kernels::gcn_backward`], then [`Kernels::adam`] on the parameters with the gradient
+    /// (`m`, `v` one entry per parameter; lengths checked by the caller). A set may run the
+    /// update inside the backward pass ([`gcn_backward_adam`]), with the same results.
+    #[allow(clippy::too_many_arguments)]
+    fn gcn_backward_adam(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &mut [f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+        c: &AdamStep,
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        self.gcn_backward(gcn, params, scratch, grad_w, grad);
+        self.adam(c, params, grad, m, v);
+    }
+
     /// `cs[i] = [cos w_i, sin w_i]` ([`sin_cos_slice`]).
     fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]);
 
@@ -390,6 +409,31 @@ pub fn gcn_backward<O: Ops>(
             gcn.backward_fast::<O, 64>(params, scratch, grad_w, grad)
         }
         _ => gcn.backward_fast::<O, 0>(params, scratch, grad_w, grad),
+    }
+}
+
+/// The GCN backward pass followed by Adam on the parameters, fast body (see
+/// [`Kernels::gcn_backward_adam`]; the caller has checked the lengths). The fused h = 16 pass
+/// (one layer of a plain GCN on 16-lane registers, with cached hop products) updates the latent
+/// rows while it walks the graph, the others run [`gcn_backward`] then [`adam`]; every
+/// parameter sees the same operations either way.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn gcn_backward_adam<O: Ops>(
+    gcn: &Gcn<'_>,
+    params: &mut [f32],
+    scratch: &mut [f32],
+    grad_w: &[f32],
+    grad: &mut [f32],
+    c: &AdamStep,
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    if gcn.layout().hidden() == 16 && gcn.fused16_applies::<O>() {
+        gcn.backward16_adam::<O>(params, scratch, grad_w, grad, c, m, v);
+    } else {
+        gcn_backward::<O>(gcn, params, scratch, grad_w, grad);
+        adam::<O>(c, params, grad, m, v);
     }
 }
 

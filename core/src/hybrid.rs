@@ -16,7 +16,7 @@
 use crate::energy::Energy;
 use crate::model::ModelError;
 use crate::optim::Optimizer;
-use crate::reparam::Reparametrization;
+use crate::reparam::{Reparametrization, backward_and_step};
 use crate::solve::{
     DirectObjective, Guarded, NoObserver, Objective, Observer, OptimizerUpdate, Report, SolveError,
     Stage, StageRunner, StepContext, StopReason, StopRule, Sweeps, Update, check_state_len,
@@ -183,7 +183,7 @@ where
 
 /// The trial direct steps of [`SwitchRule::Auto`], wrapped around the NR optimizer's update.
 struct AutoSwitch<'s, O1: ?Sized, O2: ?Sized> {
-    nr: OptimizerUpdate<'s, O1>,
+    nr: NrUpdate<'s, O1>,
     direct: &'s mut O2,
     stage2: Stage2Start,
     w: &'s mut [f32],
@@ -243,6 +243,39 @@ impl<O1: Optimizer + ?Sized, O2: Optimizer + ?Sized> AutoSwitch<'_, O1, O2> {
     }
 }
 
+impl<O1: Optimizer + ?Sized, O2: Optimizer + ?Sized> AutoSwitch<'_, O1, O2> {
+    /// Counts an NR step and, at a check, runs the trial direct steps: whether the stage ends
+    /// here (then the NR step is not taken).
+    fn switch_now<E, R>(
+        &mut self,
+        objective: &mut NrObjective<'_, E, R>,
+        ctx: &StepContext<'_>,
+    ) -> Result<bool, SolveError>
+    where
+        E: Energy + ?Sized,
+        R: Reparametrization + ?Sized,
+    {
+        if self.steps == 0 {
+            self.last_best = ctx.best;
+        } else if self.steps.is_multiple_of(self.every) {
+            let nr_rate = (self.last_best - ctx.best) / (self.every as f32 * self.cost_ratio);
+            self.last_best = ctx.best;
+            let direct_rate = self.trial_rate(
+                &mut *objective.energy,
+                ctx.best_w,
+                ctx.best,
+                objective.last_move,
+            )?;
+            if direct_rate >= nr_rate {
+                self.stop = true;
+                return Ok(true);
+            }
+        }
+        self.steps = self.steps.saturating_add(1);
+        Ok(false)
+    }
+}
+
 impl<E, R, O1, O2> Update<NrObjective<'_, E, R>> for AutoSwitch<'_, O1, O2>
 where
     E: Energy + ?Sized,
@@ -257,24 +290,23 @@ where
         grad: &[f32],
         ctx: &StepContext<'_>,
     ) -> Result<(), SolveError> {
-        if self.steps == 0 {
-            self.last_best = ctx.best;
-        } else if self.steps.is_multiple_of(self.every) {
-            let nr_rate = (self.last_best - ctx.best) / (self.every as f32 * self.cost_ratio);
-            self.last_best = ctx.best;
-            let direct_rate = self.trial_rate(
-                &mut *objective.energy,
-                ctx.best_w,
-                ctx.best,
-                objective.last_move,
-            )?;
-            if direct_rate >= nr_rate {
-                self.stop = true;
-                return Ok(());
-            }
+        if self.switch_now(objective, ctx)? {
+            return Ok(());
         }
-        self.steps = self.steps.saturating_add(1);
         Update::<NrObjective<'_, E, R>>::update(&mut self.nr, objective, params, grad, ctx)
+    }
+
+    fn update_deferred(
+        &mut self,
+        objective: &mut NrObjective<'_, E, R>,
+        params: &mut [f32],
+        grad: &mut [f32],
+        ctx: &StepContext<'_>,
+    ) -> Result<(), SolveError> {
+        if self.switch_now(objective, ctx)? {
+            return Ok(());
+        }
+        self.nr.update_deferred(objective, params, grad, ctx)
     }
 
     fn stop_requested(&self) -> bool {
@@ -314,6 +346,13 @@ fn rms_diff(sweeps: &dyn Sweeps, a: &[f32], b: &[f32]) -> f32 {
     libm::sqrtf(sweeps.sum_sq_diff(a, b) / a.len().max(1) as f32)
 }
 
+/// Whether the NR objective defers its backward pass to the update ([`NrUpdate`], which runs it
+/// with the optimizer's step, fused where the model and the optimizer allow): on hosts, where
+/// the fused passes are. Bare-metal targets have none, and keep the backward pass in the
+/// evaluation: the deferred loop's frame is larger, and the 16 KB Cortex-M0 has 16 bytes of
+/// stack to spare under its energy evaluation. The results are the same bits either way.
+const DEFER_BACKWARD: bool = !cfg!(target_os = "none");
+
 /// The energy as a function of the reparametrization's parameters.
 struct NrObjective<'a, E: ?Sized, R: ?Sized> {
     energy: &'a mut E,
@@ -329,8 +368,8 @@ struct NrObjective<'a, E: ?Sized, R: ?Sized> {
 }
 
 impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjective<'_, E, R> {
-    // Inlined into each stage loop: a frame of its own would sit under the model's backward
-    // pass, the deepest point of the stack on a Cortex-M0.
+    // Inlined into each stage loop, like `gradient`: a frame of its own would sit under the
+    // model's passes, the deepest point of the stack on a Cortex-M0.
     #[inline(always)]
     fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> Result<f32, SolveError> {
         let step = self.evaluations;
@@ -349,7 +388,7 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
             self.last_move = rms_diff(self.model.sweeps(), self.w, self.grad_w);
         }
         let e = self.energy.value_and_grad(self.w, self.grad_w)?;
-        if e.is_finite() {
+        if !DEFER_BACKWARD && e.is_finite() {
             self.model
                 .backward(params, self.scratch, self.grad_w, grad)?;
         }
@@ -358,6 +397,57 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
 
     fn state<'s>(&'s self, _: &'s [f32]) -> &'s [f32] {
         self.w
+    }
+
+    fn defers_gradient(&self) -> bool {
+        DEFER_BACKWARD
+    }
+
+    #[inline(always)]
+    fn gradient(&mut self, params: &[f32], grad: &mut [f32]) -> Result<(), SolveError> {
+        Ok(self
+            .model
+            .backward(params, self.scratch, self.grad_w, grad)?)
+    }
+}
+
+/// The NR stage's optimizer update: the model's backward pass and the optimizer's step
+/// together ([`backward_and_step`]: fused when the optimizer is Adam on fast kernels).
+struct NrUpdate<'s, O: ?Sized>(OptimizerUpdate<'s, O>);
+
+impl<E, R, O> Update<NrObjective<'_, E, R>> for NrUpdate<'_, O>
+where
+    E: Energy + ?Sized,
+    R: Reparametrization + ?Sized,
+    O: Optimizer + ?Sized,
+{
+    fn update(
+        &mut self,
+        objective: &mut NrObjective<'_, E, R>,
+        params: &mut [f32],
+        grad: &[f32],
+        ctx: &StepContext<'_>,
+    ) -> Result<(), SolveError> {
+        Update::<NrObjective<'_, E, R>>::update(&mut self.0, objective, params, grad, ctx)
+    }
+
+    #[inline(always)]
+    fn update_deferred(
+        &mut self,
+        objective: &mut NrObjective<'_, E, R>,
+        params: &mut [f32],
+        grad: &mut [f32],
+        _: &StepContext<'_>,
+    ) -> Result<(), SolveError> {
+        backward_and_step(
+            objective.model,
+            &mut *self.0.optimizer,
+            &mut *self.0.state,
+            params,
+            objective.scratch,
+            objective.grad_w,
+            grad,
+        )
     }
 }
 
@@ -496,7 +586,7 @@ fn nr_parts<'a, E, R, O1>(
     nr_optimizer: &'a mut O1,
 ) -> (
     NrObjective<'a, E, R>,
-    OptimizerUpdate<'a, O1>,
+    NrUpdate<'a, O1>,
     &'a mut [f32],
     &'a mut [f32],
 )
@@ -518,10 +608,10 @@ where
         last_move: 0.0,
         evaluations: 0,
     };
-    let update = OptimizerUpdate {
+    let update = NrUpdate(OptimizerUpdate {
         optimizer: nr_optimizer,
         state,
-    };
+    });
     (objective, update, params, grad_p)
 }
 

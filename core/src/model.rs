@@ -34,7 +34,9 @@ use crate::kernels::{
     add_outer, add_transpose_product, all_finite, row_pair_times_matrix, row_times_matrix,
     row_times_matrix_t, row_times_transposed, transpose,
 };
+use crate::optim::AdamUpdate;
 use crate::propagate::{PropagationKind, Propagator};
+use crate::solve::SolveError;
 
 mod fast;
 mod fused16;
@@ -599,6 +601,28 @@ impl Gcn<'_> {
         Ok(())
     }
 
+    /// [`Gcn::backward`] then `adam` with the fast kernels `k` (the set `adam` runs on): the
+    /// same checks, then `k`'s pass, which may run the update inside.
+    #[inline(never)]
+    fn backward_adam_fast_checked(
+        &self,
+        k: &dyn crate::fast::Kernels,
+        params: &mut [f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+        adam: &mut AdamUpdate<'_>,
+    ) -> Result<(), SolveError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("grad_w", l.output_len(), grad_w.len())?;
+        check_len("grad", l.param_len(), grad.len())?;
+        adam.check(params.len(), grad.len())?;
+        let c = adam.step;
+        k.gcn_backward_adam(self, params, scratch, grad_w, grad, &c, adam.m, adam.v);
+        Ok(())
+    }
+
     /// [`Gcn::backward`] with the fast kernels `k`: the same checks, then `k`'s pass.
     #[inline(never)]
     fn backward_fast_checked(
@@ -877,6 +901,26 @@ impl crate::reparam::Reparametrization for KernelGcn<'_> {
         grad: &mut [f32],
     ) -> Result<(), ModelError> {
         KernelGcn::backward(self, params, scratch, grad_w, grad)
+    }
+
+    fn backward_adam(
+        &self,
+        params: &mut [f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+        adam: &mut AdamUpdate<'_>,
+    ) -> Result<(), SolveError> {
+        // Fused only on the set the step was made for: another set's arithmetic may differ.
+        match self.kernels.fast() {
+            Some(k) if k.name() == adam.kernels.name() => self
+                .gcn
+                .backward_adam_fast_checked(k, params, scratch, grad_w, grad, adam),
+            _ => {
+                KernelGcn::backward(self, params, scratch, grad_w, grad)?;
+                Ok(adam.apply(params, grad)?)
+            }
+        }
     }
 
     fn work(&self) -> usize {

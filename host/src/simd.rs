@@ -198,6 +198,21 @@ macro_rules! kernel_set {
                 fast::adam::<$ops>(c, p, g, m, v);
             }
 
+            #[allow(clippy::too_many_arguments)]
+            $(#[target_feature(enable = $feat)])?
+            fn backward_adam(
+                gcn: &Gcn<'_>,
+                params: &mut [f32],
+                scratch: &mut [f32],
+                grad_w: &[f32],
+                grad: &mut [f32],
+                c: &AdamStep,
+                m: &mut [f32],
+                v: &mut [f32],
+            ) {
+                fast::gcn_backward_adam::<$ops>(gcn, params, scratch, grad_w, grad, c, m, v);
+            }
+
             $(#[target_feature(enable = $feat)])?
             fn sin_cos(w: &[f32], cs: &mut [[f32; 2]]) {
                 fast::sin_cos_slice(w, cs);
@@ -284,6 +299,19 @@ macro_rules! kernel_set {
             }
             fn adam(&self, c: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
                 unsafe { Self::adam(c, p, g, m, v) }
+            }
+            fn gcn_backward_adam(
+                &self,
+                gcn: &Gcn<'_>,
+                params: &mut [f32],
+                scratch: &mut [f32],
+                grad_w: &[f32],
+                grad: &mut [f32],
+                c: &AdamStep,
+                m: &mut [f32],
+                v: &mut [f32],
+            ) {
+                unsafe { Self::backward_adam(gcn, params, scratch, grad_w, grad, c, m, v) }
             }
             fn sin_cos(&self, w: &[f32], cs: &mut [[f32; 2]]) {
                 unsafe { Self::sin_cos(w, cs) }

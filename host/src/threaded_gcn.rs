@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use nrg_core::fast::Kernels;
 use nrg_core::init::Rand;
 use nrg_core::model::{Chunk, KernelGcn, LatentInit, ModelError, Pass, chunk_rows};
+use nrg_core::optim::AdamUpdate;
 use nrg_core::reparam::Reparametrization;
-use nrg_core::solve::Sweeps;
+use nrg_core::solve::{SolveError, Sweeps};
 
 use crate::parallel::Pool;
 
@@ -142,6 +143,24 @@ impl Reparametrization for ThreadedGcn<'_> {
             &mut areas,
             &mut |pass| run(&self.pool, pass, k),
         )
+    }
+
+    fn backward_adam(
+        &self,
+        params: &mut [f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+        adam: &mut AdamUpdate<'_>,
+    ) -> Result<(), SolveError> {
+        // One chunk: the serial model, which may run the update inside its backward pass.
+        if self.chunked().is_none() {
+            return self
+                .model
+                .backward_adam(params, scratch, grad_w, grad, adam);
+        }
+        self.backward(params, scratch, grad_w, grad)?;
+        Ok(adam.apply(params, grad)?)
     }
 
     fn work(&self) -> usize {

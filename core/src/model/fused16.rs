@@ -15,9 +15,11 @@ use super::fast::{
     tp_tile,
 };
 use super::{Gcn, ModelKind, leaky};
-use crate::fast::Ops;
+use crate::fast::{AdamStep, Ops};
 use crate::kernels::{block, block_mut, transpose};
 use crate::propagate::PropagationKind;
+use core::marker::PhantomData;
+use core::ops::Range;
 
 /// The hidden width the fused passes are written for.
 const H: usize = 16;
@@ -245,11 +247,68 @@ impl Gcn<'_> {
         grad: &mut [f32],
     ) {
         let l = self.layout;
+        let mut latent = Unchanged(&params[l.latent()]);
+        let weights = (&params[l.theta(0)], &params[l.readout_weights()]);
+        self.backward16_pass::<O, _>(&mut latent, weights, scratch, grad_w, grad);
+    }
+
+    /// The fused backward pass with Adam's update `c` of every parameter inside (`m`, `v` one
+    /// entry per parameter; lengths checked by the caller, [`Gcn::fused16_applies`] true). The
+    /// latent rows are updated while the pass walks the graph: each group of 8 rows' update is
+    /// spread over the next group's hops, a row between two hop rows, so that the divider
+    /// works beside the hops' multiply-adds. Every parameter sees [`crate::fast::adam`]'s
+    /// operations, after every read of its old value: the same bits as the backward pass
+    /// followed by the update.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn backward16_adam<O: Ops>(
+        &self,
+        params: &mut [f32],
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+        c: &AdamStep,
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        let l = self.layout;
+        // The latent block comes first (the layout's order: z | Θ | b | W_o | b_o).
+        let nh = l.latent().end;
+        let (z, weights) = params.split_at_mut(nh);
+        let (mz, m_weights) = m.split_at_mut(nh.min(m.len()));
+        let (vz, v_weights) = v.split_at_mut(nh.min(v.len()));
+        {
+            let mut latent = AdamRows::<O> {
+                z,
+                m: mz,
+                v: vz,
+                c,
+                ops: PhantomData,
+            };
+            let theta = &weights[l.theta(0).start - nh..l.theta(0).end - nh];
+            let wo = &weights[l.readout_weights().start - nh..l.readout_weights().end - nh];
+            self.backward16_pass::<O, _>(&mut latent, (theta, wo), scratch, grad_w, grad);
+        }
+        let grad_weights = grad.get(nh..).unwrap_or(&[]);
+        crate::fast::adam::<O>(c, weights, grad_weights, m_weights, v_weights);
+    }
+
+    /// The fused backward pass over the latent rows `latent` (the layer's input `z`), with `Θ`
+    /// and `W_o` given: writes the whole gradient, and hands `latent` each row of `∂z` once it
+    /// is final and the pass has read its `z` for the last time.
+    #[inline(always)]
+    fn backward16_pass<O: Ops, L: LatentRows>(
+        &self,
+        latent: &mut L,
+        (theta, wo): (&[f32], &[f32]),
+        scratch: &mut [f32],
+        grad_w: &[f32],
+        grad: &mut [f32],
+    ) {
+        let l = self.layout;
         let n = l.n();
         let nh = n * H;
         let s = self.split(scratch);
-        let z = &params[l.latent()];
-        let wo = &params[l.readout_weights()];
         // The gradient's blocks: ∂z | ∂Θ | ∂b | ∂W_o | ∂b_o; ∂z is written whole below, the
         // others accumulate from zero.
         let (grad_latent, rest) = grad.split_at_mut(nh);
@@ -265,7 +324,7 @@ impl Gcn<'_> {
             h: H,
             residual: false,
             last: true,
-            input: z,
+            input: latent.z(),
             dh_out: &[],
             grad_w,
             wo,
@@ -274,7 +333,7 @@ impl Gcn<'_> {
         let dpre: &[f32] = pre;
 
         let mut theta_t = [0.0f32; H * H];
-        transpose(&params[l.theta(0)], H, H, &mut theta_t);
+        transpose(theta, H, H, &mut theta_t);
         // ∂Θ = zᵀ Q in the unfused pass's order: tiles of rows, even and odd rows of a tile in
         // separate sums, folded at the tile's end. Groups of 8 rows: each block of sums is
         // loaded and stored once per 4 rows' terms.
@@ -289,10 +348,22 @@ impl Gcn<'_> {
             }
             let mut odd: Sums = [[[0.0; H]; 4]; 4];
             let mut i = i0;
+            // The previous group of 8 rows, whose ∂z is final: done a row per hop row.
+            let mut pending: Option<usize> = None;
             while i + 8 <= i1 {
-                let q = Rows4::hop::<O>(self, dpre, i);
-                let q2 = Rows4::hop::<O>(self, dpre, i + 4);
-                let j = i + 4;
+                // Hop row `i + r`, then row `r` of the pending group.
+                macro_rules! hop {
+                    ($r:expr) => {{
+                        let row = hop_row::<O>(self, dpre, i + $r);
+                        if let Some(p) = pending {
+                            latent.done(p + $r..p + $r + 1, grad_latent);
+                        }
+                        row
+                    }};
+                }
+                let q = Rows4([hop!(0), hop!(1), hop!(2), hop!(3)]);
+                let q2 = Rows4([hop!(4), hop!(5), hop!(6), hop!(7)]);
+                let (j, z) = (i + 4, latent.z());
                 add_outer::<O, 4>(
                     &mut even,
                     [
@@ -313,22 +384,29 @@ impl Gcn<'_> {
                 );
                 q.times_into::<O>(&theta_t, grad_latent, i);
                 q2.times_into::<O>(&theta_t, grad_latent, i + 4);
+                pending = Some(i);
                 i += 8;
+            }
+            if let Some(p) = pending {
+                latent.done(p..p + 8, grad_latent);
             }
             // Fewer than 8 rows left (the graph's last tile only): a group of 4, then Q through
             // the ∂z block for pairs, the fold, a single row, and products of 2 and 1 rows, as
             // the unfused passes.
             if i + 4 <= i1 {
                 let q = Rows4::hop::<O>(self, dpre, i);
+                let z = latent.z();
                 add_outer::<O, 2>(&mut even, [q.term(z, i, 0), q.term(z, i, 2)]);
                 add_outer::<O, 2>(&mut odd, [q.term(z, i, 1), q.term(z, i, 3)]);
                 q.times_into::<O>(&theta_t, grad_latent, i);
+                latent.done(i..i + 4, grad_latent);
                 i += 4;
             }
             let tail = i;
             for r in tail..i1 {
                 set_row(grad_latent, r, &hop_row::<O>(self, dpre, r));
             }
+            let z = latent.z();
             while i + 2 <= i1 {
                 add_outer::<O, 1>(&mut even, [(&row_of(z, i), &row_of(grad_latent, i))]);
                 add_outer::<O, 1>(&mut odd, [(&row_of(z, i + 1), &row_of(grad_latent, i + 1))]);
@@ -357,7 +435,57 @@ impl Gcn<'_> {
                 }
                 r += rows;
             }
+            latent.done(tail..i1, grad_latent);
             i0 = i1;
+        }
+    }
+}
+
+/// The latent rows `z` as [`Gcn::backward16_pass`] sees them: read by the terms of `∂Θ`, and
+/// told when a range of rows is done.
+trait LatentRows {
+    /// The rows.
+    fn z(&self) -> &[f32];
+    /// Rows `rows` of `∂z` (in `grad_latent`) are final and their `z` will not be read again.
+    fn done(&mut self, rows: Range<usize>, grad_latent: &[f32]);
+}
+
+/// The plain backward pass's latent rows: read only.
+struct Unchanged<'a>(&'a [f32]);
+
+impl LatentRows for Unchanged<'_> {
+    #[inline(always)]
+    fn z(&self) -> &[f32] {
+        self.0
+    }
+    #[inline(always)]
+    fn done(&mut self, _: Range<usize>, _: &[f32]) {}
+}
+
+/// The latent rows with their Adam moments: a done row takes its update, with `O`'s arithmetic.
+struct AdamRows<'a, O> {
+    z: &'a mut [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    c: &'a AdamStep,
+    ops: PhantomData<O>,
+}
+
+impl<O: Ops> LatentRows for AdamRows<'_, O> {
+    #[inline(always)]
+    fn z(&self) -> &[f32] {
+        self.z
+    }
+    #[inline(always)]
+    fn done(&mut self, rows: Range<usize>, grad_latent: &[f32]) {
+        let r = rows.start * H..rows.end * H;
+        if let (Some(z), Some(g), Some(m), Some(v)) = (
+            self.z.get_mut(r.clone()),
+            grad_latent.get(r.clone()),
+            self.m.get_mut(r.clone()),
+            self.v.get_mut(r),
+        ) {
+            crate::fast::adam::<O>(self.c, z, g, m, v);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Adam (Kingma & Ba), bias-corrected, as `torch.optim.Adam` computes it.
 
 use super::{OptimError, Optimizer, check_grad, decay, non_negative, positive, state_buffers};
-use crate::fast::{AdamStep, KernelSet};
+use crate::fast::{AdamStep, KernelSet, Kernels};
 use crate::math::sqrt;
 
 /// Adam: `m = β1 m + (1−β1) g`, `v = β2 v + (1−β2) g²`,
@@ -185,6 +185,62 @@ impl Optimizer for KernelAdam {
         fast_step(fast, &k, params, grad, m, v);
         Ok(())
     }
+
+    fn adam_update<'s>(
+        &mut self,
+        state: &'s mut [f32],
+        n: usize,
+        lr_scale: f32,
+    ) -> Result<Option<AdamUpdate<'s>>, OptimError> {
+        let Some(kernels) = self.kernels.fast() else {
+            return Ok(None);
+        };
+        let [m, v] = state_buffers::<2>(state, n)?;
+        let step = self.adam.next_constants(lr_scale).as_step();
+        Ok(Some(AdamUpdate {
+            kernels,
+            step,
+            m,
+            v,
+        }))
+    }
+}
+
+/// One Adam step handed to a model, which runs it inside its backward pass
+/// ([`crate::reparam::Reparametrization::backward_adam`]): the step's constants, the kernel set
+/// that must run them (a model running another set applies the step afterwards) and the moment
+/// buffers, one entry per parameter each. [`Optimizer::adam_update`] makes it.
+pub struct AdamUpdate<'s> {
+    /// The kernels the step runs on.
+    pub kernels: &'static dyn Kernels,
+    /// The step's constants.
+    pub step: AdamStep,
+    /// First moments.
+    pub m: &'s mut [f32],
+    /// Second moments.
+    pub v: &'s mut [f32],
+}
+
+impl AdamUpdate<'_> {
+    /// The step on `params` from their gradient `grad`, on its own (what a model that does not
+    /// fuse it runs after its backward pass).
+    pub fn apply(&mut self, params: &mut [f32], grad: &[f32]) -> Result<(), OptimError> {
+        self.check(params.len(), grad.len())?;
+        self.kernels
+            .adam(&self.step, params, grad, &mut *self.m, &mut *self.v);
+        Ok(())
+    }
+
+    /// `Err` unless `params` parameters and a `grad` gradient match the moment buffers.
+    pub fn check(&self, params: usize, grad: usize) -> Result<(), OptimError> {
+        check_grad(params, grad)?;
+        for other in [self.m.len(), self.v.len()] {
+            if other != params {
+                return Err(OptimError::LengthMismatch { params, other });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One step with a fast kernel set.
@@ -196,15 +252,7 @@ fn fast_step(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    let c = AdamStep {
-        b1: k.b1,
-        b2: k.b2,
-        c1: k.c1,
-        c2: k.c2,
-        step_size: k.step_size,
-        inv_sqrt_bc2: k.inv_sqrt_bc2,
-        eps: k.eps,
-    };
+    let c = k.as_step();
     let n = params.len().min(m.len()).min(v.len());
     fast.adam(&c, &mut params[..n], grad, &mut m[..n], &mut v[..n]);
 }
@@ -224,6 +272,19 @@ struct AdamKernel {
 }
 
 impl AdamKernel {
+    /// The constants as the fast kernels take them.
+    fn as_step(&self) -> AdamStep {
+        AdamStep {
+            b1: self.b1,
+            b2: self.b2,
+            c1: self.c1,
+            c2: self.c2,
+            step_size: self.step_size,
+            inv_sqrt_bc2: self.inv_sqrt_bc2,
+            eps: self.eps,
+        }
+    }
+
     /// New first and second moments.
     #[inline(always)]
     fn moments(&self, g: f32, m: f32, v: f32) -> (f32, f32) {

@@ -20,7 +20,7 @@ mod rmsprop;
 mod sgd;
 
 pub use adagrad::Adagrad;
-pub use adam::{Adam, KernelAdam};
+pub use adam::{Adam, AdamUpdate, KernelAdam};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
@@ -84,6 +84,20 @@ pub trait Optimizer {
         grad: &[f32],
         lr_scale: f32,
     ) -> Result<(), OptimError>;
+
+    /// The next step of `n` parameters as an [`AdamUpdate`] for a model to run inside its
+    /// backward pass, when this optimizer is Adam on fast kernels; `None` (the default)
+    /// otherwise, and the caller runs [`step`](Optimizer::step). `Some` counts as the step
+    /// (Adam's step count advances): the caller must apply it.
+    fn adam_update<'s>(
+        &mut self,
+        state: &'s mut [f32],
+        n: usize,
+        lr_scale: f32,
+    ) -> Result<Option<AdamUpdate<'s>>, OptimError> {
+        let _ = (state, n, lr_scale);
+        Ok(None)
+    }
 }
 
 impl<O: Optimizer + ?Sized> Optimizer for &mut O {
@@ -107,6 +121,14 @@ impl<O: Optimizer + ?Sized> Optimizer for &mut O {
         lr_scale: f32,
     ) -> Result<(), OptimError> {
         (**self).step(state, params, grad, lr_scale)
+    }
+    fn adam_update<'s>(
+        &mut self,
+        state: &'s mut [f32],
+        n: usize,
+        lr_scale: f32,
+    ) -> Result<Option<AdamUpdate<'s>>, OptimError> {
+        (**self).adam_update(state, n, lr_scale)
     }
 }
 

@@ -19,7 +19,8 @@ pub use guard::{Guarded, NOISE_FACTOR};
 pub use observe::{Control, NoObserver, Observer, Stage, StepInfo};
 pub use report::{Report, SolveError};
 pub use runner::{
-    BLOWUP_FACTOR, Objective, OptimizerUpdate, StageRunner, StepContext, Update, run_stage,
+    BLOWUP_FACTOR, Objective, OptimizerUpdate, StageRunner, StepContext, Update,
+    run_deferred_stage, run_stage,
 };
 pub use stop::{Progress, ProgressUpdate, StopReason, StopRule};
 pub use sweeps::{SERIAL_SWEEPS, SerialSweeps, Sweeps, sq_diff_chunk};

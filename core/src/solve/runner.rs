@@ -28,6 +28,22 @@ pub trait Objective {
 
     /// The node state `w` of the last evaluation (`params` itself for the direct objective).
     fn state<'s>(&'s self, params: &'s [f32]) -> &'s [f32];
+
+    /// Whether [`evaluate`](Objective::evaluate) leaves `grad` to
+    /// [`gradient`](Objective::gradient): an objective whose gradient is a pass of its own
+    /// (the NR objective's backward pass) may defer it, so that the step a stage ends on skips
+    /// it and the update may run it together with its own pass ([`Update::update_deferred`]).
+    /// [`run_stage`] then runs [`run_deferred_stage`].
+    fn defers_gradient(&self) -> bool {
+        false
+    }
+
+    /// Writes the gradient of the last evaluation into `grad`, for an objective that defers it
+    /// (the default does nothing: `evaluate` wrote it).
+    fn gradient(&mut self, params: &[f32], grad: &mut [f32]) -> Result<(), SolveError> {
+        let _ = (params, grad);
+        Ok(())
+    }
 }
 
 /// What an [`Update`] knows about the iterate it moves from.
@@ -56,6 +72,25 @@ pub trait Update<Obj: ?Sized> {
         grad: &[f32],
         ctx: &StepContext<'_>,
     ) -> Result<(), SolveError>;
+
+    /// The update after an evaluation that deferred its gradient
+    /// ([`Objective::defers_gradient`]): writes the gradient into `grad` and moves `params`
+    /// along it. The default computes it, then runs [`update`](Update::update); an update may
+    /// fuse the two (the NR stage's Adam runs inside the model's backward pass). The stage
+    /// checks `grad` afterwards, unless the update ended it ([`Update::stop_requested`]).
+    fn update_deferred(
+        &mut self,
+        objective: &mut Obj,
+        params: &mut [f32],
+        grad: &mut [f32],
+        ctx: &StepContext<'_>,
+    ) -> Result<(), SolveError>
+    where
+        Obj: Objective,
+    {
+        objective.gradient(params, grad)?;
+        self.update(objective, params, grad, ctx)
+    }
 
     /// Whether the last [`update`](Update::update) ended the stage instead of moving (an
     /// automatic switch rule); the stage then ends with [`StopReason::Plateau`].
@@ -154,18 +189,54 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
     /// whatever is optimized). Keeps the best, calls the observer and returns why the stage ends
     /// here, if it does; a non-finite or blown-up energy or a non-finite gradient is
     /// [`SolveError::Diverged`].
+    #[inline(never)] // its frame stays off the stage's energy evaluation (the M0's deepest point)
     pub fn record(
         &mut self,
         energy: f32,
         w: &[f32],
         grad: &[f32],
     ) -> Result<Option<StopReason>, SolveError> {
+        self.record_step(energy, w, Some(grad))
+    }
+
+    /// [`record`](Self::record) without the gradient, for an objective that computes it after
+    /// the stop rule and the observer have seen the step ([`Objective::defers_gradient`]); the
+    /// stage checks it with [`check_gradient`](Self::check_gradient) once it is there.
+    #[inline(never)] // as `record`
+    pub fn record_energy(
+        &mut self,
+        energy: f32,
+        w: &[f32],
+    ) -> Result<Option<StopReason>, SolveError> {
+        self.record_step(energy, w, None)
+    }
+
+    /// [`SolveError::Diverged`] at the current step unless every entry of `grad` is finite.
+    pub fn check_gradient(&self, grad: &[f32]) -> Result<(), SolveError> {
+        if self.observer.sweeps().all_finite(grad) {
+            Ok(())
+        } else {
+            Err(SolveError::Diverged {
+                step: self.step(),
+                stage: self.stage,
+            })
+        }
+    }
+
+    /// The records' body, the gradient checked when given.
+    #[inline(always)]
+    fn record_step(
+        &mut self,
+        energy: f32,
+        w: &[f32],
+        grad: Option<&[f32]>,
+    ) -> Result<Option<StopReason>, SolveError> {
         let step = self.step();
         let diverged = SolveError::Diverged {
             step,
             stage: self.stage,
         };
-        if !energy.is_finite() || !self.observer.sweeps().all_finite(grad) {
+        if !energy.is_finite() || grad.is_some_and(|g| !self.observer.sweeps().all_finite(g)) {
             return Err(diverged);
         }
         if !self.recorded {
@@ -231,7 +302,8 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
 }
 
 /// Runs one stage to its end: evaluate, record, update, until the stop rule, the observer or
-/// an error ends it. Returns why it ended; the caller restores the best state.
+/// an error ends it. Returns why it ended; the caller restores the best state. An objective
+/// that defers its gradient runs [`run_deferred_stage`].
 pub fn run_stage<Obj, U, O>(
     runner: &mut StageRunner<'_, O>,
     objective: &mut Obj,
@@ -244,6 +316,9 @@ where
     U: Update<Obj> + ?Sized,
     O: Observer + ?Sized,
 {
+    if objective.defers_gradient() {
+        return run_deferred_stage(runner, objective, update, params, grad);
+    }
     loop {
         let energy = objective.evaluate(params, grad)?;
         let best_before = runner.best();
@@ -261,6 +336,46 @@ where
         if update.stop_requested() {
             return Ok(StopReason::Plateau);
         }
+        runner.advance();
+    }
+}
+
+/// [`run_stage`] for an objective that defers its gradient: evaluate, record the energy (the
+/// stop rule and the observer see the step first), then the update computes the gradient and
+/// moves (no gradient on the step the stage ends on), and the gradient is checked: a
+/// non-finite one is [`SolveError::Diverged`] at that step, as [`StageRunner::record`] would
+/// say, the best state intact. A separate loop, so that [`run_stage`]'s frame stays as small as
+/// the 16 KB Cortex-M0 needs.
+pub fn run_deferred_stage<Obj, U, O>(
+    runner: &mut StageRunner<'_, O>,
+    objective: &mut Obj,
+    update: &mut U,
+    params: &mut [f32],
+    grad: &mut [f32],
+) -> Result<StopReason, SolveError>
+where
+    Obj: Objective + ?Sized,
+    U: Update<Obj> + ?Sized,
+    O: Observer + ?Sized,
+{
+    loop {
+        let energy = objective.evaluate(params, grad)?;
+        let best_before = runner.best();
+        if let Some(reason) = runner.record_energy(energy, objective.state(params))? {
+            return Ok(reason);
+        }
+        let ctx = StepContext {
+            energy,
+            improved: energy < best_before,
+            best: runner.best(),
+            best_w: runner.best_w,
+            step: runner.step(),
+        };
+        update.update_deferred(objective, params, grad, &ctx)?;
+        if update.stop_requested() {
+            return Ok(StopReason::Plateau);
+        }
+        runner.check_gradient(grad)?;
         runner.advance();
     }
 }

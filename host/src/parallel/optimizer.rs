@@ -8,7 +8,7 @@
 //! parameters bit-identical to the serial optimizer's. Only for optimizers whose update of an
 //! entry reads that entry alone (Adam, SGD, RMSprop, Adagrad; not Shampoo).
 
-use nrg_core::optim::{OptimError, Optimizer};
+use nrg_core::optim::{AdamUpdate, OptimError, Optimizer};
 use nrg_core::sum::chunks;
 
 use super::Pool;
@@ -95,6 +95,21 @@ impl<O: Optimizer + Clone + Send + Sync> Optimizer for ThreadedOptimizer<O> {
         results.into_iter().collect::<Result<(), _>>()?;
         // The scalars (step count) advance once.
         self.inner.step(&mut [], &mut [], &[], lr_scale)
+    }
+
+    fn adam_update<'s>(
+        &mut self,
+        state: &'s mut [f32],
+        n: usize,
+        lr_scale: f32,
+    ) -> Result<Option<AdamUpdate<'s>>, OptimError> {
+        // One chunk: the state is the inner optimizer's own layout, so its step may be handed
+        // to the model. More chunks interleave the buffers chunk by chunk: they step here.
+        if nrg_core::sum::chunk_count(n) <= 1 {
+            self.inner.adam_update(state, n, lr_scale)
+        } else {
+            Ok(None)
+        }
     }
 }
 
