@@ -349,8 +349,8 @@ fn rms_diff(sweeps: &dyn Sweeps, a: &[f32], b: &[f32]) -> f32 {
 /// Whether the NR objective defers its backward pass to the update ([`NrUpdate`], which runs it
 /// with the optimizer's step, fused where the model and the optimizer allow): on hosts, where
 /// the fused passes are. Bare-metal targets have none, and keep the backward pass in the
-/// evaluation: the deferred loop's frame is larger, and the 16 KB Cortex-M0 has 16 bytes of
-/// stack to spare under its energy evaluation. The results are the same bits either way.
+/// evaluation: the 16 KB Cortex-M0 had 16 bytes of stack to spare under its energy evaluation,
+/// and its stack budget is measured for this loop. The results are the same bits either way.
 const DEFER_BACKWARD: bool = !cfg!(target_os = "none");
 
 /// The energy as a function of the reparametrization's parameters.
