@@ -12,45 +12,14 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use nrg_core::builders::lattice2d;
 use nrg_core::energy::{Energy, Heat, HeatParams};
-use nrg_core::graph::{Csr, Edge};
 use nrg_core::init;
 use nrg_core::model::{Gcn, LatentInit, ModelConfig};
 use nrg_core::optim::{Adam, Optimizer};
 use nrg_core::propagate::propagator_cached_storage_len;
 use nrg_core::reparam::backward_and_step;
+use nrg_host::graph::lattice2d;
 use nrg_host::simd::selected;
-
-/// CSR arrays of an undirected graph (both directions of each edge, rows sorted).
-struct Graph {
-    indptr: Vec<u32>,
-    neighbors: Vec<u32>,
-    weights: Vec<f32>,
-}
-
-impl Graph {
-    fn new(n: usize, edges: impl Iterator<Item = Edge>) -> Self {
-        let mut entries: Vec<Edge> = edges.flat_map(|(u, v, w)| [(u, v, w), (v, u, w)]).collect();
-        entries.sort_by_key(|&(r, c, _)| (r, c));
-        let mut indptr = vec![0u32; n + 1];
-        for &(r, _, _) in &entries {
-            indptr[r as usize + 1] += 1;
-        }
-        for i in 0..n {
-            indptr[i + 1] += indptr[i];
-        }
-        Graph {
-            indptr,
-            neighbors: entries.iter().map(|e| e.1).collect(),
-            weights: entries.iter().map(|e| e.2).collect(),
-        }
-    }
-
-    fn csr(&self) -> Csr<'_> {
-        Csr::from_indptr(&self.indptr, &self.neighbors, &self.weights).expect("valid graph")
-    }
-}
 
 /// The fastest of `batches` batches of `reps` calls of `f`, in µs per call.
 fn min_us(reps: usize, batches: usize, mut f: impl FnMut()) -> f64 {
@@ -67,8 +36,8 @@ fn min_us(reps: usize, batches: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     // `benches/nr_step.rs`'s heat h16 problem: the 50×50 lattice, rows 0–4 hot, 45–49 cold.
-    let graph = Graph::new(2500, lattice2d(50, 50, false));
-    let csr = graph.csr();
+    let graph = lattice2d(50, 50, false).expect("lattice");
+    let csr = graph.csr().expect("csr");
     let hot: Vec<u32> = (0..250).collect();
     let cold: Vec<u32> = (2250..2500).collect();
     let mut energy = Heat::new(csr, &hot, &cold, HeatParams::default())

@@ -211,6 +211,19 @@ impl<'r, O: Observer + ?Sized> StageRunner<'r, O> {
         self.record_step(energy, w, None)
     }
 
+    /// What an update knows about the step just recorded, of energy `energy` (the best was
+    /// `best_before` before it).
+    #[inline(always)]
+    fn context(&self, energy: f32, best_before: f32) -> StepContext<'_> {
+        StepContext {
+            energy,
+            improved: energy < best_before,
+            best: self.best(),
+            best_w: self.best_w,
+            step: self.step(),
+        }
+    }
+
     /// [`SolveError::Diverged`] at the current step unless every entry of `grad` is finite.
     pub fn check_gradient(&self, grad: &[f32]) -> Result<(), SolveError> {
         if self.observer.sweeps().all_finite(grad) {
@@ -325,13 +338,7 @@ where
         if let Some(reason) = runner.record(energy, objective.state(params), grad)? {
             return Ok(reason);
         }
-        let ctx = StepContext {
-            energy,
-            improved: energy < best_before,
-            best: runner.best(),
-            best_w: runner.best_w,
-            step: runner.step(),
-        };
+        let ctx = runner.context(energy, best_before);
         update.update(objective, params, grad, &ctx)?;
         if update.stop_requested() {
             return Ok(StopReason::Plateau);
@@ -364,13 +371,7 @@ where
         if let Some(reason) = runner.record_energy(energy, objective.state(params))? {
             return Ok(reason);
         }
-        let ctx = StepContext {
-            energy,
-            improved: energy < best_before,
-            best: runner.best(),
-            best_w: runner.best_w,
-            step: runner.step(),
-        };
+        let ctx = runner.context(energy, best_before);
         update.update_deferred(objective, params, grad, &ctx)?;
         if update.stop_requested() {
             return Ok(StopReason::Plateau);
