@@ -6,9 +6,12 @@
 //! backward, `Q = P ∂pre` is stored, read by `∂Θ = zᵀ Q` and read again by `∂z = Q Θᵀ`. Here
 //! each group of rows does all of it while its rows are in registers: forward, by 4 rows, its
 //! hop, its product and its epilogue (`pre` written once); backward (after pass A), by 8 rows,
-//! its hop of `∂pre`, its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read once). Every sum runs in
-//! the unfused passes' order (the hop's, the 4-row product's, and `∂Θ`'s tiles of 256 rows
-//! with even and odd rows in separate sums), so the results are the same bits.
+//! its hop of `∂pre`, its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read
+//! once). Every sum runs in the unfused passes' order (the hop's, the 4-row product's, and
+//! `∂Θ`'s tiles of 256 rows with even and odd rows in separate sums), so the results are the
+//! same bits. The backward pass can also run Adam's update of every parameter inside
+//! ([`Gcn::backward16_adam`]): the latent rows are updated behind the hops, the same bits as
+//! the update after the pass.
 
 use super::fast::{
     BackAInputs, back_a_rows, forward_row, group_rows, hop16_row, product_in_place, rows4_narrow,
