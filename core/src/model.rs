@@ -601,6 +601,21 @@ impl Gcn<'_> {
         Ok(())
     }
 
+    /// The lengths every backward pass checks: parameters and scratch ([`Gcn::check`]), one
+    /// `∂E/∂w` per output and one gradient entry per parameter.
+    fn check_backward(
+        &self,
+        params: &[f32],
+        scratch: &[f32],
+        grad_w: &[f32],
+        grad: &[f32],
+    ) -> Result<(), ModelError> {
+        let l = self.layout;
+        self.check(params, scratch.len())?;
+        check_len("grad_w", l.output_len(), grad_w.len())?;
+        check_len("grad", l.param_len(), grad.len())
+    }
+
     /// [`Gcn::backward`] then `adam` with the fast kernels `k` (the set `adam` runs on): the
     /// same checks, then `k`'s pass, which may run the update inside.
     #[inline(never)]
@@ -613,10 +628,7 @@ impl Gcn<'_> {
         grad: &mut [f32],
         adam: &mut AdamUpdate<'_>,
     ) -> Result<(), SolveError> {
-        let l = self.layout;
-        self.check(params, scratch.len())?;
-        check_len("grad_w", l.output_len(), grad_w.len())?;
-        check_len("grad", l.param_len(), grad.len())?;
+        self.check_backward(params, scratch, grad_w, grad)?;
         adam.check(params.len(), grad.len())?;
         let c = adam.step;
         k.gcn_backward_adam(self, params, scratch, grad_w, grad, &c, adam.m, adam.v);
@@ -633,10 +645,7 @@ impl Gcn<'_> {
         grad_w: &[f32],
         grad: &mut [f32],
     ) -> Result<(), ModelError> {
-        let l = self.layout;
-        self.check(params, scratch.len())?;
-        check_len("grad_w", l.output_len(), grad_w.len())?;
-        check_len("grad", l.param_len(), grad.len())?;
+        self.check_backward(params, scratch, grad_w, grad)?;
         k.gcn_backward(self, params, scratch, grad_w, grad);
         Ok(())
     }
@@ -652,9 +661,7 @@ impl Gcn<'_> {
         grad: &mut [f32],
     ) -> Result<(), ModelError> {
         let l = self.layout;
-        self.check(params, scratch.len())?;
-        check_len("grad_w", l.output_len(), grad_w.len())?;
-        check_len("grad", l.param_len(), grad.len())?;
+        self.check_backward(params, scratch, grad_w, grad)?;
         let mut s = self.split(scratch);
         grad.fill(0.0);
         self.readout_backward(params, &mut s, grad_w, grad);
@@ -916,10 +923,7 @@ impl crate::reparam::Reparametrization for KernelGcn<'_> {
             Some(k) if k.name() == adam.kernels.name() => self
                 .gcn
                 .backward_adam_fast_checked(k, params, scratch, grad_w, grad, adam),
-            _ => {
-                KernelGcn::backward(self, params, scratch, grad_w, grad)?;
-                Ok(adam.apply(params, grad)?)
-            }
+            _ => crate::reparam::backward_then_adam(self, params, scratch, grad_w, grad, adam),
         }
     }
 

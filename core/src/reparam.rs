@@ -58,8 +58,7 @@ pub trait Reparametrization {
         grad: &mut [f32],
         adam: &mut AdamUpdate<'_>,
     ) -> Result<(), SolveError> {
-        self.backward(params, scratch, grad_w, grad)?;
-        Ok(adam.apply(params, grad)?)
+        backward_then_adam(self, params, scratch, grad_w, grad, adam)
     }
 
     /// Multiply-adds of one `forward` plus `backward`, estimated from the sizes: how an
@@ -165,4 +164,19 @@ where
             Ok(optimizer.step(state, params, grad, 1.0)?)
         }
     }
+}
+
+/// [`Reparametrization::backward_adam`] without fusing: `model`'s backward pass, then the
+/// update applied on its own (the trait's default, and the fallback of models that fuse only
+/// sometimes).
+pub fn backward_then_adam<R: Reparametrization + ?Sized>(
+    model: &R,
+    params: &mut [f32],
+    scratch: &mut [f32],
+    grad_w: &[f32],
+    grad: &mut [f32],
+    adam: &mut AdamUpdate<'_>,
+) -> Result<(), SolveError> {
+    model.backward(params, scratch, grad_w, grad)?;
+    Ok(adam.apply(params, grad)?)
 }

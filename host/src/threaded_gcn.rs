@@ -14,7 +14,7 @@ use nrg_core::fast::Kernels;
 use nrg_core::init::Rand;
 use nrg_core::model::{Chunk, KernelGcn, LatentInit, ModelError, Pass, chunk_rows};
 use nrg_core::optim::AdamUpdate;
-use nrg_core::reparam::Reparametrization;
+use nrg_core::reparam::{Reparametrization, backward_then_adam};
 use nrg_core::solve::{SolveError, Sweeps};
 
 use crate::parallel::Pool;
@@ -159,8 +159,7 @@ impl Reparametrization for ThreadedGcn<'_> {
                 .model
                 .backward_adam(params, scratch, grad_w, grad, adam);
         }
-        self.backward(params, scratch, grad_w, grad)?;
-        Ok(adam.apply(params, grad)?)
+        backward_then_adam(self, params, scratch, grad_w, grad, adam)
     }
 
     fn work(&self) -> usize {
