@@ -18,11 +18,11 @@ use nrg_core::fast::{self, KernelSet, Kernels, SIN_COS_MAX_ERROR, SIN_COS_RANGE}
 use nrg_core::graph::Edge;
 use nrg_core::hybrid::{HybridConfig, Stage2Start, SwitchRule, hybrid_work_len, solve_hybrid};
 use nrg_core::init;
-use nrg_core::model::{Gcn, KernelGcn, LatentInit, ModelConfig, ModelKind};
+use nrg_core::model::{Gcn, KernelGcn, LatentInit, ModelConfig, ModelError, ModelKind};
 use nrg_core::optim::{Adam, KernelAdam, OptimError, Optimizer};
 use nrg_core::propagate::{PropagationKind, propagator_cached_storage_len};
 use nrg_core::reparam::backward_and_step;
-use nrg_core::solve::{Control, StepInfo, StopRule};
+use nrg_core::solve::{Control, NoObserver, SolveError, Stage, StepInfo, StopRule};
 
 /// Every fast set this machine runs.
 fn sets() -> Vec<&'static dyn Kernels> {
@@ -413,6 +413,102 @@ fn hybrid_run_with_fused_adam_is_bit_identical() {
     );
     // The NR stage made progress: the run is not a no-op that would pass trivially.
     assert!(e[149] < 0.5 * e[0], "NR energies {} → {}", e[0], e[149]);
+}
+
+/// A non-finite parameter is refused by the forward pass of every fast set, as by the
+/// reference. The fused h = 16 pass with self-loops finds a non-finite latent entry through the
+/// output it makes (no pass of its own over the latent block): poisoned entries in the first,
+/// a middle, the last 4-row group and the rows after the groups, in the first and last lanes,
+/// and in Θ, b, W_o and b_o, for both one-hop kinds. An overflow from finite parameters is not
+/// an error on either side; and a hybrid run started from a poisoned parameter ends as a
+/// divergence at step 0 with `w` as it was, as the reference's does.
+#[test]
+fn non_finite_parameters_are_refused_by_the_fast_forward_pass() {
+    let (n, edges) = lattice_rc(9, 11); // 99 rows: 24 groups of 4, then 3
+    let graph = VecGraph::from_edges(n, &edges);
+    let csr = graph.csr();
+    for propagation in [PropagationKind::Renormalized, PropagationKind::Normalized] {
+        let config = ModelConfig {
+            propagation,
+            ..ModelConfig::gcn(16)
+        };
+        let mut storage = vec![0.0f32; propagator_cached_storage_len(n, csr.nnz())];
+        let gcn = Gcn::new(&config, csr, &mut storage).expect("model");
+        let l = *gcn.layout();
+        let mut params = vec![0.0f32; l.param_len()];
+        gcn.init_params(&mut init::rng(3), &mut params, LatentInit::Normal)
+            .unwrap();
+        let latent = |row: usize, lane: usize| l.latent().start + row * 16 + lane;
+        let spots = [
+            latent(0, 0),
+            latent(50, 7),
+            latent(95, 15),
+            latent(96, 0),
+            latent(98, 15),
+            l.theta(0).start + 17,
+            l.bias(0).start + 15,
+            l.readout_weights().start,
+            l.readout_bias().start,
+        ];
+        let kernel_sets = std::iter::once(("reference", KernelSet::Reference))
+            .chain(sets().into_iter().map(|k| (k.name(), KernelSet::Fast(k))));
+        for (name, kernels) in kernel_sets {
+            let model = gcn.with_kernels(kernels);
+            let what = format!("{name} {propagation:?}");
+            let mut scratch = vec![0.0f32; l.scratch_len()];
+            let mut w = vec![0.0f32; n];
+            for (k, &index) in spots.iter().enumerate() {
+                let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][k % 3];
+                let mut p = params.clone();
+                p[index] = bad;
+                assert_eq!(
+                    model.forward(&p, &mut scratch, &mut w),
+                    Err(ModelError::NonFinite { index }),
+                    "{what}: {bad} at {index}"
+                );
+            }
+            // Finite parameters whose output overflows: not a parameter error.
+            let mut p = params.clone();
+            p[l.theta(0)].fill(3e38);
+            p[l.readout_weights()].fill(3e38);
+            model.forward(&p, &mut scratch, &mut w).unwrap();
+            assert!(w.iter().any(|v| !v.is_finite()), "{what}: no overflow");
+
+            let mut p = params.clone();
+            p[latent(50, 7)] = f32::NAN;
+            let mut energy = Heat::new(csr, &[0], &[98], HeatParams::default()).unwrap();
+            let mut nr = Adam::with_lr(0.02);
+            let mut direct = Adam::with_lr(0.02);
+            let mut work = vec![0.0f32; hybrid_work_len(&model, &nr, &direct)];
+            w.fill(0.25);
+            let config = HybridConfig {
+                switch: SwitchRule::AfterSteps(5),
+                stop: StopRule::steps(5),
+                stage2: Stage2Start::default(),
+            };
+            let e = solve_hybrid(
+                &mut energy,
+                &model,
+                &mut p,
+                &mut w,
+                &mut work,
+                &mut nr,
+                &mut direct,
+                &config,
+                &mut NoObserver,
+            )
+            .unwrap_err();
+            assert_eq!(
+                e,
+                SolveError::Diverged {
+                    step: 0,
+                    stage: Stage::Nr
+                },
+                "{what}"
+            );
+            assert!(w.iter().all(|&x| x == 0.25), "{what}: w changed");
+        }
+    }
 }
 
 #[test]

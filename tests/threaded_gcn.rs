@@ -506,7 +506,13 @@ impl nrg_core::fast::Kernels for Spy {
     fn name(&self) -> &'static str {
         "spy"
     }
-    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+    fn gcn_forward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> bool {
         nrg_host::simd::detect().gcn_forward(gcn, params, scratch, w)
     }
     fn gcn_backward(

@@ -40,8 +40,15 @@ pub trait Kernels: Sync + fmt::Debug {
     /// A short name (`portable`, `avx512`, `avx2`, `sse2`, …).
     fn name(&self) -> &'static str;
 
-    /// The GCN forward pass ([`gcn_forward`]); arguments already checked by [`Gcn::forward`].
-    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]);
+    /// The GCN forward pass ([`gcn_forward`]); lengths already checked by [`Gcn::forward`].
+    /// `false` when a parameter is not finite (`w` and `scratch` are then unspecified).
+    fn gcn_forward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> bool;
 
     /// The GCN backward pass ([`gcn_backward`]); arguments already checked by
     /// [`Gcn::backward`].
@@ -224,8 +231,14 @@ impl Kernels for Portable {
     fn name(&self) -> &'static str {
         "portable"
     }
-    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
-        gcn_forward::<PortableOps>(gcn, params, scratch, w);
+    fn gcn_forward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> bool {
+        gcn_forward::<PortableOps>(gcn, params, scratch, w)
     }
     fn gcn_backward(
         &self,
@@ -366,21 +379,34 @@ impl Ops for PortableOps {
     }
 }
 
-/// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths).
-/// `O` supplies the multiply-add and the micro-kernels' width. Common widths (8 when
-/// `O::WIDTH ≥ 8`, and on hosts 10, 16, 32, 64) get a body compiled for that width, whose row
-/// loops are fully unrolled.
+/// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths):
+/// `false`, with `w` and `scratch` unspecified, when a parameter is not finite. `O` supplies
+/// the multiply-add and the micro-kernels' width. Common widths (8 when `O::WIDTH ≥ 8`, and on
+/// hosts 10, 16, 32, 64) get a body compiled for that width, whose row loops are fully
+/// unrolled. The fused h = 16 pass checks the latent rows as it walks them, while they are in
+/// cache; the others check every parameter first.
 #[inline(always)]
-pub fn gcn_forward<O: Ops>(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+pub fn gcn_forward<O: Ops>(
+    gcn: &Gcn<'_>,
+    params: &[f32],
+    scratch: &mut [f32],
+    w: &mut [f32],
+) -> bool {
+    if gcn.fused16_applies::<O>() {
+        return gcn.forward16::<O>(params, scratch, w);
+    }
+    if !all_finite(params) {
+        return false;
+    }
     match gcn.layout().hidden() {
         8 if O::WIDTH >= 8 => gcn.forward_fast::<O, 8>(params, scratch, w),
         10 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 10>(params, scratch, w),
-        16 if gcn.fused16_applies::<O>() => gcn.forward16::<O>(params, scratch, w),
         16 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 16>(params, scratch, w),
         32 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 32>(params, scratch, w),
         64 if !cfg!(target_os = "none") => gcn.forward_fast::<O, 64>(params, scratch, w),
         _ => gcn.forward_fast::<O, 0>(params, scratch, w),
     }
+    true
 }
 
 /// The GCN backward pass, fast body (see [`Gcn::backward`]; the caller has checked the
@@ -429,7 +455,7 @@ pub fn gcn_backward_adam<O: Ops>(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    if gcn.layout().hidden() == 16 && gcn.fused16_applies::<O>() {
+    if gcn.fused16_applies::<O>() {
         gcn.backward16_adam::<O>(params, scratch, grad_w, grad, c, m, v);
     } else {
         gcn_backward::<O>(gcn, params, scratch, grad_w, grad);
@@ -463,14 +489,25 @@ pub fn gcn_rows<O: Ops>(
 /// host compiles per instruction set for [`Kernels::all_finite`]).
 #[inline(always)]
 pub fn all_finite(x: &[f32]) -> bool {
-    const EXP: u32 = 0x7f80_0000;
-    // The exponent field plus one exponent step carries into the sign bit only when the field
-    // is all ones (infinity or NaN): three vector ops per block instead of a compare, a mask
-    // move and a shift.
     let mut carries = 0u32;
     for &v in x {
-        carries |= (v.to_bits() & EXP).wrapping_add(0x0080_0000);
+        carries |= finite_carry(v);
     }
+    carries_finite(carries)
+}
+
+/// `v`'s exponent field plus one exponent step: the sign bit is set only when the field is all
+/// ones (infinity or NaN). Or-ed over values and tested once ([`carries_finite`]), it costs
+/// three vector ops per block instead of a compare, a mask move and a shift.
+#[inline(always)]
+pub fn finite_carry(v: f32) -> u32 {
+    const EXP: u32 = 0x7f80_0000;
+    (v.to_bits() & EXP).wrapping_add(0x0080_0000)
+}
+
+/// Whether every value whose [`finite_carry`] was or-ed into `carries` is finite.
+#[inline(always)]
+pub fn carries_finite(carries: u32) -> bool {
     carries & 0x8000_0000 == 0
 }
 

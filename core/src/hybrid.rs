@@ -377,6 +377,9 @@ impl<E: Energy + ?Sized, R: Reparametrization + ?Sized> Objective for NrObjectiv
         self.model.sweeps().copy(self.w, self.grad_w);
         match self.model.forward(params, self.scratch, self.w) {
             Err(ModelError::NonFinite { .. }) => {
+                // A fast pass may have written part of `w` before it found the parameter:
+                // put back the output it had (no iterate was seen).
+                self.model.sweeps().copy(self.grad_w, self.w);
                 return Err(SolveError::Diverged {
                     step,
                     stage: Stage::Nr,

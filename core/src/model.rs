@@ -592,12 +592,11 @@ impl Gcn<'_> {
         let l = self.layout;
         self.check(params, scratch.len())?;
         check_len("w", l.output_len(), w.len())?;
-        if !k.all_finite(params)
+        if !k.gcn_forward(self, params, scratch, w)
             && let Some(index) = params.iter().position(|p| !p.is_finite())
         {
             return Err(ModelError::NonFinite { index });
         }
-        k.gcn_forward(self, params, scratch, w);
         Ok(())
     }
 

@@ -32,7 +32,8 @@ pub trait Reparametrization {
     ) -> Result<(), ModelError>;
 
     /// Computes `w = f(params)`, caching what `backward` needs in `scratch`. A non-finite
-    /// parameter is [`ModelError::NonFinite`].
+    /// parameter is [`ModelError::NonFinite`] (`w` and `scratch` are then unspecified: a fast
+    /// pass may check the parameters as it goes).
     fn forward(&self, params: &[f32], scratch: &mut [f32], w: &mut [f32])
     -> Result<(), ModelError>;
 

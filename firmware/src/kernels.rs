@@ -982,8 +982,14 @@ impl Kernels for Fpu {
     fn name(&self) -> &'static str {
         "cortex-m"
     }
-    fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
-        fast::gcn_forward::<FpuOps>(gcn, params, scratch, w);
+    fn gcn_forward(
+        &self,
+        gcn: &Gcn<'_>,
+        params: &[f32],
+        scratch: &mut [f32],
+        w: &mut [f32],
+    ) -> bool {
+        fast::gcn_forward::<FpuOps>(gcn, params, scratch, w)
     }
     fn gcn_backward(
         &self,

@@ -115,8 +115,8 @@ macro_rules! kernel_set {
 
         impl $ty {
             $(#[target_feature(enable = $feat)])?
-            fn forward(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
-                fast::gcn_forward::<$ops>(gcn, params, scratch, w);
+            fn forward(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) -> bool {
+                fast::gcn_forward::<$ops>(gcn, params, scratch, w)
             }
 
             $(#[target_feature(enable = $feat)])?
@@ -231,7 +231,13 @@ macro_rules! kernel_set {
             }
             // SAFETY (every method): a value of this type exists only if `detect` found the
             // CPU features the functions are compiled for.
-            fn gcn_forward(&self, gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) {
+            fn gcn_forward(
+                &self,
+                gcn: &Gcn<'_>,
+                params: &[f32],
+                scratch: &mut [f32],
+                w: &mut [f32],
+            ) -> bool {
                 unsafe { Self::forward(gcn, params, scratch, w) }
             }
             fn gcn_backward(
