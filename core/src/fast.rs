@@ -238,7 +238,7 @@ impl Kernels for Portable {
         scratch: &mut [f32],
         w: &mut [f32],
     ) -> bool {
-        gcn_forward::<PortableOps>(gcn, params, scratch, w)
+        gcn_forward::<PortableOps>(gcn, params, scratch, w, crate::kernels::all_finite)
     }
     fn gcn_backward(
         &self,
@@ -380,20 +380,22 @@ impl Ops for PortableOps {
 }
 
 /// The GCN forward pass, fast body (see [`Gcn::forward`]; the caller has checked the lengths):
-/// `false`, with `w` and `scratch` unspecified, when a parameter is not finite. `O` supplies
-/// the multiply-add and the micro-kernels' width. Common widths (8 when `O::WIDTH ≥ 8`, and on
-/// hosts 10, 16, 32, 64) get a body compiled for that width, whose row loops are fully
-/// unrolled. The fused h = 16 pass checks the latent rows as it walks them, while they are in
-/// cache; the others check every parameter first.
+/// `false`, with `w` and `scratch` unspecified, when a parameter is not finite, as the set's
+/// test `all_finite` tells ([`Kernels::all_finite`]). `O` supplies the multiply-add and the
+/// micro-kernels' width. Common widths (8 when `O::WIDTH ≥ 8`, and on hosts 10, 16, 32, 64) get
+/// a body compiled for that width, whose row loops are fully unrolled. The fused h = 16 pass
+/// checks the latent rows through its output (see `Gcn::forward16`); the others check every
+/// parameter first.
 #[inline(always)]
 pub fn gcn_forward<O: Ops>(
     gcn: &Gcn<'_>,
     params: &[f32],
     scratch: &mut [f32],
     w: &mut [f32],
+    all_finite: impl Fn(&[f32]) -> bool,
 ) -> bool {
     if gcn.fused16_applies::<O>() {
-        return gcn.forward16::<O>(params, scratch, w);
+        return gcn.forward16::<O>(params, scratch, w, all_finite);
     }
     if !all_finite(params) {
         return false;
@@ -489,25 +491,14 @@ pub fn gcn_rows<O: Ops>(
 /// host compiles per instruction set for [`Kernels::all_finite`]).
 #[inline(always)]
 pub fn all_finite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    // The exponent field plus one exponent step carries into the sign bit only when the field
+    // is all ones (infinity or NaN): three vector ops per block instead of a compare, a mask
+    // move and a shift.
     let mut carries = 0u32;
     for &v in x {
-        carries |= finite_carry(v);
+        carries |= (v.to_bits() & EXP).wrapping_add(0x0080_0000);
     }
-    carries_finite(carries)
-}
-
-/// `v`'s exponent field plus one exponent step: the sign bit is set only when the field is all
-/// ones (infinity or NaN). Or-ed over values and tested once ([`carries_finite`]), it costs
-/// three vector ops per block instead of a compare, a mask move and a shift.
-#[inline(always)]
-pub fn finite_carry(v: f32) -> u32 {
-    const EXP: u32 = 0x7f80_0000;
-    (v.to_bits() & EXP).wrapping_add(0x0080_0000)
-}
-
-/// Whether every value whose [`finite_carry`] was or-ed into `carries` is finite.
-#[inline(always)]
-pub fn carries_finite(carries: u32) -> bool {
     carries & 0x8000_0000 == 0
 }
 

@@ -989,7 +989,7 @@ impl Kernels for Fpu {
         scratch: &mut [f32],
         w: &mut [f32],
     ) -> bool {
-        fast::gcn_forward::<FpuOps>(gcn, params, scratch, w)
+        fast::gcn_forward::<FpuOps>(gcn, params, scratch, w, |x| self.all_finite(x))
     }
     fn gcn_backward(
         &self,

@@ -116,7 +116,7 @@ macro_rules! kernel_set {
         impl $ty {
             $(#[target_feature(enable = $feat)])?
             fn forward(gcn: &Gcn<'_>, params: &[f32], scratch: &mut [f32], w: &mut [f32]) -> bool {
-                fast::gcn_forward::<$ops>(gcn, params, scratch, w)
+                fast::gcn_forward::<$ops>(gcn, params, scratch, w, fast::all_finite)
             }
 
             $(#[target_feature(enable = $feat)])?

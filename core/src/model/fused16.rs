@@ -18,7 +18,7 @@ use super::fast::{
     tp_tile,
 };
 use super::{Gcn, ModelKind, leaky};
-use crate::fast::{AdamStep, Ops, all_finite};
+use crate::fast::{AdamStep, Ops};
 use crate::kernels::{block, block_mut, transpose};
 use crate::propagate::PropagationKind;
 use core::marker::PhantomData;
@@ -201,7 +201,7 @@ impl Gcn<'_> {
     }
 
     /// The fused forward pass (lengths checked by the caller; [`Gcn::fused16_applies`] true):
-    /// `false` when a parameter is not finite.
+    /// `false` when a parameter is not finite, as `all_finite` tells.
     ///
     /// With `P`'s self-loops ([`PropagationKind::Renormalized`]), the latent rows are checked
     /// through the output instead of by a pass of their own over the n × 16 block (~3 µs of
@@ -215,6 +215,7 @@ impl Gcn<'_> {
         params: &[f32],
         scratch: &mut [f32],
         w: &mut [f32],
+        all_finite: impl Fn(&[f32]) -> bool,
     ) -> bool {
         let l = self.layout;
         let n = l.n();
