@@ -145,7 +145,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     step "nrg-core builds for $target (micromath, defmt)" \
         cargo build -p nrg-core --release --target "$target" --features micromath,defmt
 done
-step "core docs build without warnings" env RUSTDOCFLAGS="-D warnings" cargo doc -p nrg-core --no-deps
+step "docs build without warnings (core and host)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "host tests (cargo test --release)" cargo_test --workspace --release
 step "benches compile (cargo bench --no-run)" cargo bench --no-run
 if [ -x scripts/firmware.sh ]; then

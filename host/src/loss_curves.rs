@@ -63,7 +63,7 @@ pub struct LossCurveRow {
     pub steps: f64,
     /// Median time per step.
     pub time_per_step: f64,
-    /// Per gap level of [`GOALS`]: median time to it over the seeds that reached it.
+    /// Per gap level of `GOALS` (1e-2, 1e-3, 1e-4): median time to it over the seeds that reached it.
     pub time_to_gap: Vec<Option<f64>>,
     /// Per gap level: mean steps to it over the seeds that reached it.
     pub steps_to_gap: Vec<Option<f64>>,

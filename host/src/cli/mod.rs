@@ -1,8 +1,8 @@
 //! The `nrg` command line: run, compare, eval, graph info, reproduce, sweep, bench and the demo.
 //!
-//! - [`args`]: the arguments (clap); [`policy`]: how they become a problem and settings (bath
-//!   placement, graph loading); [`commands`]: what each command does; [`outputs`]: output
-//!   paths checked before the run; [`bench`]: `nrg bench scale`; [`demo`]: the built-in demo.
+//! - `args`: the arguments (clap); `policy`: how they become a problem and settings (bath
+//!   placement, graph loading); `commands`: what each command does; `outputs`: output
+//!   paths checked before the run; `bench`: `nrg bench scale`; `demo`: the built-in demo.
 
 mod args;
 mod bench;

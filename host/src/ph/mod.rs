@@ -8,7 +8,7 @@
 //!   of the complex at a filtration value (the GCN's graph).
 //! - [`persistence`]: H0 by union–find, H1 by persistent cohomology with Ripser's shortcuts
 //!   (implicit coboundary, clearing, apparent pairs, cut at the enclosing radius).
-//! - [`reference`]: the first, slow boundary-matrix reduction, kept as the test oracle.
+//! - [`reference`](mod@reference): the first, slow boundary-matrix reduction, kept as the test oracle.
 //! - [`loss`]: eq. 16 as read in `shared/golden/README.md`, as a core [`nrg_core::energy::Energy`].
 //! - [`experiment`]: `nrg ph`.
 //! - [`study`]: `nrg ph --study NAME`, the seed's hyper-parameter studies (Figs. 14–17).
