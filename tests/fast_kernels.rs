@@ -204,8 +204,9 @@ fn gcn_fast_matches_reference_on_row_tails() {
 }
 
 /// The fused h = 16 passes (one layer of a plain GCN, one output, one hop of `P`, AVX-512):
-/// both one-hop kinds, weighted and unit-weight graphs, 0–3 rows after the 4-row groups, and
-/// graphs smaller than a group.
+/// both one-hop kinds, weighted and unit-weight graphs, rows with 2, 3 and 4 neighbours, the
+/// forward's 8-row groups followed by a 4-row group or not and by 0–3 rows (2 500 = 8·312 + 4,
+/// 99 = 8·12 + 3, 45 = 8·5 + 4 + 1, 306 = 8·38 + 2), and graphs smaller than a group.
 #[test]
 fn gcn_fused16_matches_reference() {
     for propagation in [PropagationKind::Renormalized, PropagationKind::Normalized] {
@@ -213,7 +214,7 @@ fn gcn_fused16_matches_reference() {
             propagation,
             ..ModelConfig::gcn(16)
         };
-        for (rows, cols) in [(50, 50), (9, 11), (1, 3), (2, 1), (1, 1)] {
+        for (rows, cols) in [(50, 50), (9, 11), (5, 9), (17, 18), (1, 3), (2, 1), (1, 1)] {
             check_model_on(config, lattice_rc(rows, cols));
             let (n, edges) = lattice_rc(rows, cols);
             let unit = edges.iter().map(|&(u, v, _)| (u, v, 1.0)).collect();

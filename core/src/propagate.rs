@@ -99,17 +99,6 @@ impl<'a> Propagator<'a> {
         })
     }
 
-    /// Row `i`'s neighbours and cached products `A_ij s_j`, or `None` when they are not cached.
-    #[inline(always)]
-    pub(crate) fn cached_row(&self, i: usize) -> Option<(&'a [u32], &'a [f32])> {
-        let coefficients = self.coefficients()?;
-        let span = self.graph.row_span(i);
-        Some((
-            self.graph.neighbors().get(span.clone())?,
-            coefficients.get(span)?,
-        ))
-    }
-
     /// The cached products `A_ij s_j`, one per stored entry in CSR order, if cached.
     #[inline(always)]
     pub(crate) fn coefficients(&self) -> Option<&'a [f32]> {

@@ -4,12 +4,12 @@
 //! The unfused fast passes ([`super::fast`]) write every intermediate n × 16 array and walk it
 //! again: forward, the hop `P z` is stored and then read, multiplied by `Θ` and rewritten;
 //! backward, `Q = P ∂pre` is stored, read by `∂Θ = zᵀ Q` and read again by `∂z = Q Θᵀ`. Here
-//! each group of rows does all of it while its rows are in registers: forward, by 4 rows, its
+//! each group of rows does all of it while its rows are in registers: forward, by 8 rows, its
 //! hop, its product and its epilogue (`pre` written once); backward (after pass A), by 8 rows,
 //! its hop of `∂pre`, its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read
-//! once). Every sum runs in the unfused passes' order (the hop's, the 4-row product's, and
-//! `∂Θ`'s tiles of 256 rows with even and odd rows in separate sums), so the results are the
-//! same bits. The backward pass can also run Adam's update of every parameter inside
+//! once). Both walk the graph's rows in order ([`HopWalk`]). Every sum runs in the unfused
+//! passes' order (the hop's, the 4-row product's, and `∂Θ`'s tiles of 256 rows with even and
+//! odd rows in separate sums), so the results are the same bits. The backward pass can also run Adam's update of every parameter inside
 //! ([`Gcn::backward16_adam`]): the latent rows are updated behind the hops, the same bits as
 //! the update after the pass.
 
@@ -27,18 +27,105 @@ use core::ops::Range;
 /// The hidden width the fused passes are written for.
 const H: usize = 16;
 
-/// Row `i` of one hop of `P` applied to `x` (every row, 16 wide), with the cached products
-/// `A_ij s_j` ([`Gcn::fused16_applies`] requires them).
+/// One hop of `P` (with the cached products `A_ij s_j`: [`Gcn::fused16_applies`] requires
+/// them) on 16-wide rows, row after row in order. Each row's CSR span starts where the previous
+/// row's ended, so a row loads one end, not both with their checks; and the rows read are
+/// indexed as 16-float blocks, so a neighbour costs a compare, not a shift and a compare.
+struct HopWalk<'a> {
+    /// The graph's row ends, neighbours and cached products.
+    ends: &'a [u32],
+    cols: &'a [u32],
+    coef: &'a [f32],
+    /// `s_i = d_i^-1/2`.
+    scales: &'a [f32],
+    /// Whether `P` has self-loops (`s_i² x_i` joins each row).
+    renormalized: bool,
+    /// The next row, and where its span starts.
+    row: usize,
+    start: usize,
+}
+
+impl<'a> HopWalk<'a> {
+    /// A walk of `gcn`'s hop, from row 0.
+    #[inline(always)]
+    fn new(gcn: &Gcn<'a>) -> Self {
+        let graph = gcn.prop.graph();
+        HopWalk {
+            ends: graph.row_ends(),
+            cols: graph.neighbors(),
+            coef: gcn.prop.coefficients().unwrap_or(&[]),
+            scales: gcn.prop.scales(),
+            renormalized: gcn.prop.kind() == PropagationKind::Renormalized,
+            row: 0,
+            start: 0,
+        }
+    }
+
+    /// The next row of the hop applied to `x` (every row). A row with 4 neighbours (a
+    /// lattice's interior) runs without branches, others as [`hop16_row`]; both sum in
+    /// [`hop16_row`]'s order, so the bits are the same.
+    #[inline(always)]
+    fn next<O: Ops>(&mut self, x: &[f32]) -> [f32; H] {
+        let (i, start) = (self.row, self.start);
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.row = i + 1;
+        self.start = end;
+        if end.wrapping_sub(start) == 4
+            && let (Some(c), Some(w)) = (
+                self.cols.get(start..).and_then(|c| c.first_chunk::<4>()),
+                self.coef.get(start..).and_then(|w| w.first_chunk::<4>()),
+            )
+        {
+            return self.row4::<O>(x, i, c, w);
+        }
+        let span = (
+            self.cols.get(start..end).unwrap_or(&[]),
+            self.coef.get(start..end).unwrap_or(&[]),
+        );
+        hop16_row::<O, H, true>(x, self.scales, self.renormalized, i, span)
+    }
+
+    /// Row `i` of the hop applied to `x`, its 4 neighbours `c` and products `w` given:
+    /// [`hop16_row`]'s two chains.
+    #[inline(always)]
+    fn row4<O: Ops>(&self, x: &[f32], i: usize, c: &[u32; 4], w: &[f32; 4]) -> [f32; H] {
+        let x = x.as_chunks::<H>().0;
+        let si = self.scales.get(i).copied().unwrap_or(0.0);
+        let mut a0 = [0.0f32; H];
+        if self.renormalized
+            && let Some(xi) = x.get(i)
+        {
+            for l in 0..H {
+                a0[l] = si * xi[l];
+            }
+        }
+        let mut a1 = [0.0f32; H];
+        let (x0, x1, x2, x3) = (
+            row_at(x, c[0]),
+            row_at(x, c[1]),
+            row_at(x, c[2]),
+            row_at(x, c[3]),
+        );
+        for l in 0..H {
+            a0[l] = O::mul_add(w[0], x0[l], a0[l]);
+            a1[l] = O::mul_add(w[1], x1[l], a1[l]);
+        }
+        for l in 0..H {
+            a0[l] = O::mul_add(w[2], x2[l], a0[l]);
+            a1[l] = O::mul_add(w[3], x3[l], a1[l]);
+        }
+        for l in 0..H {
+            a0[l] = si * (a0[l] + a1[l]);
+        }
+        a0
+    }
+}
+
+/// Row `j` of `x`: a row of zeros past the end, which is never read, since a validated graph's
+/// neighbours are below n (a select, not a branch).
 #[inline(always)]
-fn hop_row<O: Ops>(gcn: &Gcn<'_>, x: &[f32], i: usize) -> [f32; H] {
-    let renormalized = gcn.prop.kind() == PropagationKind::Renormalized;
-    hop16_row::<O, H, true>(
-        x,
-        gcn.prop.scales(),
-        renormalized,
-        i,
-        gcn.prop.cached_row(i).unwrap_or((&[], &[])),
-    )
+fn row_at(x: &[[f32; H]], j: u32) -> &[f32; H] {
+    x.get(j as usize).unwrap_or(&ZERO_ROW)
 }
 
 /// `x[i * 16 ..][..16]` by value (zeros past the end, which the callers' lengths rule out).
@@ -96,14 +183,14 @@ fn add_outer<O: Ops, const T: usize>(s: &mut Sums, rows: [(&[f32; H], &[f32; H])
 struct Rows4([[f32; H]; 4]);
 
 impl Rows4 {
-    /// Rows `i .. i + 4` of one hop of `P` applied to `x`.
+    /// The next 4 rows of a hop applied to `x`.
     #[inline(always)]
-    fn hop<O: Ops>(gcn: &Gcn<'_>, x: &[f32], i: usize) -> Self {
+    fn hop<O: Ops>(walk: &mut HopWalk<'_>, x: &[f32]) -> Self {
         Rows4([
-            hop_row::<O>(gcn, x, i),
-            hop_row::<O>(gcn, x, i + 1),
-            hop_row::<O>(gcn, x, i + 2),
-            hop_row::<O>(gcn, x, i + 3),
+            walk.next::<O>(x),
+            walk.next::<O>(x),
+            walk.next::<O>(x),
+            walk.next::<O>(x),
         ])
     }
 
@@ -130,6 +217,76 @@ impl Rows4 {
 
 /// A row of zeros.
 const ZERO_ROW: [f32; H] = [0.0; H];
+
+/// `x_r · M` for 8 rows `x` and the 16 × 16 `M`, each row's sums in [`rows4_narrow`]'s order
+/// (even and odd `k` apart, then added): the same bits. Eight rows give 16 multiply-add chains
+/// side by side, twice [`rows4_narrow`]'s, so the product runs at the multipliers' rate rather
+/// than at their latency.
+#[inline(always)]
+fn rows8<O: Ops>(x: &[[f32; H]; 8], m: &[[f32; H]]) -> [[f32; H]; 8] {
+    // Named accumulators: as arrays, LLVM vectorized across rows, with gathers.
+    let [x0, x1, x2, x3, x4, x5, x6, x7] = x;
+    let (mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7) = (
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+    );
+    let (mut b0, mut b1, mut b2, mut b3, mut b4, mut b5, mut b6, mut b7) = (
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+        [0.0f32; H],
+    );
+    for (k, [ma, mb]) in m.as_chunks::<2>().0.iter().enumerate().take(H / 2) {
+        let (k0, k1) = (2 * k, 2 * k + 1);
+        let (u0, v0) = (x0[k0], x0[k1]);
+        let (u1, v1) = (x1[k0], x1[k1]);
+        let (u2, v2) = (x2[k0], x2[k1]);
+        let (u3, v3) = (x3[k0], x3[k1]);
+        let (u4, v4) = (x4[k0], x4[k1]);
+        let (u5, v5) = (x5[k0], x5[k1]);
+        let (u6, v6) = (x6[k0], x6[k1]);
+        let (u7, v7) = (x7[k0], x7[k1]);
+        for c in 0..H {
+            a0[c] = O::mul_add(u0, ma[c], a0[c]);
+            a1[c] = O::mul_add(u1, ma[c], a1[c]);
+            a2[c] = O::mul_add(u2, ma[c], a2[c]);
+            a3[c] = O::mul_add(u3, ma[c], a3[c]);
+            a4[c] = O::mul_add(u4, ma[c], a4[c]);
+            a5[c] = O::mul_add(u5, ma[c], a5[c]);
+            a6[c] = O::mul_add(u6, ma[c], a6[c]);
+            a7[c] = O::mul_add(u7, ma[c], a7[c]);
+            b0[c] = O::mul_add(v0, mb[c], b0[c]);
+            b1[c] = O::mul_add(v1, mb[c], b1[c]);
+            b2[c] = O::mul_add(v2, mb[c], b2[c]);
+            b3[c] = O::mul_add(v3, mb[c], b3[c]);
+            b4[c] = O::mul_add(v4, mb[c], b4[c]);
+            b5[c] = O::mul_add(v5, mb[c], b5[c]);
+            b6[c] = O::mul_add(v6, mb[c], b6[c]);
+            b7[c] = O::mul_add(v7, mb[c], b7[c]);
+        }
+    }
+    for c in 0..H {
+        a0[c] += b0[c];
+        a1[c] += b1[c];
+        a2[c] += b2[c];
+        a3[c] += b3[c];
+        a4[c] += b4[c];
+        a5[c] += b5[c];
+        a6[c] += b6[c];
+        a7[c] += b7[c];
+    }
+    [a0, a1, a2, a3, a4, a5, a6, a7]
+}
 
 /// What the forward epilogue of a row reads besides its `pre` row.
 struct Epilogue<'a> {
@@ -232,12 +389,20 @@ impl Gcn<'_> {
         let readout = (&params[l.readout_weights()], &params[l.readout_bias()], 1);
         let pre = &mut s.pre[..n * H];
         let epilogue = Epilogue { z, bias, readout };
+        let mut hop = HopWalk::new(self);
+        let theta_rows = theta.as_chunks::<H>().0;
         let mut i = 0;
+        while i + 8 <= n {
+            let Rows4([x0, x1, x2, x3]) = Rows4::hop::<O>(&mut hop, z);
+            let Rows4([x4, x5, x6, x7]) = Rows4::hop::<O>(&mut hop, z);
+            let [p0, p1, p2, p3, p4, p5, p6, p7] =
+                rows8::<O>(&[x0, x1, x2, x3, x4, x5, x6, x7], theta_rows);
+            epilogue.rows4::<O>(i, &[p0, p1, p2, p3], pre, w);
+            epilogue.rows4::<O>(i + 4, &[p4, p5, p6, p7], pre, w);
+            i += 8;
+        }
         while i + 4 <= n {
-            let x0 = hop_row::<O>(self, z, i);
-            let x1 = hop_row::<O>(self, z, i + 1);
-            let x2 = hop_row::<O>(self, z, i + 2);
-            let x3 = hop_row::<O>(self, z, i + 3);
+            let Rows4([x0, x1, x2, x3]) = Rows4::hop::<O>(&mut hop, z);
             let p = rows4_narrow::<O>([&x0, &x1, &x2, &x3], theta, H);
             epilogue.rows4::<O>(i, &p, pre, w);
             i += 4;
@@ -245,8 +410,7 @@ impl Gcn<'_> {
         // The last rows (fewer than 4) as the unfused pass runs them: hop, then products of
         // 2 and 1 rows.
         for r in i..n {
-            let x = hop_row::<O>(self, z, r);
-            set_row(pre, r, &x);
+            set_row(pre, r, &hop.next::<O>(z));
         }
         while i < n {
             let rows = group_rows(i, n, 4);
@@ -355,6 +519,7 @@ impl Gcn<'_> {
         };
         back_a_rows::<O, H>(&inputs, 0, pre, (s.row, s.row2), (db, dwo, dbo));
         let dpre: &[f32] = pre;
+        let mut hop = HopWalk::new(self);
 
         let mut theta_t = [0.0f32; H * H];
         transpose(theta, H, H, &mut theta_t);
@@ -378,7 +543,7 @@ impl Gcn<'_> {
                 // Hop row `i + r`, then row `r` of the pending group.
                 macro_rules! hop {
                     ($r:expr) => {{
-                        let row = hop_row::<O>(self, dpre, i + $r);
+                        let row = hop.next::<O>(dpre);
                         if let Some(p) = pending {
                             latent.done(p + $r..p + $r + 1, grad_latent);
                         }
@@ -418,7 +583,7 @@ impl Gcn<'_> {
             // the ∂z block for pairs, the fold, a single row, and products of 2 and 1 rows, as
             // the unfused passes.
             if i + 4 <= i1 {
-                let q = Rows4::hop::<O>(self, dpre, i);
+                let q = Rows4::hop::<O>(&mut hop, dpre);
                 let z = latent.z();
                 add_outer::<O, 2>(&mut even, [q.term(z, i, 0), q.term(z, i, 2)]);
                 add_outer::<O, 2>(&mut odd, [q.term(z, i, 1), q.term(z, i, 3)]);
@@ -428,7 +593,7 @@ impl Gcn<'_> {
             }
             let tail = i;
             for r in tail..i1 {
-                set_row(grad_latent, r, &hop_row::<O>(self, dpre, r));
+                set_row(grad_latent, r, &hop.next::<O>(dpre));
             }
             let z = latent.z();
             while i + 2 <= i1 {
