@@ -50,11 +50,16 @@ impl<'a> HopWalk<'a> {
     #[inline(always)]
     fn new(gcn: &Gcn<'a>) -> Self {
         let graph = gcn.prop.graph();
+        let (ends, cols) = (graph.row_ends(), graph.neighbors());
+        // Cut to the lengths they have (n, nnz), so that one length serves two slices' checks
+        // (fewer registers live in the passes).
+        let coef = gcn.prop.coefficients().unwrap_or(&[]);
+        let scales = gcn.prop.scales();
         HopWalk {
-            ends: graph.row_ends(),
-            cols: graph.neighbors(),
-            coef: gcn.prop.coefficients().unwrap_or(&[]),
-            scales: gcn.prop.scales(),
+            ends,
+            cols,
+            coef: coef.get(..cols.len()).unwrap_or(coef),
+            scales: scales.get(..ends.len()).unwrap_or(scales),
             renormalized: gcn.prop.kind() == PropagationKind::Renormalized,
             row: 0,
             start: 0,
@@ -90,6 +95,7 @@ impl<'a> HopWalk<'a> {
     #[inline(always)]
     fn row4<O: Ops>(&self, x: &[f32], i: usize, c: &[u32; 4], w: &[f32; 4]) -> [f32; H] {
         let x = x.as_chunks::<H>().0;
+        let x = x.get(..self.ends.len()).unwrap_or(x);
         let si = self.scales.get(i).copied().unwrap_or(0.0);
         let mut a0 = [0.0f32; H];
         if self.renormalized
