@@ -1077,54 +1077,6 @@ pub(super) struct BackAInputs<'a> {
     pub(super) wo: &'a [f32],
 }
 
-/// [`back_a_fixed`] on the last layer without a residual (a one-layer GCN's pass A): the rows
-/// zipped with their `∂w` (no index checks), even and odd rows in separate sums (one chain of
-/// adds a row bounded the loop by the adder's latency), `σ(pre)` without the residual's `+ 0`.
-#[inline(always)]
-fn back_a_last<O: Ops, const H: usize>(
-    rows: &mut [[f32; H]],
-    dws: &[f32],
-    wo: &[f32; H],
-    (db, dwo, dbo): (&mut [f32; H], &mut [f32; H], &mut [f32]),
-) {
-    /// One row: `p` takes `∂pre`, the sums take its terms.
-    #[inline(always)]
-    fn row<O: Ops, const H: usize>(
-        p: &mut [f32; H],
-        dw: f32,
-        wo: &[f32; H],
-        (db, dwo, dbo): (&mut [f32; H], &mut [f32; H], &mut f32),
-    ) {
-        let pv = *p;
-        let mut q = [0.0f32; H];
-        for c in 0..H {
-            dwo[c] = O::mul_add(dw, leaky(pv[c]), dwo[c]);
-            q[c] = dw * wo[c] * if pv[c] > 0.0 { 1.0 } else { LEAKY_SLOPE };
-            db[c] += q[c];
-        }
-        *dbo += dw;
-        *p = q;
-    }
-    let (mut db0, mut dwo0, mut dbo0) = ([0.0f32; H], [0.0f32; H], 0.0f32);
-    let (mut db1, mut dwo1, mut dbo1) = ([0.0f32; H], [0.0f32; H], 0.0f32);
-    let (pairs, last) = rows.as_chunks_mut::<2>();
-    let (dw_pairs, dw_last) = dws.as_chunks::<2>();
-    for ([p0, p1], [dw0, dw1]) in pairs.iter_mut().zip(dw_pairs) {
-        row::<O, H>(p0, *dw0, wo, (&mut db0, &mut dwo0, &mut dbo0));
-        row::<O, H>(p1, *dw1, wo, (&mut db1, &mut dwo1, &mut dbo1));
-    }
-    if let (Some(p), Some(&dw)) = (last.first_mut(), dw_last.first()) {
-        row::<O, H>(p, dw, wo, (&mut db0, &mut dwo0, &mut dbo0));
-    }
-    for c in 0..H {
-        db[c] += db0[c] + db1[c];
-        dwo[c] += dwo0[c] + dwo1[c];
-    }
-    if let Some(g) = dbo.first_mut() {
-        *g += dbo0 + dbo1;
-    }
-}
-
 /// [`back_a_rows`] with a compile-time width `H` and one output: each row is a `[f32; H]` value
 /// from load to store (`σ(pre)`, `∂H = dw W_o` and `∂pre` never pass through memory), the sums
 /// of `∂b`, `∂W_o` and `∂b_o` in registers. `false` (nothing written) if a width does not match.
@@ -1138,7 +1090,7 @@ fn back_a_fixed<O: Ops, const H: usize>(
     let Ok(db) = <&mut [f32; H]>::try_from(db) else {
         return false;
     };
-    let (wo, mut dwo) = if a.last {
+    let (wo, dwo) = if a.last {
         match (<&[f32; H]>::try_from(a.wo), <&mut [f32; H]>::try_from(dwo)) {
             (Ok(wo), Ok(dwo)) => (*wo, Some(dwo)),
             _ => return false,
@@ -1148,14 +1100,6 @@ fn back_a_fixed<O: Ops, const H: usize>(
     };
     let (mut db_acc, mut dwo_acc, mut dbo_acc) = ([0.0f32; H], [0.0f32; H], 0.0f32);
     let (rows, _) = pre.as_chunks_mut::<H>();
-    if let (Some(dwo), true, Some(dws)) = (
-        dwo.as_deref_mut(),
-        !a.residual,
-        a.grad_w.get(first..first + rows.len()),
-    ) {
-        back_a_last::<O, H>(rows, dws, &wo, (db, dwo, dbo));
-        return true;
-    }
     for (k, p) in rows.iter_mut().enumerate() {
         let i = first + k;
         let pv = *p;
