@@ -9,9 +9,9 @@
 //! its hop of `∂pre`, its terms of `∂Θ` and its rows of `∂z` (`Q` never stored, `z` read
 //! once). Both walk the graph's rows in order ([`HopWalk`]). Every sum runs in the unfused
 //! passes' order (the hop's, the 4-row product's, and `∂Θ`'s tiles of 256 rows with even and
-//! odd rows in separate sums), so the results are the same bits. The backward pass can also run Adam's update of every parameter inside
-//! ([`Gcn::backward16_adam`]): the latent rows are updated behind the hops, the same bits as
-//! the update after the pass.
+//! odd rows in separate sums), so the results are the same bits. The backward pass can also
+//! run Adam's update of every parameter inside ([`Gcn::backward16_adam`]): the latent rows are
+//! updated behind the hops, the same bits as the update after the pass.
 
 use super::fast::{
     BackAInputs, back_a_rows, forward_row, group_rows, hop16_row, product_in_place, rows4_narrow,
@@ -407,7 +407,8 @@ impl Gcn<'_> {
             epilogue.rows4::<O>(i + 4, &[p4, p5, p6, p7], pre, w);
             i += 8;
         }
-        while i + 4 <= n {
+        // At most one group of 4 after the groups of 8.
+        if i + 4 <= n {
             let Rows4([x0, x1, x2, x3]) = Rows4::hop::<O>(&mut hop, z);
             let p = rows4_narrow::<O>([&x0, &x1, &x2, &x3], theta, H);
             epilogue.rows4::<O>(i, &p, pre, w);
