@@ -419,13 +419,13 @@ fn hybrid_run_with_fused_adam_is_bit_identical() {
 /// A non-finite parameter is refused by the forward pass of every fast set, as by the
 /// reference. The fused h = 16 pass with self-loops finds a non-finite latent entry through the
 /// output it makes (no pass of its own over the latent block): poisoned entries in the first,
-/// a middle, the last 4-row group and the rows after the groups, in the first and last lanes,
+/// a middle, the last 8-row group and the rows after the groups, in the first and last lanes,
 /// and in Θ, b, W_o and b_o, for both one-hop kinds. An overflow from finite parameters is not
 /// an error on either side; and a hybrid run started from a poisoned parameter ends as a
 /// divergence at step 0 with `w` as it was, as the reference's does.
 #[test]
 fn non_finite_parameters_are_refused_by_the_fast_forward_pass() {
-    let (n, edges) = lattice_rc(9, 11); // 99 rows: 24 groups of 4, then 3
+    let (n, edges) = lattice_rc(9, 11); // 99 rows: 12 groups of 8, then 3
     let graph = VecGraph::from_edges(n, &edges);
     let csr = graph.csr();
     for propagation in [PropagationKind::Renormalized, PropagationKind::Normalized] {
