@@ -206,7 +206,10 @@ fn gcn_fast_matches_reference_on_row_tails() {
 /// The fused h = 16 passes (one layer of a plain GCN, one output, one hop of `P`, AVX-512):
 /// both one-hop kinds, weighted and unit-weight graphs, rows with 2, 3 and 4 neighbours, the
 /// forward's 8-row groups followed by a 4-row group or not and by 0–3 rows (2 500 = 8·312 + 4,
-/// 99 = 8·12 + 3, 45 = 8·5 + 4 + 1, 306 = 8·38 + 2), and graphs smaller than a group.
+/// 99 = 8·12 + 3, 45 = 8·5 + 4 + 1, 306 = 8·38 + 2), and graphs smaller than a group. The
+/// hop runs a lattice's interior as blocks of 8 or 4 rows without their neighbour lists; the
+/// torus, the rewired lattice and the circulant graph have rows of 4 neighbours that must not
+/// be taken as such blocks (bit for bit against the unfused pass, which reads every list).
 #[test]
 fn gcn_fused16_matches_reference() {
     for propagation in [PropagationKind::Renormalized, PropagationKind::Normalized] {
@@ -220,15 +223,52 @@ fn gcn_fused16_matches_reference() {
             let unit = edges.iter().map(|&(u, v, _)| (u, v, 1.0)).collect();
             check_model_on(config, (n, unit));
         }
+        for graph in [torus_rc(12, 12), rewired_lattice(12, 12), circulant(100, 7)] {
+            check_model_on(config, graph);
+        }
     }
+}
+
+/// A periodic lattice: every row has 4 neighbours, but the rows that wrap around are not
+/// their neighbours' shifts (the fused hop's lattice blocks must not take them).
+fn torus_rc(rows: usize, cols: usize) -> (usize, Vec<Edge>) {
+    let edges: Vec<Edge> = lattice2d(rows as u32, cols as u32, true)
+        .enumerate()
+        .map(|(k, (u, v, _))| (u, v, 0.5 + (k % 5) as f32 * 0.3))
+        .collect();
+    (rows * cols, edges)
+}
+
+/// A lattice with two edges moved inside one row of the lattice: (c + 0, c + 1) and
+/// (c + 2, c + 3) become (c + 0, c + 2), so rows c and c + 2 keep 4 neighbours that are not
+/// their neighbours' shifts.
+fn rewired_lattice(rows: usize, cols: usize) -> (usize, Vec<Edge>) {
+    let (n, mut edges) = lattice_rc(rows, cols);
+    let c = (cols * (rows / 2) + 4) as u32;
+    let before = edges.len();
+    edges.retain(|&(u, v, _)| (u, v) != (c, c + 1) && (u, v) != (c + 2, c + 3));
+    assert_eq!(edges.len(), before - 2, "both edges moved");
+    edges.push((c, c + 2, 0.9));
+    (n, edges)
+}
+
+/// Node `i` joined to `i ± 1` and `i ± chord` (mod n): every row has 4 neighbours, and away
+/// from the wrap they are shifts of each other, as in a lattice with rows of `chord` nodes.
+fn circulant(n: usize, chord: usize) -> (usize, Vec<Edge>) {
+    let edges = (0..n)
+        .flat_map(|i| [(i, (i + 1) % n, 0.7), (i, (i + chord) % n, 1.3)])
+        .map(|(u, v, w)| (u as u32, v as u32, w))
+        .collect();
+    (n, edges)
 }
 
 /// Adam fused into the backward pass (`backward_and_step`) against the backward pass then
 /// Adam's step, over 12 steps of a toy loss, on every fast set, cached and uncached: the same
 /// parameters and moments bit for bit. On AVX-512 the cached h = 16 GCN runs the fused pass:
 /// graphs of several 256-row tiles with a last partial one (50 × 50), 8-row groups with 0–7
-/// rows after them, and graphs smaller than a group. Other models and widths run the default
-/// (backward, then the update).
+/// rows after them, graphs smaller than a group, and a circulant graph (lattice blocks and
+/// rows that wrap around). Other models and widths run the default (backward, then the
+/// update).
 #[test]
 fn adam_fused_into_backward_is_bit_identical() {
     let shapes = [(50, 50), (9, 11), (9, 12), (3, 5), (1, 3), (1, 1), (17, 18)];
@@ -245,6 +285,7 @@ fn adam_fused_into_backward_is_bit_identical() {
         for (rows, cols) in shapes {
             adam_fused_matches(config, lattice_rc(rows, cols));
         }
+        adam_fused_matches(config, circulant(300, 17));
     }
 }
 
