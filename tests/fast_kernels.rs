@@ -55,7 +55,12 @@ fn lattice(side: usize) -> (usize, Vec<Edge>) {
 
 /// A `rows × cols` lattice with random-ish weights.
 fn lattice_rc(rows: usize, cols: usize) -> (usize, Vec<Edge>) {
-    let edges: Vec<Edge> = lattice2d(rows as u32, cols as u32, false)
+    weighted_lattice(rows, cols, false)
+}
+
+/// A lattice (`periodic`: a torus) with weights 0.5 … 1.7.
+fn weighted_lattice(rows: usize, cols: usize, periodic: bool) -> (usize, Vec<Edge>) {
+    let edges: Vec<Edge> = lattice2d(rows as u32, cols as u32, periodic)
         .enumerate()
         .map(|(k, (u, v, _))| (u, v, 0.5 + (k % 7) as f32 * 0.2))
         .collect();
@@ -232,11 +237,7 @@ fn gcn_fused16_matches_reference() {
 /// A periodic lattice: every row has 4 neighbours, but the rows that wrap around are not
 /// their neighbours' shifts (the fused hop's lattice blocks must not take them).
 fn torus_rc(rows: usize, cols: usize) -> (usize, Vec<Edge>) {
-    let edges: Vec<Edge> = lattice2d(rows as u32, cols as u32, true)
-        .enumerate()
-        .map(|(k, (u, v, _))| (u, v, 0.5 + (k % 5) as f32 * 0.3))
-        .collect();
-    (rows * cols, edges)
+    weighted_lattice(rows, cols, true)
 }
 
 /// A lattice with two edges moved inside one row of the lattice: (c + 0, c + 1) and

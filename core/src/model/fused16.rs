@@ -121,7 +121,8 @@ impl<'a> HopWalk<'a> {
     /// row `i`'s shifted by `r` (in a 2D lattice's interior, `i − W, i − 1, i + 1, i + W`).
     /// Then neighbour `k` of the `R` rows is `R` consecutive rows of `x`, taken with one check,
     /// where a row at a time loads and checks each neighbour's index (~45 instructions a row,
-    /// ~14 here). The arithmetic is [`HopWalk::row4`]'s on the same rows: the same bits.
+    /// ~14 here). Each row is [`four_neighbours`] on the rows [`HopWalk::row4`] reads: the
+    /// same bits.
     #[inline(always)]
     fn block<O: Ops, const R: usize, const E: usize>(
         &mut self,
@@ -159,66 +160,61 @@ impl<'a> HopWalk<'a> {
         let si = self.scales.get(i..)?.first_chunk::<R>()?;
         let mut out = [[0.0f32; H]; R];
         for (r, row) in out.iter_mut().enumerate() {
-            let mut a0 = [0.0f32; H];
-            if self.renormalized {
-                for l in 0..H {
-                    a0[l] = si[r] * xi[r][l];
-                }
-            }
-            let mut a1 = [0.0f32; H];
             let wr = [w[4 * r], w[4 * r + 1], w[4 * r + 2], w[4 * r + 3]];
-            for l in 0..H {
-                a0[l] = O::mul_add(wr[0], x0[r][l], a0[l]);
-                a1[l] = O::mul_add(wr[1], x1[r][l], a1[l]);
-            }
-            for l in 0..H {
-                a0[l] = O::mul_add(wr[2], x2[r][l], a0[l]);
-                a1[l] = O::mul_add(wr[3], x3[r][l], a1[l]);
-            }
-            for l in 0..H {
-                row[l] = si[r] * (a0[l] + a1[l]);
-            }
+            let own = self.renormalized.then_some(&xi[r]);
+            *row = four_neighbours::<O>(si[r], own, wr, [&x0[r], &x1[r], &x2[r], &x3[r]]);
         }
         self.row = i + R;
         self.start = start + E;
         Some(out)
     }
 
-    /// Row `i` of the hop applied to `x`, its 4 neighbours `c` and products `w` given:
-    /// [`hop16_row`]'s two chains.
+    /// Row `i` of the hop applied to `x`, its 4 neighbours `c` and products `w` given.
     #[inline(always)]
     fn row4<O: Ops>(&self, x: &[f32], i: usize, c: &[u32; 4], w: &[f32; 4]) -> [f32; H] {
         let x = x.as_chunks::<H>().0;
         let x = x.get(..self.ends.len()).unwrap_or(x);
         let si = self.scales.get(i).copied().unwrap_or(0.0);
-        let mut a0 = [0.0f32; H];
-        if self.renormalized
-            && let Some(xi) = x.get(i)
-        {
-            for l in 0..H {
-                a0[l] = si * xi[l];
-            }
-        }
-        let mut a1 = [0.0f32; H];
-        let (x0, x1, x2, x3) = (
+        let own = if self.renormalized { x.get(i) } else { None };
+        let rows = [
             row_at(x, c[0]),
             row_at(x, c[1]),
             row_at(x, c[2]),
             row_at(x, c[3]),
-        );
-        for l in 0..H {
-            a0[l] = O::mul_add(w[0], x0[l], a0[l]);
-            a1[l] = O::mul_add(w[1], x1[l], a1[l]);
-        }
-        for l in 0..H {
-            a0[l] = O::mul_add(w[2], x2[l], a0[l]);
-            a1[l] = O::mul_add(w[3], x3[l], a1[l]);
-        }
-        for l in 0..H {
-            a0[l] = si * (a0[l] + a1[l]);
-        }
-        a0
+        ];
+        four_neighbours::<O>(si, own, *w, rows)
     }
+}
+
+/// `s_i (s_i x_i + Σ_k w_k x_k)` over 4 neighbour rows `x_k` with their products `w_k` (the
+/// term `s_i x_i` only when `own` gives `x_i`), in [`hop16_row`]'s two chains: neighbours 0
+/// and 2 in one, 1 and 3 in the other.
+#[inline(always)]
+fn four_neighbours<O: Ops>(
+    si: f32,
+    own: Option<&[f32; H]>,
+    w: [f32; 4],
+    x: [&[f32; H]; 4],
+) -> [f32; H] {
+    let mut a0 = [0.0f32; H];
+    if let Some(xi) = own {
+        for l in 0..H {
+            a0[l] = si * xi[l];
+        }
+    }
+    let mut a1 = [0.0f32; H];
+    for l in 0..H {
+        a0[l] = O::mul_add(w[0], x[0][l], a0[l]);
+        a1[l] = O::mul_add(w[1], x[1][l], a1[l]);
+    }
+    for l in 0..H {
+        a0[l] = O::mul_add(w[2], x[2][l], a0[l]);
+        a1[l] = O::mul_add(w[3], x[3][l], a1[l]);
+    }
+    for l in 0..H {
+        a0[l] = si * (a0[l] + a1[l]);
+    }
+    a0
 }
 
 /// Row `j` of `x`: a row of zeros past the end, which is never read, since a validated graph's
