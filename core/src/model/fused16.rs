@@ -149,14 +149,15 @@ impl<'a> HopWalk<'a> {
         }
         let x = x.as_chunks::<H>().0;
         let x = x.get(..self.ends.len()).unwrap_or(x);
-        let block = |j: usize| x.get(j..)?.first_chunk::<R>();
+        // The `R` rows of `x` from row `j` on, one bounds check for all of them.
+        let run = |j: usize| x.get(j..)?.first_chunk::<R>();
         let (x0, x1, x2, x3) = (
-            block(cols[0] as usize)?,
-            block(cols[1] as usize)?,
-            block(cols[2] as usize)?,
-            block(cols[3] as usize)?,
+            run(cols[0] as usize)?,
+            run(cols[1] as usize)?,
+            run(cols[2] as usize)?,
+            run(cols[3] as usize)?,
         );
-        let xi = block(i)?;
+        let xi = run(i)?;
         let si = self.scales.get(i..)?.first_chunk::<R>()?;
         let mut out = [[0.0f32; H]; R];
         for (r, row) in out.iter_mut().enumerate() {
